@@ -1,0 +1,155 @@
+"""Frozen records of a count: one LayerCount per module call, Totals, and the Report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Convention(str, Enum):
+    """What is a unit: `units` (weighted sums, textbook) or `modules` (every leaf output)."""
+
+    UNITS = "units"
+    MODULES = "modules"
+
+
+class Kind(str, Enum):
+    """How a module's outputs are treated under the two conventions."""
+
+    LAYER = "layer"  # weighted sums, pools, resampling: always units
+    NORM = "norm"  # normalisation: a layer, unless the user leaves norms out
+    ELEMENTWISE = "elementwise"  # activations, dropout: units only under `modules`
+    VIEW = "view"  # reshapes and padding: never units
+    UNSUPPORTED = "unsupported"  # no rule: outputs counted, connections unknown
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """Counts of one call of one module, per example."""
+
+    name: str
+    type: str
+    kind: Kind
+    call: int
+    input_shape: tuple[int, ...] | None
+    output_shape: tuple[int, ...] | None
+    trainable_weights: int
+    frozen_weights: int
+    outputs: int
+    connections: int | None
+    connections_exact: int | None
+
+    @property
+    def weights(self) -> int:
+        """Trainable plus frozen parameter elements first counted at this call."""
+        return self.trainable_weights + self.frozen_weights
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; unknown connections are None (null)."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "kind": self.kind.value,
+            "call": self.call,
+            "input_shape": _listed(self.input_shape),
+            "output_shape": _listed(self.output_shape),
+            "weights": self.weights,
+            "trainable_weights": self.trainable_weights,
+            "frozen_weights": self.frozen_weights,
+            "outputs": self.outputs,
+            "connections": self.connections,
+            "connections_exact": self.connections_exact,
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the layers; connections sum the known rows, `unknown` names the others."""
+
+    weights: int
+    trainable_weights: int
+    frozen_weights: int
+    outputs: int
+    connections: int
+    connections_exact: int
+    unknown: tuple[str, ...]
+
+    @classmethod
+    def of(cls, layers: tuple[LayerCount, ...]) -> Totals:
+        """Totals of `layers` (weights are already de-duplicated per row)."""
+        known = [x for x in layers if x.connections is not None]
+        return cls(
+            weights=sum(x.weights for x in layers),
+            trainable_weights=sum(x.trainable_weights for x in layers),
+            frozen_weights=sum(x.frozen_weights for x in layers),
+            outputs=sum(x.outputs for x in layers),
+            connections=sum(x.connections for x in known),
+            connections_exact=sum(x.connections_exact or 0 for x in known),
+            unknown=tuple(dict.fromkeys(x.name for x in layers if x.connections is None)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "weights": self.weights,
+            "trainable_weights": self.trainable_weights,
+            "frozen_weights": self.frozen_weights,
+            "outputs": self.outputs,
+            "connections": self.connections,
+            "connections_exact": self.connections_exact,
+            "connections_unknown_in": list(self.unknown),
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the count includes: biases and normalisation layers (the handouts' variants)."""
+
+    convention: Convention = Convention.UNITS
+    include_bias: bool = True
+    include_norm: bool = True
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole count: per-call layers, their totals, and what could not be counted."""
+
+    model: str
+    params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    options: Options
+    layers: tuple[LayerCount, ...]
+    warnings: tuple[str, ...] = ()
+    totals: Totals = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "totals", Totals.of(self.layers))
+
+    @property
+    def convention(self) -> Convention:
+        """The unit convention this report was counted under."""
+        return self.options.convention
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json object."""
+        return {
+            "model": self.model,
+            "params": dict(self.params),
+            "input_shape": list(self.input_shape),
+            "convention": self.convention.value,
+            "include_bias": self.options.include_bias,
+            "include_norm": self.options.include_norm,
+            "totals": self.totals.to_dict(),
+            "layers": [x.to_dict() for x in self.layers],
+            "warnings": list(self.warnings),
+        }
+
+    def __rich__(self):
+        from archcount.render import report_renderable
+
+        return report_renderable(self)
+
+
+def _listed(shape: tuple[int, ...] | None) -> list[int] | None:
+    return None if shape is None else list(shape)
