@@ -6,7 +6,6 @@ import torch
 
 from train import theory
 
-
 # ---------------------------------------------------------------- 1. min-norm SGD
 
 
