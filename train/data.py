@@ -1,0 +1,155 @@
+"""CIFAR-10 python batches -> grayscale inputs and palette-index targets for one category."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from train.errors import TrainError
+from train.palette import (
+    PIXEL_SCALE,
+    cached_kmeans_palette,
+    load_palette,
+    quantise,
+    validate_palette,
+)
+
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+# The official release's md5s (the list torchvision checks against).
+OFFICIAL_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+}
+HOW_TO_GET = (
+    "download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz, extract it and pass "
+    "--data-dir path/to/cifar-10-batches-py"
+)
+
+
+@dataclass
+class ColorizationData:
+    """Tensors for one category: x float32 (N,1,32,32) gray in [0,1), y int64 (N,32,32) indices."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    palette: np.ndarray  # float64 (K, 3), RGB in [0, 1]
+    notes: list[str] = field(default_factory=list)  # things worth telling the user, one line each
+
+    @property
+    def num_colours(self) -> int:
+        """K, the number of palette colours (the nets' output channels)."""
+        return len(self.palette)
+
+
+def load_colorization(
+    data_dir: str | Path,
+    category: int = 7,
+    palette: np.ndarray | str | Path | None = None,
+    num_colours: int = 24,
+    seed: int = 0,
+) -> ColorizationData:
+    """Read CIFAR-10 from data_dir, keep one category; palette: array, .npy path, or None (k-means)."""
+    if not isinstance(category, int) or not 0 <= category <= 9:
+        raise TrainError(f"category must be an integer 0-9, got {category!r}")
+    folder = find_batch_dir(data_dir)
+    notes = checksum_notes(folder)
+    train_rgb = _category_images(folder, TRAIN_BATCHES, category)
+    test_rgb = _category_images(folder, (TEST_BATCH,), category)
+    if palette is None:
+        pal = cached_kmeans_palette(train_rgb, num_colours, seed, category, folder, notes)
+    elif isinstance(palette, (str, Path)):
+        pal = load_palette(palette)
+    else:
+        pal = validate_palette(palette)
+    return ColorizationData(
+        train_x=grayscale(train_rgb),
+        train_y=quantise(train_rgb, pal),
+        test_x=grayscale(test_rgb),
+        test_y=quantise(test_rgb, pal),
+        palette=pal,
+        notes=notes,
+    )
+
+
+def grayscale(rgb: np.ndarray) -> torch.Tensor:
+    """float32 (N, 1, H, W) = mean of R, G, B of uint8 (N, 3, H, W), divided by 256."""
+    return torch.as_tensor(rgb.astype(np.float64).mean(axis=1, keepdims=True) / PIXEL_SCALE).float()
+
+
+def find_batch_dir(data_dir: str | Path) -> Path:
+    """The folder holding the batches: data_dir itself or its cifar-10-batches-py/ child."""
+    root = Path(data_dir)
+    for folder in (root, root / "cifar-10-batches-py"):
+        if (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file():
+            missing = [n for n in TRAIN_BATCHES + (TEST_BATCH,) if not (folder / n).is_file()]
+            if missing:
+                raise TrainError(f"CIFAR-10 in {folder} lacks {', '.join(missing)}: {HOW_TO_GET}")
+            return folder
+    raise TrainError(f"no CIFAR-10 python batches in {root}: {HOW_TO_GET}")
+
+
+def checksum_notes(folder: Path) -> list[str]:
+    """One note naming the batches whose md5 differs from the official release (none if all match)."""
+    differ = [name for name, md5 in OFFICIAL_MD5.items() if _md5(folder / name) != md5]
+    if not differ:
+        return []
+    line = (
+        f"checksums of {', '.join(differ)} differ from the official CIFAR-10 release "
+        "(a subset or a modified copy?); going on because the files are well-formed"
+    )
+    return [line]
+
+
+def _md5(path: Path) -> str:
+    """Hex md5 of a file, read in 1 MiB blocks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(data uint8 (N, 3072), labels int64 (N,)) from one pickled batch, else TrainError."""
+    try:
+        with open(path, "rb") as fh:
+            # latin1 reads the official Python 2 pickles (numpy arrays inside) and Python 3 ones.
+            # pickle runs code from the file: only point --data-dir at data you trust.
+            raw = pickle.load(fh, encoding="latin1")
+    except Exception as exc:  # any unpickling failure means the file is not a batch
+        raise TrainError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__})") from exc
+    if not isinstance(raw, dict):
+        raise TrainError(f"{path}: expected a pickled dict, got {type(raw).__name__}")
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
+    if "data" not in batch or "labels" not in batch:
+        raise TrainError(f"{path}: missing 'data' or 'labels' (keys: {sorted(map(str, batch))})")
+    data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise TrainError(f"{path}: 'data' must be uint8 N x 3072, got {data.dtype} {data.shape}")
+    if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
+        raise TrainError(f"{path}: 'labels' must be {len(data)} integers, got {labels.shape}")
+    return data, labels.astype(np.int64)
+
+
+def _category_images(folder: Path, names: tuple[str, ...], category: int) -> np.ndarray:
+    """uint8 (N, 3, 32, 32) images of one category from the named batches, in file order."""
+    picked = []
+    for name in names:
+        data, labels = read_batch(folder / name)
+        picked.append(data[labels == category])
+    images = np.concatenate(picked).reshape(-1, 3, 32, 32)  # rows are R plane, G plane, B plane
+    if len(images) == 0:
+        raise TrainError(f"no images of category {category} in {', '.join(names)} ({folder})")
+    return images
