@@ -1,13 +1,33 @@
-"""archcount: count weights, outputs and connections of PyTorch models, per layer and in total."""
+"""archcount: count weights, outputs and connections of PyTorch models, per layer and in total.
 
-from archcount.errors import ArchcountError
-from archcount.records import Convention, Kind, LayerCount, Options, Report, Totals
-from archcount.registry import Rule, RuleRegistry, Taps
-from archcount.rules import RULES, rule
-from archcount.walk import count
+Names are imported on first use so that `archcount --help` does not pay for torch.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = [
-    "ArchcountError", "Convention", "Kind", "LayerCount", "Options", "Report", "Totals",
-    "Rule", "RuleRegistry", "Taps", "RULES", "rule", "count", "__version__",
-]
+
+_LAZY = {
+    "ArchcountError": "archcount.errors",
+    "Convention": "archcount.records",
+    "Kind": "archcount.records",
+    "LayerCount": "archcount.records",
+    "Options": "archcount.records",
+    "Report": "archcount.records",
+    "Totals": "archcount.records",
+    "Rule": "archcount.registry",
+    "RuleRegistry": "archcount.registry",
+    "Taps": "archcount.registry",
+    "RULES": "archcount.rules",
+    "rule": "archcount.rules",
+    "count": "archcount.walk",
+    "CountRequest": "archcount.request",
+    "count_target": "archcount.request",
+}
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'archcount' has no attribute {name!r}")

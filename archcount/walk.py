@@ -31,6 +31,7 @@ def count(
     input_size: Sequence[int] | None = None,
     *,
     example_input: Any = None,
+    input_dtype: torch.dtype = torch.float32,
     convention: Convention | str = Convention.UNITS,
     include_bias: bool = True,
     include_norm: bool = True,
@@ -45,7 +46,7 @@ def count(
     """
     options = Options(Convention(convention), include_bias, include_norm)
     registry = RULES.merged(rules)
-    args = _example_args(model, input_size, example_input)
+    args = _example_args(model, input_size, example_input, input_dtype)
     targets = counted_modules(model, registry)
     calls = run_hooked(model, args, targets)
     batch = _batch_of(args)
@@ -156,7 +157,7 @@ def _shapes(obj: Any) -> tuple[tuple[int, ...], ...]:
     return ()
 
 
-def _example_args(model: nn.Module, input_size, example_input) -> tuple:
+def _example_args(model: nn.Module, input_size, example_input, dtype) -> tuple:
     if (input_size is None) == (example_input is None):
         raise InputError("give exactly one of input_size and example_input")
     if example_input is not None:
@@ -164,7 +165,8 @@ def _example_args(model: nn.Module, input_size, example_input) -> tuple:
     size = tuple(input_size)
     if not size or any(not isinstance(n, int) or n <= 0 for n in size):
         raise InputError(f"input size must be positive integers, got {size}")
-    return (torch.empty(size, device=_device_of(model)),)
+    # zeros, not empty: valid indices for embeddings, no NaNs for real devices
+    return (torch.zeros(size, dtype=dtype, device=_device_of(model)),)
 
 
 def _device_of(model: nn.Module) -> torch.device:

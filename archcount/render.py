@@ -1,0 +1,94 @@
+"""Report -> rich renderables and JSON text; pure: prints nothing itself."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from archcount.records import Convention, Kind, LayerCount, Report
+
+_CONVENTION_NOTE = {
+    Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
+    "and dropout add no outputs or connections",
+    Convention.MODULES: "modules: every leaf module's output counts; element-wise modules "
+    "have one connection per output",
+}
+
+
+def n(value: int | None) -> str:
+    """Thousands-separated count, '?' for unknown."""
+    return "?" if value is None else f"{value:,}"
+
+
+def shape(s: tuple[int, ...] | None) -> str:
+    """(1, 32, 16, 16) -> '1×32×16×16'."""
+    return "" if s is None else "×".join(map(str, s))
+
+
+def caption(report: Report) -> str:
+    """The convention and options the numbers were counted under."""
+    parts = [_CONVENTION_NOTE[report.convention], "counts per example",
+             "connections: nominal (taps on zero padding count) and exact (they don't)"]
+    if not report.options.include_bias:
+        parts.append("biases of weighted layers left out")
+    if not report.options.include_norm:
+        parts.append("normalisation layers left out")
+    return "; ".join(parts)
+
+
+def report_table(report: Report) -> Table:
+    """One row per module call, then a totals row."""
+    t = report.totals
+    table = Table(title=f"{report.model} on {shape(report.input_shape)}",
+                  caption=caption(report), show_footer=True, caption_justify="left")
+    conn = n(t.connections) + (" + ?" if t.unknown else "")
+    exact = n(t.connections_exact) + (" + ?" if t.unknown else "")
+    for header in ("layer", "type", "output"):
+        table.add_column(header, footer="total" if header == "layer" else "", overflow="fold")
+    # Counts never wrap or truncate: a clipped number is a wrong number.
+    for header, footer in (("weights", n(t.weights)), ("outputs", n(t.outputs)),
+                           ("connections", conn), ("exact", exact)):
+        table.add_column(header, footer=footer, justify="right", no_wrap=True,
+                         min_width=max(len(header), len(footer)))
+    for row in report.layers:
+        table.add_row(*_cells(row), style=_style(row, report.convention))
+    return table
+
+
+def _cells(row: LayerCount) -> list[str]:
+    name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
+    return [name, row.type, shape(row.output_shape), n(row.weights), n(row.outputs),
+            n(row.connections), n(row.connections_exact)]
+
+
+def _style(row: LayerCount, convention: Convention) -> str:
+    if row.kind is Kind.UNSUPPORTED:
+        return "yellow"
+    quiet = row.kind is Kind.VIEW or (row.kind is Kind.ELEMENTWISE
+                                      and convention is Convention.UNITS)
+    return "dim" if quiet else ""
+
+
+def warnings_renderable(report: Report) -> Text:
+    """Every warning on its own yellow line."""
+    return Text("\n".join(f"warning: {w}" for w in report.warnings), style="yellow")
+
+
+def report_renderable(report: Report) -> Group:
+    """The table, the trainable/frozen split, and the warnings."""
+    t = report.totals
+    items = [report_table(report)]
+    if t.frozen_weights:
+        items.append(Text(f"weights: {n(t.trainable_weights)} trainable, "
+                          f"{n(t.frozen_weights)} frozen"))
+    if report.warnings:
+        items.append(warnings_renderable(report))
+    return Group(*items)
+
+
+def to_json(data: dict) -> str:
+    """Indented JSON text of a report's (or any command's) dict."""
+    return json.dumps(data, indent=2)

@@ -1,0 +1,83 @@
+"""CountRequest -> Report: the one library call behind `archcount TARGET`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from archcount.errors import InputError
+from archcount.records import Options, Report
+from archcount.target import HOMEWORK_ARGS, build_model, default_of, load_target
+from archcount.walk import count
+
+_DTYPES = {"float": torch.float32, "long": torch.long}
+
+
+@dataclass(frozen=True)
+class CountRequest:
+    """What to count: a TARGET, its constructor arguments, an input, a device, options."""
+
+    target: str
+    homework: dict[str, int | None] = field(default_factory=dict)  # nic/nf/nc/k, None = default
+    args: dict[str, Any] = field(default_factory=dict)
+    height: int = 32
+    width: int = 32
+    batch: int = 1
+    input_shape: tuple[int, ...] | None = None  # per example; overrides (channels, height, width)
+    input_dtype: str = "float"
+    device: str = "meta"
+    options: Options = field(default_factory=Options)
+
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """--nic/--nf/--nc/--k under the homework's names, then every --arg."""
+        kw = {HOMEWORK_ARGS[k]: v for k, v in self.homework.items() if v is not None}
+        return {**kw, **self.args}
+
+
+def check_device(device: str) -> str:
+    """'meta', 'cpu' or an available 'cuda[:i]'; anything else is an InputError."""
+    if device in ("meta", "cpu"):
+        return device
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: CUDA is not available on this machine")
+        return device
+    raise InputError(f"--device must be meta, cpu or cuda, got {device!r}")
+
+
+def input_size(request: CountRequest, factory) -> tuple[int, ...]:
+    """(batch, *per-example shape); channels from --nic, else the constructor's default, else 3."""
+    if request.input_shape is not None:
+        per = tuple(request.input_shape)
+    else:
+        channels = request.homework.get("nic") or default_of(factory, "num_in_channels") or 3
+        per = (channels, request.height, request.width)
+    size = (request.batch, *per)
+    if any(not isinstance(n, int) or n <= 0 for n in size):
+        raise InputError(f"sizes must be positive integers: batch {request.batch}, "
+                         f"input {'x'.join(map(str, per))}")
+    return size
+
+
+def count_target(request: CountRequest) -> Report:
+    """Build request.target on its device and count it on one input."""
+    if request.input_dtype not in _DTYPES:
+        raise InputError(f"--input-dtype must be one of {', '.join(_DTYPES)}")
+    device = check_device(request.device)
+    factory = load_target(request.target)
+    size = input_size(request, factory)
+    kwargs = request.constructor_kwargs()
+    model = build_model(factory, kwargs, device)
+    o = request.options
+    return count(
+        model,
+        size,
+        input_dtype=_DTYPES[request.input_dtype],
+        convention=o.convention,
+        include_bias=o.include_bias,
+        include_norm=o.include_norm,
+        name=request.target,
+        params=kwargs,
+    )
