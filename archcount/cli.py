@@ -106,10 +106,13 @@ def echo_json(data: dict) -> None:
 
 
 def echo_rich(renderable) -> None:
-    """Print a rich renderable to stdout."""
+    """Print a rich renderable to stdout; piped output is not squeezed to 80 columns."""
+    import os
+
     from rich.console import Console
 
-    Console().print(renderable)
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    Console(width=160 if wide else None).print(renderable)
 
 
 @app.command("count")

@@ -46,7 +46,7 @@ def report_table(report: Report) -> Table:
                   caption=caption(report), show_footer=True, caption_justify="left")
     conn = n(t.connections) + (" + ?" if t.unknown else "")
     exact = n(t.connections_exact) + (" + ?" if t.unknown else "")
-    for header in ("layer", "type", "output"):
+    for header in ("layer", "type", "output (per example)"):
         table.add_column(header, footer="total" if header == "layer" else "", overflow="fold")
     # Counts never wrap or truncate: a clipped number is a wrong number.
     for header, footer in (("weights", n(t.weights)), ("outputs", n(t.outputs)),
@@ -60,7 +60,8 @@ def report_table(report: Report) -> Table:
 
 def _cells(row: LayerCount) -> list[str]:
     name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
-    return [name, row.type, shape(row.output_shape), n(row.weights), n(row.outputs),
+    per_example = row.output_shape[1:] if row.output_shape else None
+    return [name, row.type, shape(per_example), n(row.weights), n(row.outputs),
             n(row.connections), n(row.connections_exact)]
 
 

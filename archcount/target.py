@@ -81,7 +81,8 @@ def build_model(factory: Callable[..., Any], kwargs: Mapping[str, Any], device: 
         with torch.device(device):
             model = factory(**kwargs)
     except Exception as exc:  # the user's constructor: report it, keep the cause for --debug
-        hint = " (try --device cpu)" if device == "meta" else ""
+        meta_trouble = device == "meta" and ("meta" in str(exc) or isinstance(exc, NotImplementedError))
+        hint = " (it may need real tensors: try --device cpu)" if meta_trouble else ""
         raise TargetError(f"{label}({_kw(kwargs)}) failed: {exc}{hint}") from exc
     if not isinstance(model, nn.Module):
         raise TargetError(f"{label} returned {type(model).__name__}, not a torch.nn.Module")
