@@ -24,7 +24,24 @@ _LAZY = {
     "CountRequest": "archcount.request",
     "count_target": "archcount.request",
 }
-__all__ = [*_LAZY, "__version__"]
+__all__ = [  # noqa: RUF022 - grouped as in _LAZY
+    "ArchcountError",
+    "Convention",
+    "Kind",
+    "LayerCount",
+    "Options",
+    "Report",
+    "Totals",
+    "Rule",
+    "RuleRegistry",
+    "Taps",
+    "RULES",
+    "rule",
+    "count",
+    "CountRequest",
+    "count_target",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

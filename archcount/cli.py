@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -45,26 +45,48 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
 ConventionOpt = Annotated[
     Convention,
-    typer.Option("--convention", help="units: activations add nothing (textbook); "
-                 "modules: every leaf output counts."),
+    typer.Option(
+        "--convention",
+        help="units: activations add nothing (textbook); modules: every leaf output counts.",
+    ),
 ]
-Target = Annotated[str, typer.Argument(
-    help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet.",
-    show_default=False)]
-Nic = Annotated[Optional[int], typer.Option("--nic", help="num_in_channels (NIC); also the "
-                                            "input's channels.", rich_help_panel="Homework")]
-Nf = Annotated[Optional[int], typer.Option("--nf", help="num_filters (NF).",
-                                           rich_help_panel="Homework")]
-Nc = Annotated[Optional[int], typer.Option("--nc", help="num_colours (NC).",
-                                           rich_help_panel="Homework")]
-K = Annotated[Optional[int], typer.Option("--k", help="kernel (k).", rich_help_panel="Homework")]
-Size = Annotated[Optional[int], typer.Option("--size", "-s", help="Input height = width (S).",
-                                             rich_help_panel="Input")]
+Target = Annotated[
+    str,
+    typer.Argument(
+        help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet.",
+        show_default=False,
+    ),
+]
+Nic = Annotated[
+    int | None,
+    typer.Option(
+        "--nic",
+        help="num_in_channels (NIC); also the input's channels.",
+        rich_help_panel="Homework",
+    ),
+]
+Nf = Annotated[
+    int | None, typer.Option("--nf", help="num_filters (NF).", rich_help_panel="Homework")
+]
+Nc = Annotated[
+    int | None, typer.Option("--nc", help="num_colours (NC).", rich_help_panel="Homework")
+]
+K = Annotated[int | None, typer.Option("--k", help="kernel (k).", rich_help_panel="Homework")]
+Size = Annotated[
+    int | None,
+    typer.Option("--size", "-s", help="Input height = width (S).", rich_help_panel="Input"),
+]
 Height = Annotated[int, typer.Option("--height", help="Input height.", rich_help_panel="Input")]
 Width = Annotated[int, typer.Option("--width", help="Input width.", rich_help_panel="Input")]
-Arg = Annotated[Optional[list[str]], typer.Option(
-    "--arg", "-a", metavar="NAME=VALUE",
-    help="Any other constructor argument (a Python literal or a string); repeatable.")]
+Arg = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        "-a",
+        metavar="NAME=VALUE",
+        help="Any other constructor argument (a Python literal or a string); repeatable.",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -77,8 +99,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Count weights, outputs and connections of a PyTorch model, per layer and in total."""
 
@@ -94,7 +120,8 @@ def user_errors(debug: bool) -> Iterator[None]:
         from rich.console import Console
 
         Console(stderr=True, soft_wrap=True, highlight=False).print(
-            f"error: {exc}", style="red", markup=False)
+            f"error: {exc}", style="red", markup=False
+        )
         raise typer.Exit(2) from None
 
 
@@ -125,22 +152,48 @@ def count_command(
     size: Size = None,
     height: Height = 32,
     width: Width = 32,
-    batch: Annotated[int, typer.Option("--batch", help="Batch of the forward pass; counts are "
-                                       "per example.", rich_help_panel="Input")] = 1,
-    input_shape: Annotated[Optional[str], typer.Option(
-        "--input-shape", metavar="C,H,W", rich_help_panel="Input",
-        help="Per-example input shape, for models that take no image, e.g. 128 or 3,224,224.")]
-    = None,
-    input_dtype: Annotated[str, typer.Option("--input-dtype", rich_help_panel="Input",
-                                             help="float, or long for token ids.")] = "float",
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch",
+            help="Batch of the forward pass; counts are per example.",
+            rich_help_panel="Input",
+        ),
+    ] = 1,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input-shape",
+            metavar="C,H,W",
+            rich_help_panel="Input",
+            help="Per-example input shape, for models that take no image, e.g. 128 or 3,224,224.",
+        ),
+    ] = None,
+    input_dtype: Annotated[
+        str,
+        typer.Option(
+            "--input-dtype", rich_help_panel="Input", help="float, or long for token ids."
+        ),
+    ] = "float",
     arg: Arg = None,
     convention: ConventionOpt = Convention.UNITS,
-    ignore_bias: Annotated[bool, typer.Option("--ignore-bias", help="Leave out the biases of "
-                                              "conv/linear layers (a handout's variant).")] = False,
-    ignore_norm: Annotated[bool, typer.Option("--ignore-norm", help="Leave out normalisation "
-                                              "layers entirely (a handout's variant).")] = False,
-    device: Annotated[str, typer.Option("--device", help="meta (no memory, no arithmetic), "
-                                        "cpu or cuda: same counts.")] = "meta",
+    ignore_bias: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-bias",
+            help="Leave out the biases of conv/linear layers (a handout's variant).",
+        ),
+    ] = False,
+    ignore_norm: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-norm", help="Leave out normalisation layers entirely (a handout's variant)."
+        ),
+    ] = False,
+    device: Annotated[
+        str,
+        typer.Option("--device", help="meta (no memory, no arithmetic), cpu or cuda: same counts."),
+    ] = "meta",
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:

@@ -30,8 +30,11 @@ def shape(s: tuple[int, ...] | None) -> str:
 
 def caption(report: Report) -> str:
     """The convention and options the numbers were counted under."""
-    parts = [_CONVENTION_NOTE[report.convention], "counts per example",
-             "connections: nominal (taps on zero padding count) and exact (they don't)"]
+    parts = [
+        _CONVENTION_NOTE[report.convention],
+        "counts per example",
+        "connections: nominal (taps on zero padding count) and exact (they don't)",
+    ]
     if not report.options.include_bias:
         parts.append("biases of weighted layers left out")
     if not report.options.include_norm:
@@ -42,17 +45,30 @@ def caption(report: Report) -> str:
 def report_table(report: Report) -> Table:
     """One row per module call, then a totals row."""
     t = report.totals
-    table = Table(title=f"{report.model} on {shape(report.input_shape)}",
-                  caption=caption(report), show_footer=True, caption_justify="left")
+    table = Table(
+        title=f"{report.model} on {shape(report.input_shape)}",
+        caption=caption(report),
+        show_footer=True,
+        caption_justify="left",
+    )
     conn = n(t.connections) + (" + ?" if t.unknown else "")
     exact = n(t.connections_exact) + (" + ?" if t.unknown else "")
-    for header in ("layer", "type", "output (per example)"):
+    for header in ("layer", "type", "output"):
         table.add_column(header, footer="total" if header == "layer" else "", overflow="fold")
     # Counts never wrap or truncate: a clipped number is a wrong number.
-    for header, footer in (("weights", n(t.weights)), ("outputs", n(t.outputs)),
-                           ("connections", conn), ("exact", exact)):
-        table.add_column(header, footer=footer, justify="right", no_wrap=True,
-                         min_width=max(len(header), len(footer)))
+    for header, footer in (
+        ("weights", n(t.weights)),
+        ("outputs", n(t.outputs)),
+        ("connections", conn),
+        ("exact", exact),
+    ):
+        table.add_column(
+            header,
+            footer=footer,
+            justify="right",
+            no_wrap=True,
+            min_width=max(len(header), len(footer)),
+        )
     for row in report.layers:
         table.add_row(*_cells(row), style=_style(row, report.convention))
     return table
@@ -61,15 +77,23 @@ def report_table(report: Report) -> Table:
 def _cells(row: LayerCount) -> list[str]:
     name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
     per_example = row.output_shape[1:] if row.output_shape else None
-    return [name, row.type, shape(per_example), n(row.weights), n(row.outputs),
-            n(row.connections), n(row.connections_exact)]
+    return [
+        name,
+        row.type,
+        shape(per_example),
+        n(row.weights),
+        n(row.outputs),
+        n(row.connections),
+        n(row.connections_exact),
+    ]
 
 
 def _style(row: LayerCount, convention: Convention) -> str:
     if row.kind is Kind.UNSUPPORTED:
         return "yellow"
-    quiet = row.kind is Kind.VIEW or (row.kind is Kind.ELEMENTWISE
-                                      and convention is Convention.UNITS)
+    quiet = row.kind is Kind.VIEW or (
+        row.kind is Kind.ELEMENTWISE and convention is Convention.UNITS
+    )
     return "dim" if quiet else ""
 
 
@@ -83,8 +107,9 @@ def report_renderable(report: Report) -> Group:
     t = report.totals
     items = [report_table(report)]
     if t.frozen_weights:
-        items.append(Text(f"weights: {n(t.trainable_weights)} trainable, "
-                          f"{n(t.frozen_weights)} frozen"))
+        items.append(
+            Text(f"weights: {n(t.trainable_weights)} trainable, {n(t.frozen_weights)} frozen")
+        )
     if report.warnings:
         items.append(warnings_renderable(report))
     return Group(*items)

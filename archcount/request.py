@@ -56,8 +56,10 @@ def input_size(request: CountRequest, factory) -> tuple[int, ...]:
         per = (channels, request.height, request.width)
     size = (request.batch, *per)
     if any(not isinstance(n, int) or n <= 0 for n in size):
-        raise InputError(f"sizes must be positive integers: batch {request.batch}, "
-                         f"input {'x'.join(map(str, per))}")
+        raise InputError(
+            f"sizes must be positive integers: batch {request.batch}, "
+            f"input {'x'.join(map(str, per))}"
+        )
     return size
 
 

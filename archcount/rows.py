@@ -77,8 +77,10 @@ def _is_bias(param_name: str) -> bool:
 
 def _warn_unsupported(call, warnings: list[str]) -> None:
     t = type(call.module).__name__
-    msg = (f"no rule for {t} ({call.name}): its connections are unknown; register one with "
-           f"@archcount.rule({t})")
+    msg = (
+        f"no rule for {t} ({call.name}): its connections are unknown; register one with "
+        f"@archcount.rule({t})"
+    )
     if not any(w.startswith(f"no rule for {t} ") for w in warnings):
         warnings.append(msg)
 
@@ -92,30 +94,49 @@ class _PerExample:
     def __call__(self, n: int | None) -> int | None:
         if n is None or n % self.batch == 0:
             return None if n is None else n // self.batch
-        self.warnings.append(f"{self.name}: {n} is not a multiple of the batch {self.batch}; "
-                             "counted whole")
+        self.warnings.append(
+            f"{self.name}: {n} is not a multiple of the batch {self.batch}; counted whole"
+        )
         return n
 
 
-def orphan_rows(model: nn.Module, targets, options: Options, seen: set[int],
-                warnings: list[str]) -> list[LayerCount]:
+def orphan_rows(
+    model: nn.Module, targets, options: Options, seen: set[int], warnings: list[str]
+) -> list[LayerCount]:
     """Warn about counted modules that never ran; row the params held by containers."""
     for name, module in targets:
         idle = sum(p.numel() for p in module.parameters() if id(p) not in seen)
         for p in module.parameters():
             seen.add(id(p))
         if idle:
-            warnings.append(f"{name} ({type(module).__name__}) never ran in forward: "
-                            f"its {idle:,} weights are not counted")
+            warnings.append(
+                f"{name} ({type(module).__name__}) never ran in forward: "
+                f"its {idle:,} weights are not counted"
+            )
     rows = []
     for name, module in model.named_modules():
         trainable, frozen = _claim_direct(module, seen)
         if trainable + frozen:
             label = name or type(model).__name__
-            warnings.append(f"{label} holds {trainable + frozen:,} weights used outside any "
-                            "leaf module: counted as weights, their connections are unknown")
-            rows.append(LayerCount(label, type(module).__name__, Kind.UNSUPPORTED, 0, None,
-                                   None, trainable, frozen, 0, None, None))
+            warnings.append(
+                f"{label} holds {trainable + frozen:,} weights used outside any "
+                "leaf module: counted as weights, their connections are unknown"
+            )
+            rows.append(
+                LayerCount(
+                    label,
+                    type(module).__name__,
+                    Kind.UNSUPPORTED,
+                    0,
+                    None,
+                    None,
+                    trainable,
+                    frozen,
+                    0,
+                    None,
+                    None,
+                )
+            )
     return rows
 
 

@@ -45,8 +45,10 @@ def conv(m, ins, outs):
     if m.padding_mode != "zeros":  # reflect/replicate/circular taps read real input units
         return Taps(nominal, nominal)
     p = _conv_pad_before(m, dims, k, d)
-    per = [hits(o, i, kk, ss, pp, dd)
-           for o, i, kk, ss, pp, dd in zip(spatial(y, dims), spatial(x, dims), k, s, p, d)]
+    per = [
+        hits(o, i, kk, ss, pp, dd)
+        for o, i, kk, ss, pp, dd in zip(spatial(y, dims), spatial(x, dims), k, s, p, d)
+    ]
     exact = leading(y, dims) * m.out_channels * (m.in_channels // m.groups) * prod(per)
     return Taps(nominal, exact)
 
@@ -58,8 +60,10 @@ def conv_transpose(m, ins, outs):
     k, s, d = m.kernel_size, per_dim(m.stride, dims), per_dim(m.dilation, dims)
     p = per_dim(m.padding, dims)
     nominal = prod(x) * (m.out_channels // m.groups) * prod(k)
-    per = [hits(i, o, kk, ss, pp, dd)
-           for i, o, kk, ss, pp, dd in zip(spatial(x, dims), spatial(y, dims), k, s, p, d)]
+    per = [
+        hits(i, o, kk, ss, pp, dd)
+        for i, o, kk, ss, pp, dd in zip(spatial(x, dims), spatial(y, dims), k, s, p, d)
+    ]
     exact = leading(x, dims) * m.in_channels * (m.out_channels // m.groups) * prod(per)
     return Taps(nominal, exact)
 
@@ -86,8 +90,10 @@ def _window(m, dims, ins, outs, dilation=1):
     p, d = per_dim(getattr(m, "padding", 0), dims), per_dim(dilation, dims)
     (x,), (y,) = ins[:1], outs[:1]
     nominal = prod(y) * prod(k)
-    per = [hits(o, i, kk, ss, pp, dd)
-           for o, i, kk, ss, pp, dd in zip(spatial(y, dims), spatial(x, dims), k, s, p, d)]
+    per = [
+        hits(o, i, kk, ss, pp, dd)
+        for o, i, kk, ss, pp, dd in zip(spatial(y, dims), spatial(x, dims), k, s, p, d)
+    ]
     return Taps(nominal, prod(y) // prod(spatial(y, dims)) * prod(per))
 
 
@@ -104,8 +110,12 @@ def avg_pool(m, ins, outs):
 
 
 @rule(
-    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
-    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveMaxPool3d,
 )
 def adaptive_pool(m, ins, outs):
     """Sum of the actual window sizes: prod over dims of sum_i (ceil((i+1)in/out) - floor(i in/out))."""
@@ -115,8 +125,14 @@ def adaptive_pool(m, ins, outs):
     return prod(y) // prod(spatial(y, dims)) * prod(per)
 
 
-_INTERP_TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 4,
-                "bicubic": 16, "trilinear": 8}
+_INTERP_TAPS = {
+    "nearest": 1,
+    "nearest-exact": 1,
+    "linear": 2,
+    "bilinear": 4,
+    "bicubic": 16,
+    "trilinear": 8,
+}
 
 
 @rule(nn.Upsample)
@@ -126,18 +142,44 @@ def upsample(m, ins, outs):
 
 
 RULES.add(
-    [nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
-     nn.GroupNorm, nn.LayerNorm, nn.RMSNorm, nn.LocalResponseNorm],
+    [
+        nn.modules.batchnorm._BatchNorm,
+        nn.modules.instancenorm._InstanceNorm,
+        nn.GroupNorm,
+        nn.LayerNorm,
+        nn.RMSNorm,
+        nn.LocalResponseNorm,
+    ],
     Kind.NORM,
     _per_output(1),
 )
 RULES.add([nn.Embedding], Kind.LAYER, _per_output(1))
 
 _ACTIVATIONS = [
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-    nn.SiLU, nn.Mish, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid,
-    nn.Softplus, nn.Softsign, nn.Tanhshrink, nn.Softshrink, nn.Hardshrink, nn.LogSigmoid,
-    nn.Threshold, nn.modules.dropout._DropoutNd,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Hardtanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Tanhshrink,
+    nn.Softshrink,
+    nn.Hardshrink,
+    nn.LogSigmoid,
+    nn.Threshold,
+    nn.modules.dropout._DropoutNd,
 ]
 RULES.add(_ACTIVATIONS, Kind.ELEMENTWISE, _per_output(1))
 RULES.add([nn.GLU], Kind.ELEMENTWISE, _per_output(2))
@@ -152,9 +194,19 @@ def softmax(m, ins, outs):
 
 
 RULES.add(
-    [nn.Identity, nn.Flatten, nn.Unflatten, nn.PixelShuffle, nn.PixelUnshuffle,
-     nn.ChannelShuffle, nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
-     nn.modules.padding._ReplicationPadNd, nn.CircularPad1d, nn.CircularPad2d,
-     nn.CircularPad3d],
+    [
+        nn.Identity,
+        nn.Flatten,
+        nn.Unflatten,
+        nn.PixelShuffle,
+        nn.PixelUnshuffle,
+        nn.ChannelShuffle,
+        nn.modules.padding._ConstantPadNd,
+        nn.modules.padding._ReflectionPadNd,
+        nn.modules.padding._ReplicationPadNd,
+        nn.CircularPad1d,
+        nn.CircularPad2d,
+        nn.CircularPad3d,
+    ],
     Kind.VIEW,
 )

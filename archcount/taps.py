@@ -27,8 +27,7 @@ def _ceil_div(a: int, b: int) -> int:
 def adaptive_window_sum(in_size: int, out_size: int) -> int:
     """Sum over i < out of the adaptive window size ceil((i+1)*in/out) - floor(i*in/out)."""
     return sum(
-        _ceil_div((i + 1) * in_size, out_size) - (i * in_size) // out_size
-        for i in range(out_size)
+        _ceil_div((i + 1) * in_size, out_size) - (i * in_size) // out_size for i in range(out_size)
     )
 
 
@@ -42,7 +41,7 @@ def per_dim(value, dims: int) -> tuple[int, ...]:
 
 def spatial(shape: tuple[int, ...], dims: int) -> tuple[int, ...]:
     """The last `dims` sizes of a shape (the spatial ones)."""
-    return tuple(shape[len(shape) - dims:])
+    return tuple(shape[len(shape) - dims :])
 
 
 def leading(shape: tuple[int, ...], dims: int) -> int:

@@ -26,8 +26,9 @@ def load_target(spec: str) -> Callable[..., Any]:
     else:
         module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
-        raise TargetError(f"TARGET must look like package.module.Class or package.module:factory,"
-                          f" got {spec!r}")
+        raise TargetError(
+            f"TARGET must look like package.module.Class or package.module:factory, got {spec!r}"
+        )
     if os.getcwd() not in sys.path:  # let users count models defined in their working folder
         sys.path.insert(0, os.getcwd())
     try:
@@ -75,13 +76,16 @@ def build_model(factory: Callable[..., Any], kwargs: Mapping[str, Any], device: 
             sig.bind(**kwargs)
         except TypeError as exc:
             names = ", ".join(p for p in sig.parameters if p != "self") or "nothing"
-            raise TargetError(f"{label} does not take {dict(kwargs)}: {exc} "
-                              f"(it takes: {names})") from exc
+            raise TargetError(
+                f"{label} does not take {dict(kwargs)}: {exc} (it takes: {names})"
+            ) from exc
     try:
         with torch.device(device):
             model = factory(**kwargs)
     except Exception as exc:  # the user's constructor: report it, keep the cause for --debug
-        meta_trouble = device == "meta" and ("meta" in str(exc) or isinstance(exc, NotImplementedError))
+        meta_trouble = device == "meta" and (
+            "meta" in str(exc) or isinstance(exc, NotImplementedError)
+        )
         hint = " (it may need real tensors: try --device cpu)" if meta_trouble else ""
         raise TargetError(f"{label}({_kw(kwargs)}) failed: {exc}{hint}") from exc
     if not isinstance(model, nn.Module):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archcount.errors import ForwardError, InputError
-from archcount.records import Convention, LayerCount, Options, Report
+from archcount.records import Convention, Options, Report
 from archcount.rows import layer_row, orphan_rows
 from archcount.rules import RULES
 
@@ -101,6 +101,7 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
     def pre(name):
         def hook(module, a, kw):
             stack.append((name, module, _shapes((a, kw))))
+
         return hook
 
     def post(name):
@@ -109,6 +110,7 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
             n = ncalls.get(id(module), 0)
             ncalls[id(module)] = n + 1
             calls.append(Call(name, module, n, ins, _shapes(out)))
+
         return hook
 
     try:
@@ -161,7 +163,9 @@ def _example_args(model: nn.Module, input_size, example_input, dtype) -> tuple:
     if (input_size is None) == (example_input is None):
         raise InputError("give exactly one of input_size and example_input")
     if example_input is not None:
-        return tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+        return (
+            tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+        )
     size = tuple(input_size)
     if not size or any(not isinstance(n, int) or n <= 0 for n in size):
         raise InputError(f"input size must be positive integers, got {size}")
