@@ -1,0 +1,148 @@
+"""`theory` and `sweep` commands: thin typer wrappers over train.theory and train.sweep."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from train.errors import TrainError
+from train.sweep import LrScaling, SweepResult, as_dict, parse_batch_sizes, plot, run_sweep
+
+DEFAULT_SIZES = "8,16,32,64,128,256"
+TICK, CROSS = "[green]✓[/green]", "[red]✗[/red]"
+
+
+class ModelName(str, Enum):
+    """The nets of models/ the sweep can train."""
+
+    POOL_UPSAMPLE = "PoolUpsampleNet"
+    CONV_TRANSPOSE = "ConvTransposeNet"
+
+
+def _fail(message: str) -> None:
+    """One red line on stderr, exit code 2: how every user error leaves these commands."""
+    Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
+
+
+def theory(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+):
+    """Run the homework's optimisation results (items 1–4) and check each: ✓ or ✗."""
+    from train.theory import run_all
+
+    results = run_all()
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        table = Table("", "claim", "measured", title="optimisation theory", show_lines=True)
+        for r in results:
+            measured = "\n".join(f"{name} = {value:.6g}" for name, value in r.measured)
+            claim = f"{r.claim}\n[dim]tolerance: {r.tolerance}[/dim]"
+            table.add_row(TICK if r.passed else CROSS, claim, measured)
+        Console().print(table)
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
+
+
+def _make_model(name: ModelName, num_filters: int, num_colours: int):
+    """A factory for the chosen net with 1 input channel and num_colours outputs."""
+    from models import ConvTransposeNet, PoolUpsampleNet
+
+    cls = {ModelName.POOL_UPSAMPLE: PoolUpsampleNet, ModelName.CONV_TRANSPOSE: ConvTransposeNet}[
+        name
+    ]
+    return lambda: cls(
+        kernel=3, num_filters=num_filters, num_colours=num_colours, num_in_channels=1
+    )
+
+
+def _render_sweep(result: SweepResult, plot_path: Path) -> None:
+    """Rich tables: steps per batch size (✓ reached / ✗ not), then the slope of each segment."""
+    console = Console()
+    table = Table("B", "lr", "steps to target", "best val loss", "", title=f"{result.model} sweep")
+    for p in result.points:
+        steps = str(p.steps) if p.steps is not None else f"not reached in {result.max_steps}"
+        mark = TICK if p.steps is not None else CROSS
+        table.add_row(str(p.batch_size), f"{p.lr:.3g}", steps, f"{p.best_val_loss:.4f}", mark)
+    console.print(table)
+    regimes = Table("batch sizes", "slope d log steps / d log B", "regime")
+    for s in result.segments:
+        regimes.add_row(f"{s.b_lo} → {s.b_hi}", f"{s.slope:+.2f}", s.regime.value)
+    console.print(regimes)
+    console.print(
+        f"target val loss {result.target_loss:g}, evaluated every {result.eval_every} steps"
+    )
+    console.print(f"plot: {plot_path}", highlight=False)
+
+
+def _check_sweep_options(target_loss: float, max_steps: int, eval_every: int, lr: float) -> None:
+    """Positive target, steps, eval interval and learning rate, else TrainError."""
+    if not target_loss > 0:
+        raise TrainError(f"--target-loss must be positive, got {target_loss}")
+    if max_steps < 1 or eval_every < 1:
+        raise TrainError(
+            f"--max-steps and --eval-every must be >= 1, got {max_steps}, {eval_every}"
+        )
+    if not lr > 0:
+        raise TrainError(f"--lr must be positive, got {lr}")
+
+
+def sweep(
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = DEFAULT_SIZES,
+    model: Annotated[ModelName, typer.Option(case_sensitive=False)] = ModelName.POOL_UPSAMPLE,
+    target_loss: Annotated[float, typer.Option(help="Validation cross-entropy to reach.")] = 1.9,
+    max_steps: Annotated[int, typer.Option(help="Give up on a batch size after this.")] = 1000,
+    data_dir: Annotated[Path, typer.Option(help="CIFAR-10 python batches.")] = Path("data"),
+    palette: Annotated[Path | None, typer.Option(help=".npy palette; default k-means.")] = None,
+    num_filters: Annotated[int, typer.Option(help="The net's num_filters.")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam lr at the smallest batch size.")] = 1e-3,
+    lr_scaling: Annotated[LrScaling, typer.Option(help="How lr grows with B.")] = LrScaling.SQRT,
+    eval_every: Annotated[int, typer.Option(help="Steps between validation losses.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of weights and batch order.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for sweep.png, sweep.json.")] = Path(
+        "sweep_out"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
+):
+    """Steps to reach a target validation loss per batch size; log-log plot with regimes."""
+    from train.data import load_colorization
+
+    try:
+        sizes = parse_batch_sizes(batch_sizes)
+        _check_sweep_options(target_loss, max_steps, eval_every, lr)
+        data = load_colorization(data_dir, palette=palette)
+        factory = _make_model(model, num_filters, data.num_colours)
+        result = run_sweep(
+            factory,
+            data,
+            sizes,
+            target_loss,
+            max_steps,
+            lr,
+            lr_scaling,
+            eval_every,
+            seed,
+            model.value,
+        )
+    except TrainError as exc:
+        _fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    plot_path = plot(result, out / "sweep.png")
+    (out / "sweep.json").write_text(json.dumps(as_dict(result), indent=2, ensure_ascii=False))
+    if as_json:
+        print(json.dumps({**as_dict(result), "plot": str(plot_path)}, indent=2, ensure_ascii=False))
+    else:
+        _render_sweep(result, plot_path)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `theory` and `sweep` commands to the training CLI's app."""
+    app.command("theory")(theory)
+    app.command("sweep")(sweep)
