@@ -160,6 +160,7 @@ def check_rmsprop(steps: int = 2000) -> Result:
             ("RMSProp ‖w‖", float(np.linalg.norm(w_rms))),
             ("Adam w₁", float(w_adam[0])),
             ("Adam w₂", float(w_adam[1])),
+            ("Adam ‖w‖", float(np.linalg.norm(w_adam))),
             ("torch RMSprop w₁", float(w_torch[0])),
             ("torch RMSprop w₂", float(w_torch[1])),
             ("min-norm w₁", float(w_min[0])),

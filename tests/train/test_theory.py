@@ -1,10 +1,15 @@
 """Items 1–4 of the homework's optimisation theory, each against an independent route."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
+import typer
+from typer.testing import CliRunner
 
 from train import theory
+from train.theory_cli import register
 
 # ---------------------------------------------------------------- 1. min-norm SGD
 
@@ -161,3 +166,37 @@ def test_run_all_passes_and_serialises():
     for r in results:
         d = r.as_dict()
         assert all(isinstance(v, float) for v in d["measured"].values())
+
+
+# ---------------------------------------------------------------- the `theory` command
+
+
+@pytest.fixture
+def cli():
+    app = typer.Typer()
+
+    @app.callback()
+    def _root():
+        pass
+
+    register(app)
+    return app
+
+
+def test_theory_json_reports_every_result(cli):
+    result = CliRunner().invoke(cli, ["theory", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [r["passed"] for r in report] == [True] * 4
+    rms = report[1]["measured"]
+    assert rms["RMSProp ‖w‖"] == pytest.approx(0.943, abs=1e-3)
+    assert rms["min-norm ‖w‖"] == pytest.approx(0.894, abs=1e-3)
+
+
+def test_theory_table_marks_failures_and_exits_1(cli, monkeypatch):
+    bad = theory.Result("k", "a claim that fails", (("x", 1.0),), "x < 0", passed=False)
+    good = theory.Result("g", "a claim that holds", (("y", 0.0),), "y = 0", passed=True)
+    monkeypatch.setattr(theory, "run_all", lambda: [good, bad])
+    result = CliRunner().invoke(cli, ["theory"])
+    assert result.exit_code == 1
+    assert "✓" in result.stdout and "✗" in result.stdout and "a claim that fails" in result.stdout
