@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from train.errors import TrainError
@@ -27,7 +28,9 @@ class ModelName(str, Enum):
 
 def _fail(message: str) -> None:
     """One red line on stderr, exit code 2: how every user error leaves these commands."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
+    Console(stderr=True).print(
+        f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False
+    )
     raise typer.Exit(2)
 
 
@@ -133,6 +136,8 @@ def sweep(
         )
     except TrainError as exc:
         _fail(str(exc))
+    for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
+        Console(stderr=True).print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     out.mkdir(parents=True, exist_ok=True)
     plot_path = plot(result, out / "sweep.png")
     (out / "sweep.json").write_text(json.dumps(as_dict(result), indent=2, ensure_ascii=False))

@@ -195,6 +195,7 @@ def test_sweep_cli_reports_misses_with_a_cross(cli, tiny_cifar_dir, palette_file
     ("change", "message"),
     [
         (("--batch-sizes", "2,x"), "--batch-sizes"),
+        (("--batch-sizes", "[red]4,8"), "'[red]4,8'"),  # shown literally, not as rich markup
         (("--batch-sizes", "4,64"), "exceeds the 10 training images"),
         (("--target-loss", "0"), "--target-loss"),
         (("--max-steps", "0"), "--max-steps"),
