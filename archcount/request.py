@@ -9,7 +9,7 @@ import torch
 
 from archcount.errors import InputError
 from archcount.records import Options, Report
-from archcount.target import HOMEWORK_ARGS, build_model, default_of, load_target
+from archcount.target import HOMEWORK_ARGS, build_model, default_of, load_target, takes
 from archcount.walk import count
 
 _DTYPES = {"float": torch.float32, "long": torch.long}
@@ -30,9 +30,15 @@ class CountRequest:
     device: str = "meta"
     options: Options = field(default_factory=Options)
 
-    def constructor_kwargs(self) -> dict[str, Any]:
-        """--nic/--nf/--nc/--k under the homework's names, then every --arg."""
+    def constructor_kwargs(self, factory) -> dict[str, Any]:
+        """--nic/--nf/--nc/--k under the homework's names, then every --arg.
+
+        --nic also sets the input's channels, so it is passed only to a constructor that
+        takes num_in_channels; the others are always passed (and refused if not taken).
+        """
         kw = {HOMEWORK_ARGS[k]: v for k, v in self.homework.items() if v is not None}
+        if "num_in_channels" in kw and not takes(factory, "num_in_channels"):
+            del kw["num_in_channels"]
         return {**kw, **self.args}
 
 
@@ -70,7 +76,7 @@ def count_target(request: CountRequest) -> Report:
     device = check_device(request.device)
     factory = load_target(request.target)
     size = input_size(request, factory)
-    kwargs = request.constructor_kwargs()
+    kwargs = request.constructor_kwargs(factory)
     model = build_model(factory, kwargs, device)
     o = request.options
     return count(

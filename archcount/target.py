@@ -93,6 +93,15 @@ def build_model(factory: Callable[..., Any], kwargs: Mapping[str, Any], device: 
     return model
 
 
+def takes(factory: Callable[..., Any], name: str) -> bool:
+    """True when factory accepts keyword `name` (by name or through **kwargs)."""
+    sig = accepted(factory)
+    if sig is None:
+        return True
+    params = sig.parameters.values()
+    return name in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in params)
+
+
 def default_of(factory: Callable[..., Any], name: str) -> Any:
     """The default value of constructor argument `name`, or None."""
     sig = accepted(factory)

@@ -40,15 +40,17 @@ def brute_transposed(c_in, c_out, groups, size, out, k, s, p, d):
     return n
 
 
-layer = st.fixed_dictionaries({
-    "dims": st.sampled_from([1, 2]),
-    "groups": st.sampled_from([1, 2]),
-    "k": st.integers(1, 4),
-    "s": st.integers(1, 3),
-    "d": st.integers(1, 2),
-    "p": st.integers(0, 3),
-    "size": st.integers(1, 7),
-})
+layer = st.fixed_dictionaries(
+    {
+        "dims": st.sampled_from([1, 2]),
+        "groups": st.sampled_from([1, 2]),
+        "k": st.integers(1, 4),
+        "s": st.integers(1, 3),
+        "d": st.integers(1, 2),
+        "p": st.integers(0, 3),
+        "size": st.integers(1, 7),
+    }
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -58,15 +60,18 @@ def test_conv_exact_is_brute_force(c):
     extent = c["d"] * (c["k"] - 1) + 1
     if c["size"] + 2 * c["p"] < extent:
         return  # PyTorch refuses: the kernel does not fit
-    conv = [nn.Conv1d, nn.Conv2d][dims - 1](2 * g, 2 * g, c["k"], stride=c["s"],
-                                            padding=c["p"], dilation=c["d"], groups=g)
+    conv = [nn.Conv1d, nn.Conv2d][dims - 1](
+        2 * g, 2 * g, c["k"], stride=c["s"], padding=c["p"], dilation=c["d"], groups=g
+    )
     r = only_row(conv, (1, 2 * g) + (c["size"],) * dims)
     out = r.output_shape[2:]
-    expected = brute_conv(2 * g, 2 * g, g, (c["size"],) * dims, out, (c["k"],) * dims,
-                          c["s"], c["p"], c["d"])
+    expected = brute_conv(
+        2 * g, 2 * g, g, (c["size"],) * dims, out, (c["k"],) * dims, c["s"], c["p"], c["d"]
+    )
     assert r.connections_exact == expected
-    assert r.connections == 2 * g * (2 * g // g) * c["k"] ** dims * len(list(
-        itertools.product(*[range(o) for o in out])))
+    assert r.connections == 2 * g * (2 * g // g) * c["k"] ** dims * len(
+        list(itertools.product(*[range(o) for o in out]))
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,13 +82,15 @@ def test_transposed_exact_is_brute_force(c, op):
         op = 0  # PyTorch's constraint: output_padding < max(stride, dilation)
     p = min(c["p"], d * (c["k"] - 1))  # a larger padding would crop to nothing
     convt = [nn.ConvTranspose1d, nn.ConvTranspose2d][dims - 1](
-        2 * g, 3 * g, c["k"], stride=s, padding=p, dilation=d, groups=g, output_padding=op)
+        2 * g, 3 * g, c["k"], stride=s, padding=p, dilation=d, groups=g, output_padding=op
+    )
     size = (c["size"],) * dims
     if any((i - 1) * s - 2 * p + d * (c["k"] - 1) + op + 1 <= 0 for i in size):
         return
     r = only_row(convt, (1, 2 * g) + size)
-    expected = brute_transposed(2 * g, 3 * g, g, size, r.output_shape[2:], (c["k"],) * dims,
-                                s, p, d)
+    expected = brute_transposed(
+        2 * g, 3 * g, g, size, r.output_shape[2:], (c["k"],) * dims, s, p, d
+    )
     assert r.connections_exact == expected
     assert r.connections == 2 * g * c["size"] ** dims * 3 * c["k"] ** dims
 
@@ -96,11 +103,13 @@ def test_exact_equals_ones_convolution(c):
     if c["size"] + 2 * c["p"] < extent:
         return
     g = c["groups"]
-    conv = nn.Conv2d(2 * g, 4, c["k"], stride=c["s"], padding=c["p"], dilation=c["d"],
-                     groups=g, bias=False)
+    conv = nn.Conv2d(
+        2 * g, 4, c["k"], stride=c["s"], padding=c["p"], dilation=c["d"], groups=g, bias=False
+    )
     x = torch.ones(1, 2 * g, c["size"], c["size"] + 1)
-    ones = F.conv2d(x, torch.ones_like(conv.weight), None, conv.stride, conv.padding,
-                    conv.dilation, g)
+    ones = F.conv2d(
+        x, torch.ones_like(conv.weight), None, conv.stride, conv.padding, conv.dilation, g
+    )
     assert only_row(conv, x.shape).connections_exact == int(ones.sum())
 
 

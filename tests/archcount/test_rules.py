@@ -55,8 +55,17 @@ def test_embedding():
     assert (r.weights, r.outputs, r.connections) == (40, 20, 20)
 
 
-ELEMENTWISE = [nn.ReLU(), nn.LeakyReLU(), nn.GELU(), nn.SiLU(), nn.Sigmoid(), nn.Tanh(),
-               nn.Dropout(0.5), nn.Dropout2d(), nn.Hardswish()]
+ELEMENTWISE = [
+    nn.ReLU(),
+    nn.LeakyReLU(),
+    nn.GELU(),
+    nn.SiLU(),
+    nn.Sigmoid(),
+    nn.Tanh(),
+    nn.Dropout(0.5),
+    nn.Dropout2d(),
+    nn.Hardswish(),
+]
 
 
 @pytest.mark.parametrize("module", ELEMENTWISE, ids=lambda m: type(m).__name__)
@@ -68,8 +77,11 @@ def test_elementwise_by_convention(module):
     assert (modules.outputs, modules.connections) == (48, 48)
 
 
-@pytest.mark.parametrize("module", [nn.Identity(), nn.Flatten(), nn.Unflatten(1, (3, 16))],
-                         ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize(
+    "module",
+    [nn.Identity(), nn.Flatten(), nn.Unflatten(1, (3, 16))],
+    ids=lambda m: type(m).__name__,
+)
 @pytest.mark.parametrize("convention", list(Convention))
 def test_views_add_nothing(module, convention):
     r = row(module, (2, 48), convention)

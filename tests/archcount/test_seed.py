@@ -28,8 +28,9 @@ GRID = list(itertools.product([1, 3], [1, 8, 32], [2, 24], [1, 3, 5, 7]))
 
 @pytest.mark.parametrize(("nic", "nf", "nc", "k"), GRID)
 def test_pool_upsample_matches_spec_formulas(nic, nf, nc, k):
-    r = meta_count(PoolUpsampleNet, 32, kernel=k, num_filters=nf, num_colours=nc,
-                   num_in_channels=nic)
+    r = meta_count(
+        PoolUpsampleNet, 32, kernel=k, num_filters=nf, num_colours=nc, num_in_channels=nic
+    )
     t = r.totals
     assert (t.weights, t.outputs, t.connections) == seed_truth(nic, nf, nc, k)
 
@@ -37,8 +38,10 @@ def test_pool_upsample_matches_spec_formulas(nic, nf, nc, k):
 @pytest.mark.parametrize(("nic", "nf", "nc", "k"), GRID[::5])
 def test_doubling_width_and_height(nic, nf, nc, k):
     kw = dict(kernel=k, num_filters=nf, num_colours=nc, num_in_channels=nic)
-    small, big = meta_count(PoolUpsampleNet, 32, **kw).totals, meta_count(
-        PoolUpsampleNet, 64, **kw).totals
+    small, big = (
+        meta_count(PoolUpsampleNet, 32, **kw).totals,
+        meta_count(PoolUpsampleNet, 64, **kw).totals,
+    )
     assert big.weights == small.weights
     assert big.outputs == 4 * small.outputs
     assert big.connections == 4 * small.connections

@@ -56,8 +56,12 @@ class Twice(nn.Module):
 def test_shared_module_and_shared_parameter():
     r = archcount.count(Twice(), (1, 4))
     rows = [(x.name, x.call, x.weights, x.outputs, x.connections) for x in r.layers]
-    assert rows == [("fc", 0, 20, 4, 16), ("fc", 1, 0, 4, 16), ("a", 0, 12, 3, 12),
-                    ("b", 0, 0, 3, 12)]
+    assert rows == [
+        ("fc", 0, 20, 4, 16),
+        ("fc", 1, 0, 4, 16),
+        ("a", 0, 12, 3, 12),
+        ("b", 0, 0, 3, 12),
+    ]
     assert r.totals.weights == 32 == sum(p.numel() for p in Twice().parameters())
 
 
