@@ -37,7 +37,7 @@ def test_pool_upsample_matches_spec_formulas(nic, nf, nc, k):
 
 @pytest.mark.parametrize(("nic", "nf", "nc", "k"), GRID[::5])
 def test_doubling_width_and_height(nic, nf, nc, k):
-    kw = dict(kernel=k, num_filters=nf, num_colours=nc, num_in_channels=nic)
+    kw = {"kernel": k, "num_filters": nf, "num_colours": nc, "num_in_channels": nic}
     small, big = (
         meta_count(PoolUpsampleNet, 32, **kw).totals,
         meta_count(PoolUpsampleNet, 64, **kw).totals,

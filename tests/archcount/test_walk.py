@@ -125,7 +125,7 @@ def test_mode_restored_after_success():
 
 
 def test_handout_variants_ignore_bias_and_norm():
-    kw = dict(num_in_channels=2, num_filters=4, num_colours=3, kernel=3)
+    kw = {"num_in_channels": 2, "num_filters": 4, "num_colours": 3, "kernel": 3}
     with torch.device("meta"):
         model = PoolUpsampleNet(**kw)
     full = archcount.count(model, (1, 2, 32, 32)).totals
@@ -136,7 +136,7 @@ def test_handout_variants_ignore_bias_and_norm():
     assert full.weights == conv_w + 12 * nf + 4 * nc
     assert no_bias.weights == conv_w + 8 * nf + 2 * nc  # BN's gamma and beta stay
     assert bare.totals.weights == conv_w
-    # BN outputs: 32x32 would be pooled first, so 16x16*NF, 8x8*2NF, 16x16*NF, 32x32*NC
+    # BN outputs (each BN sits after the pool or upsample): 16²·NF, 8²·2NF, 16²·NF, 32²·NC
     assert bare.totals.outputs == full.outputs - (256 * nf + 128 * nf + 256 * nf + 1024 * nc)
     assert not any(x.type == "BatchNorm2d" for x in bare.layers)
 
