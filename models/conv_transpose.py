@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from models._kernel import odd_kernel_padding
+from models._kernel import conv_padding, transposed_padding
 
 
 class ConvTransposeNet(nn.Module):
@@ -10,21 +10,29 @@ class ConvTransposeNet(nn.Module):
 
     def __init__(self, kernel=3, num_filters=32, num_colours=24, num_in_channels=1):
         super().__init__()
-        pad = odd_kernel_padding(kernel, "ConvTransposeNet")
+        net = "ConvTransposeNet"
+        down_pad = conv_padding(kernel, 2, net)
+        up_pad, up_out_pad = transposed_padding(kernel, 2, net)
+        last_pad = conv_padding(kernel, 1, net)  # 'same' for even k: no symmetric pad exists
         nf, nc = num_filters, num_colours
 
         def down(c_in, c_out):
             return nn.Sequential(
-                nn.Conv2d(c_in, c_out, kernel_size=kernel, stride=2, padding=pad),
+                nn.Conv2d(c_in, c_out, kernel_size=kernel, stride=2, padding=down_pad),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(),
             )
 
         def up(c_in, c_out):
-            # For odd k, (in-1)*2 - 2*(k//2) + (k-1) + 1 + 1 = 2*in: output_padding 1 doubles.
+            # (in-1)*2 - 2p + (k-1) + output_padding + 1 = 2*in: k=3 -> (1, 1), k=4 -> (1, 0).
             return nn.Sequential(
                 nn.ConvTranspose2d(
-                    c_in, c_out, kernel_size=kernel, stride=2, padding=pad, output_padding=1
+                    c_in,
+                    c_out,
+                    kernel_size=kernel,
+                    stride=2,
+                    padding=up_pad,
+                    output_padding=up_out_pad,
                 ),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(),
@@ -34,7 +42,7 @@ class ConvTransposeNet(nn.Module):
         self.layer2 = down(nf, 2 * nf)
         self.layer3 = up(2 * nf, nf)
         self.layer4 = up(nf, nc)
-        self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=pad)
+        self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=last_pad)
 
     def forward(self, x):
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from models._kernel import odd_kernel_padding
+from models._kernel import conv_padding
 
 
 class PoolUpsampleNet(nn.Module):
@@ -10,7 +10,7 @@ class PoolUpsampleNet(nn.Module):
 
     def __init__(self, kernel=3, num_filters=32, num_colours=24, num_in_channels=1):
         super().__init__()
-        pad = odd_kernel_padding(kernel, "PoolUpsampleNet")
+        pad = conv_padding(kernel, 1, "PoolUpsampleNet")  # 'same' for even k
         nf, nc = num_filters, num_colours
 
         def block(c_in, c_out, resample):
