@@ -170,6 +170,7 @@ def run_sweep(
     eval_every: int = 10,
     seed: int = 0,
     model_name: str = "model",
+    on_point: Callable[[SweepPoint], None] | None = None,
 ) -> SweepResult:
     """One fresh model (same seed) per batch size, trained until the target or max_steps."""
     import torch
@@ -185,6 +186,8 @@ def run_sweep(
         points.append(
             steps_to_target(make_model(), data, b, lr, target, max_steps, eval_every, seed)
         )
+        if on_point is not None:  # progress for a caller: a sweep runs for minutes
+            on_point(points[-1])
     pts = tuple(points)
     return SweepResult(model_name, target, max_steps, eval_every, pts, segments(pts))
 

@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from train.errors import TrainError
-from train.sweep import LrScaling, SweepResult, as_dict, parse_batch_sizes, plot, run_sweep
+from train.sweep import (
+    LrScaling,
+    SweepPoint,
+    SweepResult,
+    as_dict,
+    parse_batch_sizes,
+    plot,
+    run_sweep,
+)
 
 DEFAULT_SIZES = "8,16,32,64,128,256"
 TICK, CROSS = "[green]✓[/green]", "[red]✗[/red]"
@@ -85,6 +93,12 @@ def _render_sweep(result: SweepResult, plot_path: Path) -> None:
     console.print(f"plot: {plot_path}", highlight=False)
 
 
+def _progress(point: SweepPoint) -> None:
+    """One stderr line per finished batch size, so a minutes-long sweep shows it is alive."""
+    steps = point.steps if point.steps is not None else "not reached"
+    Console(stderr=True).print(f"[dim]B={point.batch_size}: {steps}[/dim]", highlight=False)
+
+
 def _check_sweep_options(target_loss: float, max_steps: int, eval_every: int, lr: float) -> None:
     """Positive target, steps, eval interval and learning rate, else TrainError."""
     if not target_loss > 0:
@@ -133,6 +147,7 @@ def sweep(
             eval_every,
             seed,
             model.value,
+            on_point=_progress,
         )
     except TrainError as exc:
         _fail(str(exc))
