@@ -210,3 +210,36 @@ RULES.add(
     ],
     Kind.VIEW,
 )
+
+
+# --- Attention (issue 6) ---------------------------------------------------------------
+# nn.MultiheadAttention runs F.multi_head_attention_forward on its own parameters, so its
+# out_proj child never runs forward: the module is counted whole by this rule. The
+# transformer layers need no rule of their own: their children (this MHA, Linear, LayerNorm,
+# Dropout) are hooked one by one, and their residual adds are functional ops that
+# archcount.dispatch reports.
+
+
+def _mha_lengths(m: nn.MultiheadAttention, q, k) -> tuple[int, int, int]:
+    """(batch, target length L, source length S) of query/key shapes, batched or not."""
+    if len(q) == 2:  # unbatched (L, E)
+        return 1, q[0], k[0]
+    if m.batch_first:
+        return q[0], q[1], k[1]
+    return q[1], q[0], k[0]
+
+
+@rule(nn.MultiheadAttention)
+def multihead_attention(m, ins, outs):
+    """N*(L*E*E + S*E*kdim + S*E*vdim + 2*L*S'*E + L*E*E): projections, QK^T, AV, out_proj.
+
+    S' = S (+1 with bias_k/bias_v, +1 with add_zero_attn). Masked scores are still computed,
+    so nominal == exact; the softmax, a nonlinearity, adds no connections.
+    """
+    q, k = ins[0], ins[1] if len(ins) > 1 else ins[0]
+    n, tgt, src = _mha_lengths(m, q, k)
+    e = m.embed_dim
+    src_attended = src + (m.bias_k is not None) + bool(m.add_zero_attn)
+    projections = tgt * e * e + src * e * m.kdim + src * e * m.vdim + tgt * e * e
+    attention = 2 * tgt * src_attended * e  # scores: head_dim taps each; values: S' taps each
+    return n * (projections + attention)

@@ -2,5 +2,6 @@
 
 from models.conv_transpose import ConvTransposeNet
 from models.pool_upsample import PoolUpsampleNet
+from models.unet import UNet
 
-__all__ = ["PoolUpsampleNet", "ConvTransposeNet"]
+__all__ = ["PoolUpsampleNet", "ConvTransposeNet", "UNet"]
