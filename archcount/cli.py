@@ -234,6 +234,12 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
         raise InputError(f"--input-shape wants integers like 3,224,224, got {text!r}") from None
 
 
+# Commands in their own modules; they import the shared options above, so they come last.
+from archcount.cli_padding import padding_command
+
+app.command("padding")(padding_command)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

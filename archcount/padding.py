@@ -187,7 +187,7 @@ def _per_dim(name: str, value: IntOrTuple, dims: int) -> tuple[int, ...]:
         raise PaddingError(f"{name} has {len(values)} values for {dims} dims: {value!r}")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise PaddingError(f"{name} must be positive integers, got {value!r}")
+            raise PaddingError(f"{name} must be a positive integer (or one per dim), got {value!r}")
     return values
 
 
