@@ -19,3 +19,11 @@ class ForwardError(ArchcountError):
 
 class RuleError(ArchcountError):
     """A counting rule was registered twice or returned something unusable."""
+
+
+class FormulaError(ArchcountError):
+    """A formula that does not parse, or names a variable or quantity we do not know."""
+
+
+class DerivationError(ArchcountError):
+    """No closed form could be derived (not a polynomial, or too few valid sample points)."""

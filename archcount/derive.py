@@ -1,0 +1,209 @@
+"""Derive closed forms from the hooks alone: probe degrees, interpolate on a grid, confirm.
+
+Each variable is probed along a line through the base point (its degree, or the residue
+class on which it is a polynomial); the product grid of degree+1 nodes per variable fixes
+every coefficient exactly; a few held-out points must then match to the unit.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+from archcount.derived import Derivation, Forms, Restriction, Variable
+from archcount.errors import DerivationError
+from archcount.interpolate import fit
+from archcount.parallel import parallel_map
+from archcount.probe import Progression, probe
+from archcount.records import Convention, Options
+from archcount.sample import QUANTITIES, layer_infos, try_point, values_of
+
+HELD_OUT = 3
+
+
+@dataclass
+class _Sampler:
+    """Counts points once each (cached) and remembers the layers it saw."""
+
+    factory: Any
+    variables: tuple[Variable, ...]
+    fixed: Mapping[str, int]
+    variants: tuple[Options, ...]
+    cache: dict[tuple[int, ...], dict | str] = field(default_factory=dict)
+    infos: dict[int, tuple] = field(default_factory=dict)
+
+    def at(self, point: tuple[int, ...]) -> dict | str:
+        """(variant, layer, quantity) -> count at `point`, or why it cannot be counted."""
+        if point not in self.cache:
+            values = dict(self.fixed) | {v.name: x for v, x in zip(self.variables, point)}
+            got = try_point(self.factory, *_call_of(self.factory, values), self.variants)
+            if not isinstance(got, str):
+                for i, report in enumerate(got):
+                    self.infos.setdefault(i, layer_infos(report))
+                got = values_of(got)
+            self.cache[point] = got
+        return self.cache[point]
+
+    def count_all(self, points: Sequence[tuple[int, ...]]) -> None:
+        """Count the points not yet cached, on every core this process may use."""
+        todo = [p for p in dict.fromkeys(points) if p not in self.cache]
+        self.cache.update(zip(todo, parallel_map(self.at, todo)))
+
+
+def _call_of(factory, values: Mapping[str, int]) -> tuple[dict, tuple[int, ...]]:
+    """Constructor kwargs and input size (batch 1) for symbol values."""
+    from archcount.formulas import PARAMS
+    from archcount.target import default_of
+
+    kwargs = {PARAMS.get(n, n): x for n, x in values.items() if n != "S"}
+    channels = kwargs.get("num_in_channels") or default_of(factory, "num_in_channels") or 3
+    return kwargs, (1, channels, values["S"], values["S"])
+
+
+def variants_of(options: Options) -> tuple[Options, ...]:
+    """The requested options, then the other convention and no biases (to explain a difference)."""
+    other = Convention.MODULES if options.convention is Convention.UNITS else Convention.UNITS
+    return (
+        options,
+        Options(other, options.include_bias, options.include_norm),
+        Options(options.convention, False, options.include_norm),
+    )
+
+
+def derive(
+    factory: Any,
+    model: str,
+    variables: Sequence[Variable],
+    fixed: Mapping[str, int],
+    options: Options,
+) -> Derivation:
+    """Closed forms of every total and layer of `factory`'s model in `variables`."""
+    start = time.perf_counter()
+    sampler = _Sampler(factory, tuple(variables), dict(fixed), variants_of(options))
+    base = tuple(v.base for v in variables)
+    progressions, restrictions = _probe_all(sampler, base)
+    nodes = [p.nodes() for p in progressions]
+    sampler.count_all([*product(*nodes), *_held_out(progressions)])
+    grid = {pt: _checked(sampler, pt) for pt in product(*nodes)}
+    keys = sorted(set().union(*grid.values()))
+    solved = fit(nodes, {pt: [vals.get(key, 0) for key in keys] for pt, vals in grid.items()})
+    _confirm(sampler, solved, keys, progressions)
+    polys = {key: solved.polynomial(i) for i, key in enumerate(keys)}
+    return Derivation(
+        model=model,
+        options=options,
+        variables=tuple(variables),
+        fixed=dict(fixed),
+        restrictions=restrictions,
+        totals={q: polys.get((0, "", q), {}) for q in QUANTITIES},
+        layers=tuple(_forms(sampler, polys, i) for i in range(len(sampler.variants))),
+        nodes=tuple(nodes),
+        samples=len(sampler.cache),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _probe_all(sampler: _Sampler, base: tuple[int, ...]):
+    progressions, restrictions = [], []
+    for i, var in enumerate(sampler.variables):
+        prog, broken = probe(var.name, var.base, lambda x, i=i: sampler.at(_put(base, i, x)))
+        if prog.step == 0:
+            raise DerivationError(
+                f"no polynomial in {var.name} on any step of {var.name} "
+                f"(first: {_why(broken[0], sampler)})"
+            )
+        if broken:
+            restrictions.append(
+                Restriction(var.name, prog.step, var.base % prog.step, _why(broken[0], sampler))
+            )
+        progressions.append(prog if prog.degree >= 0 else Progression(prog.base, prog.step, 0))
+    return progressions, tuple(restrictions)
+
+
+def _put(point: tuple[int, ...], i: int, x: int) -> tuple[int, ...]:
+    return (*point[:i], x, *point[i + 1 :])
+
+
+def _why(broken, sampler: _Sampler) -> str:
+    """'k=4: <error>' or 'outputs, connections not polynomial (first at layer1.1, MaxPool2d)'."""
+    if broken.unbuildable:
+        return broken.unbuildable
+    totals = [q for q in QUANTITIES if (0, "", q) in broken.series]
+    layers = [key[1] for key in broken.series if key[0] == 0 and key[1]]
+    types = {info.label: info.type for info in sampler.infos.get(0, ())}
+    first = min(layers, key=lambda lbl: list(types).index(lbl) if lbl in types else 0, default="")
+    where = f" (first at {first}, {types.get(first, '?')})" if first else ""
+    return f"{', '.join(totals) or 'some layers'} not a polynomial{where}"
+
+
+def _checked(sampler: _Sampler, point: tuple[int, ...]) -> dict:
+    got = sampler.at(point)
+    if isinstance(got, str):
+        names = ", ".join(f"{v.name}={x}" for v, x in zip(sampler.variables, point))
+        raise DerivationError(f"cannot count the sample point {names}: {got}")
+    return got
+
+
+def _held_out(progressions: Sequence[Progression]) -> list[tuple[int, ...]]:
+    """A few points off the grid (seeded, so a derivation is reproducible)."""
+    rng = random.Random(0)
+    return [
+        tuple(p.value(p.degree + 1 + rng.randrange(4)) for p in progressions)
+        for _ in range(HELD_OUT)
+    ]
+
+
+def _confirm(sampler: _Sampler, solved, keys, progressions: Sequence[Progression]) -> None:
+    """Held-out points off the grid must match every series exactly."""
+    for point in _held_out(progressions):
+        got = _checked(sampler, point)
+        for key, value in zip(keys, solved.evaluate(point)):
+            if value != got.get(key, 0):
+                names = ", ".join(f"{v.name}={x}" for v, x in zip(sampler.variables, point))
+                what = key[2] + (f" of {key[1]}" if key[1] else "")
+                raise DerivationError(
+                    f"no polynomial fits: the one fitted on the grid gives {what} = {value} "
+                    f"at {names}, the hooks count {got.get(key, 0)}"
+                )
+
+
+def _forms(sampler: _Sampler, polys: Mapping[tuple, dict], variant: int) -> tuple[Forms, ...]:
+    return tuple(
+        Forms(info, {q: polys.get((variant, info.label, q), {}) for q in QUANTITIES})
+        for info in sampler.infos.get(variant, ())
+    )
+
+
+def plan(
+    factory: Any, names: Sequence[str] | None, fix: Mapping[str, int]
+) -> tuple[tuple[Variable, ...], dict[str, int]]:
+    """Variables (default: NIC, NF, NC, k where the constructor takes them, and S) and fixed values."""
+    from archcount.formulas import PARAMS
+    from archcount.target import accepted, default_of
+
+    sig = accepted(factory)
+    takes = set(sig.parameters) if sig else set()
+    if names is None:
+        names = [n for n, p in PARAMS.items() if p in takes] + ["S"]
+    for name in [*names, *fix]:
+        if name != "S" and PARAMS.get(name, name) not in takes:
+            raise DerivationError(
+                f"{name} is neither S nor an argument of the constructor "
+                f"(it takes: {', '.join(sorted(takes)) or 'nothing'})"
+            )
+    variables = []
+    for name in names:
+        if name in fix:
+            continue
+        param = None if name == "S" else PARAMS.get(name, name)
+        default = 32 if param is None else default_of(factory, param)
+        ok = isinstance(default, int) and not isinstance(default, bool) and default > 0
+        variables.append(Variable(name, param, default if ok else 4))
+    fixed = dict(fix)
+    if all(v.name != "S" for v in variables):
+        fixed.setdefault("S", 32)
+    return tuple(variables), fixed

@@ -1,0 +1,118 @@
+"""Frozen records of a derivation: variables, restrictions, and the closed forms found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from archcount.formulas import display, from_coefficients, symbol
+from archcount.records import Options
+from archcount.sample import QUANTITIES, LayerInfo
+
+Poly = dict[tuple[int, ...], Fraction]  # exponent tuple (one per variable) -> coefficient
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A symbol derived over: a constructor argument (param) or the input size S (param None)."""
+
+    name: str
+    param: str | None
+    base: int
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """The formulas hold only for name ≡ residue (mod modulus); `why` says what broke otherwise."""
+
+    name: str
+    modulus: int
+    residue: int
+    why: str
+
+    def text(self) -> str:
+        """'k odd', 'S a multiple of 4', or 'S ≡ 1 (mod 3)'."""
+        if self.modulus == 2:
+            return f"{self.name} {'odd' if self.residue else 'even'}"
+        if self.residue == 0:
+            return f"{self.name} a multiple of {self.modulus}"
+        return f"{self.name} ≡ {self.residue} (mod {self.modulus})"
+
+    def condition(self) -> sympy.Basic:
+        """The restriction as a sympy relation."""
+        return sympy.Eq(sympy.Mod(symbol(self.name), self.modulus), self.residue)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "variable": self.name,
+            "modulus": self.modulus,
+            "residue": self.residue,
+            "holds_for": self.text(),
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class Forms:
+    """One layer's closed forms, quantity -> polynomial."""
+
+    info: LayerInfo
+    polys: dict[str, Poly]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Every total's and layer's closed form; variant 0 is what was asked for, then alternates."""
+
+    model: str
+    options: Options
+    variables: tuple[Variable, ...]
+    fixed: dict[str, int]
+    restrictions: tuple[Restriction, ...]
+    totals: dict[str, Poly]
+    layers: tuple[tuple[Forms, ...], ...]  # per variant: requested, other convention, no bias
+    nodes: tuple[tuple[int, ...], ...]
+    samples: int
+    seconds: float
+
+    @property
+    def gens(self) -> tuple[sympy.Symbol, ...]:
+        """The sympy symbols, in the order of the exponent tuples."""
+        return tuple(symbol(v.name) for v in self.variables)
+
+    def expr(self, poly: Poly) -> sympy.Expr:
+        """A polynomial of this derivation as a sympy expression."""
+        return from_coefficients(poly, self.gens)
+
+    def total(self, quantity: str) -> sympy.Expr:
+        """The closed form of one total."""
+        return self.expr(self.totals[quantity])
+
+    def to_dict(self, per_layer: bool = False) -> dict[str, Any]:
+        """The CLI's --json object: sympy strings, variables, restrictions (and layers)."""
+        out: dict[str, Any] = {
+            "model": self.model,
+            "convention": self.options.convention.value,
+            "formulas": {q: str(self.total(q)) for q in QUANTITIES},
+            "display": {q: display(self.total(q)) for q in QUANTITIES},
+            "variables": [v.name for v in self.variables],
+            "fixed": dict(self.fixed),
+            "restrictions": [r.to_dict() for r in self.restrictions],
+            "samples": self.samples,
+            "seconds": round(self.seconds, 3),
+        }
+        if per_layer:
+            out["layers"] = [
+                {
+                    "name": f.info.label,
+                    "type": f.info.type,
+                    "kind": f.info.kind.value,
+                    **{q: str(self.expr(f.polys[q])) for q in QUANTITIES},
+                }
+                for f in self.layers[0]
+            ]
+        return out

@@ -1,0 +1,164 @@
+"""Compare a user's formula with the derived truth; attribute a difference to layers.
+
+difference = truth − yours. We look for the fewest groups of layers whose forms sum to it:
+a layer type's whole contribution or one layer (missing from yours), biases (missing), and
+what the other convention counts that this one does not (missing or extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import combinations
+from typing import Any
+
+import sympy
+
+from archcount.derived import Derivation, Forms, Poly
+from archcount.formulas import display, to_coefficients
+from archcount.records import Convention
+
+MAX_PARTS = 3
+
+
+@dataclass(frozen=True)
+class Part:
+    """A group of layers: its contribution, what it is, +1 missing from yours / −1 extra in it."""
+
+    poly: Poly
+    what: str
+    sign: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One --expect compared with the derivation: right, or the difference and its parts."""
+
+    quantity: str
+    expected: sympy.Expr
+    truth: sympy.Expr
+    difference: sympy.Expr  # truth − expected
+    parts: tuple[Part, ...] | None  # None: no group of layers accounts for the difference
+
+    @property
+    def ok(self) -> bool:
+        """True when the formulas agree symbolically."""
+        return self.difference == 0
+
+    def explanation(self, gens) -> str:
+        """'missing 640NF + 1024NC: the ReLU outputs (…), counted under `modules`, …'."""
+        if self.ok:
+            return "right"
+        if not self.parts:
+            return f"off by {display(self.difference)} (truth − yours); no group of layers accounts for it"
+        return "; ".join(
+            f"{'missing' if p.sign > 0 else 'extra'} {display(_expr(p.poly, gens))}: {p.what}"
+            for p in self.parts
+        )
+
+    def to_dict(self, gens) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "quantity": self.quantity,
+            "ok": self.ok,
+            "expected": str(self.expected),
+            "derived": str(self.truth),
+            "difference": str(self.difference),
+            "explanation": self.explanation(gens),
+        }
+
+
+def compare(derivation: Derivation, quantity: str, expected: sympy.Expr) -> Verdict:
+    """Verdict of `expected` against the derived total, with fixed variables substituted."""
+    from archcount.formulas import symbol
+
+    expected = expected.subs({symbol(n): v for n, v in derivation.fixed.items()})
+    truth = derivation.total(quantity)
+    difference = sympy.expand(truth - expected)
+    parts = None
+    if difference != 0:
+        poly = to_coefficients(difference, derivation.gens)
+        parts = None if poly is None else attribute(poly, atoms(derivation, quantity))
+    return Verdict(quantity, expected, truth, difference, parts)
+
+
+def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[Part, ...] | None:
+    """The fewest candidates whose signed sum is `difference` (earlier candidates win ties)."""
+    for size in range(1, MAX_PARTS + 1):
+        for combo in combinations(candidates, size):
+            if _signed_sum(combo) == difference:
+                return combo
+    return None
+
+
+def atoms(derivation: Derivation, quantity: str) -> list[Part]:
+    """Candidate groups: whole types, the convention's difference, biases, then single layers."""
+    requested, other, unbiased = derivation.layers
+    conv = derivation.options.convention
+    other_name = "units" if conv is Convention.MODULES else "modules"
+    out = [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
+    for t, fs in _by_type(other):
+        mine = [f for f in requested if f.info.type == t]
+        delta = _minus(_sum(fs, quantity), _sum(mine, quantity))
+        counted_there = any(v > 0 for v in delta.values())
+        sign = -1 if counted_there else +1  # extra in yours when only the other counts them
+        yes, no = (other_name, conv.value) if counted_there else (conv.value, other_name)
+        note = f"counted under `{yes}`, not under `{no}`"
+        out.append(Part(_abs(delta), f"the {t} {quantity} ({_labels(fs)}), {note}", sign))
+    for t, fs in _by_type(unbiased):
+        mine = [f for f in requested if f.info.type == t]
+        out.append(Part(_minus(_sum(mine, quantity), _sum(fs, quantity)), f"the {t} biases", +1))
+    singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
+    out += [_group([f], quantity, f"{f.info.label} ({f.info.type})", +1) for f in singles]
+    return [p for p in out if p.poly]
+
+
+def _group(forms: Sequence[Forms], quantity: str, what: str, sign: int) -> Part:
+    labels = f" ({_labels(forms)})" if len(forms) > 1 else ""
+    return Part(_sum(forms, quantity), what + labels, sign)
+
+
+def _by_type(forms: Sequence[Forms]) -> list[tuple[str, list[Forms]]]:
+    groups: dict[str, list[Forms]] = {}
+    for f in forms:
+        groups.setdefault(f.info.type, []).append(f)
+    return list(groups.items())
+
+
+def _labels(forms: Sequence[Forms]) -> str:
+    return ", ".join(f.info.label for f in forms)
+
+
+def _sum(forms: Sequence[Forms], quantity: str) -> Poly:
+    out: Poly = {}
+    for f in forms:
+        for e, c in f.polys[quantity].items():
+            out[e] = out.get(e, Fraction(0)) + c
+    return {e: c for e, c in out.items() if c}
+
+
+def _minus(a: Poly, b: Poly) -> Poly:
+    out = dict(a)
+    for e, c in b.items():
+        out[e] = out.get(e, Fraction(0)) - c
+    return {e: c for e, c in out.items() if c}
+
+
+def _abs(p: Poly) -> Poly:
+    negative = any(c < 0 for c in p.values()) and not any(c > 0 for c in p.values())
+    return {e: -c for e, c in p.items()} if negative else p
+
+
+def _signed_sum(parts: Sequence[Part]) -> Poly:
+    out: Poly = {}
+    for p in parts:
+        for e, c in p.poly.items():
+            out[e] = out.get(e, Fraction(0)) + p.sign * c
+    return {e: c for e, c in out.items() if c}
+
+
+def _expr(poly: Poly, gens) -> sympy.Expr:
+    from archcount.formulas import from_coefficients
+
+    return from_coefficients(poly, gens)

@@ -1,0 +1,168 @@
+"""Closed forms in sympy: the homework's symbols, declared formulas, parsing and display.
+
+Variables are NIC, NF, NC, k (constructor arguments) and S (input height = width). A model
+declares its formulas with a `formulas(convention)` classmethod returning Formula records;
+archcount finds it on the model's class and never imports `models` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from archcount.errors import FormulaError
+
+NIC, NF, NC, k, S = sympy.symbols("NIC NF NC k S", integer=True, positive=True)
+SYMBOLS = {"NIC": NIC, "NF": NF, "NC": NC, "k": k, "S": S}
+# Symbol -> constructor argument; S is the input size, not an argument.
+PARAMS = {"NIC": "num_in_channels", "NF": "num_filters", "NC": "num_colours", "k": "kernel"}
+QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
+_ALIASES = {"exact": "connections_exact", "params": "weights", "units": "outputs"}
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A declared closed form of one total, and the conditions under which it holds."""
+
+    quantity: str
+    expr: sympy.Expr
+    holds: tuple[sympy.Basic, ...] = ()  # sympy relations, e.g. Eq(Mod(k, 2), 1)
+
+    def applies(self, values: Mapping[str, int]) -> bool:
+        """True when every condition holds at `values` (symbol name -> int)."""
+        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
+        return all(bool(c.subs(subs)) for c in self.holds)
+
+    def value(self, values: Mapping[str, int]) -> int | Fraction:
+        """The formula at `values`; an int when it evaluates to one."""
+        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
+        result = sympy.Rational(self.expr.subs(subs))
+        return int(result) if result.q == 1 else Fraction(int(result.p), int(result.q))
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol of a variable: the homework's own, else a positive integer one."""
+    return SYMBOLS.get(name) or sympy.Symbol(name, integer=True, positive=True)
+
+
+def quantity_name(text: str) -> str:
+    """'outputs' / 'exact' / … -> the canonical quantity, or FormulaError."""
+    name = _ALIASES.get(text.strip(), text.strip())
+    if name not in QUANTITIES:
+        raise FormulaError(f"unknown quantity {text!r}: use one of {', '.join(QUANTITIES)}")
+    return name
+
+
+def parse_expression(text: str, names: Mapping[str, sympy.Symbol]) -> sympy.Expr:
+    """Parse a user's formula ('k^2*(NIC*NF) + 12NF' works); unknown names are FormulaError."""
+    from sympy.parsing.sympy_parser import (
+        convert_xor,
+        implicit_multiplication,
+        parse_expr,
+        standard_transformations,
+    )
+
+    # Implicit multiplication lets students write 12NF or 2880 NF, as on paper.
+    transforms = (*standard_transformations, convert_xor, implicit_multiplication)
+    cleaned = text.replace("·", "*").replace("²", "^2").replace("³", "^3").replace("⁴", "^4")
+    try:
+        expr = parse_expr(cleaned, local_dict=dict(names), transformations=transforms)
+    except Exception as exc:  # noqa: BLE001 - sympy raises SyntaxError, TokenError, TypeError, …
+        raise FormulaError(f"cannot parse {text!r}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(expr, sympy.Expr):
+        raise FormulaError(f"{text!r} is not an expression")
+    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)
+    if unknown:
+        raise FormulaError(
+            f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {text!r}: "
+            f"use {', '.join(names)}"
+        )
+    return expr
+
+
+def parse_expectation(text: str, names: Mapping[str, sympy.Symbol]) -> tuple[str, sympy.Expr]:
+    """'outputs=2880*NF + 3328*NC' -> ('outputs', expr)."""
+    quantity, sep, rhs = text.partition("=")
+    if not sep or not rhs.strip():
+        raise FormulaError(f"--expect wants QUANTITY=FORMULA, e.g. outputs=2880*NF, got {text!r}")
+    return quantity_name(quantity), parse_expression(rhs, names)
+
+
+def from_coefficients(
+    coeffs: Mapping[tuple[int, ...], Fraction], gens: tuple[sympy.Symbol, ...]
+) -> sympy.Expr:
+    """sum c·Π gens^e over the exponent tuples of `coeffs`."""
+    terms = []
+    for exps, c in coeffs.items():
+        term = sympy.Rational(c.numerator, c.denominator)
+        for g, e in zip(gens, exps):
+            if e:
+                term *= g**e
+        terms.append(term)
+    return sympy.Add(*terms)
+
+
+def to_coefficients(
+    expr: sympy.Expr, gens: tuple[sympy.Symbol, ...]
+) -> dict[tuple[int, ...], Fraction] | None:
+    """Exponent tuple -> rational coefficient, or None when `expr` is not a polynomial."""
+    try:
+        poly = sympy.Poly(sympy.expand(expr), *gens) if gens else None
+    except sympy.PolynomialError:
+        return None
+    if poly is None:
+        value = sympy.nsimplify(expr)
+        return {(): Fraction(int(value.p), int(value.q))} if value.is_Rational else None
+    if not all(c.is_Rational for c in poly.coeffs()):
+        return None
+    return {e: Fraction(int(c.p), int(c.q)) for e, c in poly.as_dict().items() if c != 0}
+
+
+def display(expr: sympy.Expr) -> str:
+    """SPEC.md's style: k²(NIC·NF + 4NF² + NF·NC + NC²) + 12NF + 4NC; parses back."""
+    names = [n for n in SYMBOLS if SYMBOLS[n] in expr.free_symbols]
+    names += sorted(str(s) for s in expr.free_symbols if str(s) not in SYMBOLS)
+    gens = tuple(symbol(n) for n in names)
+    coeffs = to_coefficients(expr, gens)
+    if coeffs is None:
+        return sympy.sstr(expr)
+    if not coeffs:
+        return "0"
+    geo = [i for i, n in enumerate(names) if n in ("k", "S")]
+    groups: dict[tuple[int, ...], list[tuple[tuple[int, ...], Fraction]]] = {}
+    for exps, c in coeffs.items():
+        groups.setdefault(tuple(exps[i] for i in geo), []).append((exps, c))
+    parts = []
+    for g in sorted(groups, key=lambda g: (-sum(g), tuple(-e for e in g))):
+        terms = sorted(groups[g], key=lambda t: tuple(-e for e in t[0]))
+        outer = _monomial({names[i]: e for i, e in zip(geo, g)})
+        if len(terms) == 1 or not outer:
+            parts += [_term(c, _monomial(dict(zip(names, e)))) for e, c in terms]
+            continue
+        inner = [
+            _term(c, _monomial({n: x for n, x in zip(names, e) if n not in ("k", "S")}))
+            for e, c in terms
+        ]
+        parts.append(f"{outer}({_joined(inner)})")
+    return _joined(parts)
+
+
+def _monomial(powers: Mapping[str, int]) -> str:
+    sup = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return "·".join(n if e == 1 else n + str(e).translate(sup) for n, e in powers.items() if e)
+
+
+def _term(c: Fraction, mono: str) -> str:
+    if not mono:
+        return str(c)
+    if c.denominator != 1:
+        return f"({c}){mono}"
+    return {1: mono, -1: f"-{mono}"}.get(int(c), f"{c}{mono}")
+
+
+def _joined(parts: list[str]) -> str:
+    text = " + ".join(parts)
+    return text.replace("+ -", "- ").replace("+ (-", "- (")

@@ -1,0 +1,89 @@
+"""One sample point for derivation: build on meta, one hooked forward, rows under several options.
+
+The forward is what costs; rows under another convention or without biases are cheap, so
+each point is counted once and its rows reused for every total, layer and variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from archcount.errors import ArchcountError
+from archcount.records import Kind, LayerCount, Options, Report
+from archcount.rows import layer_row, orphan_rows
+from archcount.rules import RULES
+from archcount.target import build_model
+from archcount.walk import counted_modules, run_hooked
+
+QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What identifies a layer across sample points: its label, type and kind."""
+
+    label: str
+    type: str
+    kind: Kind
+
+
+def label(row: LayerCount) -> str:
+    """'layer1.0', or 'layer1.0 (call 2)' for a module's second call."""
+    return row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
+
+
+def count_point(
+    factory: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    size: Sequence[int],
+    variants: Sequence[Options],
+) -> list[Report]:
+    """Reports of factory(**kwargs) on an input of `size` (batch 1), one per option variant."""
+    model = build_model(factory, kwargs, "meta")
+    args = (torch.zeros(tuple(size), device="meta"),)
+    targets = counted_modules(model, RULES)
+    calls = run_hooked(model, args, targets)
+    reports = []
+    for options in variants:
+        seen: set[int] = set()
+        warnings: list[str] = []
+        layers = [layer_row(c, RULES, options, size[0], seen, warnings) for c in calls]
+        layers = [x for x in layers if x is not None]
+        layers += orphan_rows(model, targets, options, seen, warnings)
+        reports.append(Report("", dict(kwargs), tuple(size), options, tuple(layers)))
+    return reports
+
+
+def values_of(reports: Sequence[Report]) -> dict[tuple[int, str, str], int]:
+    """(variant, layer label or '' for the total, quantity) -> count; unknowns are skipped."""
+    out: dict[tuple[int, str, str], int] = {}
+    for v, report in enumerate(reports):
+        for q in QUANTITIES:
+            out[(v, "", q)] = getattr(report.totals, q)
+        for row in report.layers:
+            for q in QUANTITIES:
+                value = getattr(row, q)
+                if value is not None:
+                    key = (v, label(row), q)
+                    out[key] = out.get(key, 0) + value
+    return out
+
+
+def layer_infos(report: Report) -> tuple[LayerInfo, ...]:
+    """The layers of a report, in order, de-duplicated by label."""
+    seen: dict[str, LayerInfo] = {}
+    for row in report.layers:
+        seen.setdefault(label(row), LayerInfo(label(row), row.type, row.kind))
+    return tuple(seen.values())
+
+
+def try_point(factory, kwargs, size, variants) -> list[Report] | str:
+    """count_point, or the one-line reason this point cannot be counted."""
+    try:
+        return count_point(factory, kwargs, size, variants)
+    except ArchcountError as exc:
+        return str(exc)
