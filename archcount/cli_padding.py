@@ -21,6 +21,7 @@ from archcount.cli import (
     Width,
     echo_json,
     echo_rich,
+    parse_shape,
     user_errors,
 )
 
@@ -75,6 +76,15 @@ def padding_command(
     size: Size = None,
     height: Height = 32,
     width: Width = 32,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input-shape",
+            metavar="C,H,W",
+            rich_help_panel="Model",
+            help="Per-example input shape for non-image models, e.g. 2,30 or 1,6,16,16.",
+        ),
+    ] = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -90,8 +100,10 @@ def padding_command(
         equation_opts = {"--stride": stride, "--dilation": dilation, "--in": size_in}
         equation_opts |= {"--out": size_out, "--dims": dims}
         if what in EQUATIONS:
-            if any(v is not None for v in (nic, nf, nc, arg, size)):
-                raise InputError("--nic/--nf/--nc/--arg/--size are for model mode (a TARGET)")
+            if any(v is not None for v in (nic, nf, nc, arg, size, input_shape)):
+                raise InputError(
+                    "--nic/--nf/--nc/--arg/--size/--input-shape are for model mode (a TARGET)"
+                )
             answer = _solve_equation(what, k, stride, dilation, size_in, size_out, dims)
             echo_json(answer.to_dict()) if json_out else echo_rich(equation_renderable(answer))
             return
@@ -108,6 +120,7 @@ def padding_command(
             args=parse_args(arg or []),
             height=size if size is not None else height,
             width=size if size is not None else width,
+            input_shape=parse_shape(input_shape),
         )
         result = solve_model(request, _one_int("--k", k), ref_k)
         echo_json(result.to_dict()) if json_out else echo_rich(model_renderable(result))
