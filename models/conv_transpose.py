@@ -44,6 +44,13 @@ class ConvTransposeNet(nn.Module):
         self.layer4 = up(nf, nc)
         self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=last_pad)
 
+    @classmethod
+    def formulas(cls, convention="units"):
+        """Declared closed forms (archcount.formulas.Formula) in NIC, NF, NC, k, S."""
+        from models.formulas import declared  # sympy only when asked
+
+        return declared("ConvTransposeNet", convention)
+
     def forward(self, x):
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):
             x = layer(x)

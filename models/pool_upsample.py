@@ -27,6 +27,13 @@ class PoolUpsampleNet(nn.Module):
         self.layer4 = block(nf, nc, nn.Upsample(scale_factor=2))
         self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=pad)
 
+    @classmethod
+    def formulas(cls, convention="units"):
+        """Declared closed forms (archcount.formulas.Formula) in NIC, NF, NC, k, S."""
+        from models.formulas import declared  # sympy only when asked
+
+        return declared("PoolUpsampleNet", convention)
+
     def forward(self, x):
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):
             x = layer(x)
