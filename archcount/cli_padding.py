@@ -49,20 +49,22 @@ def padding_command(
             "--k", metavar="N|N,N", help="Kernel (per dim: 4,3); in model mode the new k."
         ),
     ] = None,
-    stride: Annotated[str | None, _ints_opt("--stride", "Stride [default: 1].")] = None,
-    dilation: Annotated[str | None, _ints_opt("--dilation", "Dilation [default: 1].")] = None,
+    stride: Annotated[str | None, _ints_opt("--stride", "Stride (default 1).")] = None,
+    dilation: Annotated[str | None, _ints_opt("--dilation", "Dilation (default 1).")] = None,
     size_in: Annotated[str | None, _ints_opt("--in", "Input size per spatial dim.")] = None,
     size_out: Annotated[
         str | None,
         _ints_opt(
             "--out",
-            "Wanted output size [default: ceil(in/stride) for conv, in*stride transposed].",
+            "Wanted output size (default: ceil(in/stride) for conv, in*stride transposed).",
         ),
     ] = None,
     dims: Annotated[
         int | None,
         typer.Option(
-            "--dims", help="Spatial dims, 1-3 [default: 2].", rich_help_panel="One equation"
+            "--dims",
+            help="Spatial dims, 1-3 (default: as many as the N,N values, else 2).",
+            rich_help_panel="One equation",
         ),
     ] = None,
     ref_k: Annotated[
