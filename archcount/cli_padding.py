@@ -184,14 +184,12 @@ def _same(values: tuple[int, ...]) -> str:
 
 
 def pad_text(solution, field: str = "padding") -> str:
-    """'1', '1 before, 2 after', or per dim 'h: 1, w: 2'."""
+    """'1', '(1, 2)' for (before, after), or per dim 'h: 1, w: 2'."""
     pads = solution.pads
     if field == "output_padding":
         per = [str(p.output_padding) for p in pads]
     else:
-        per = [
-            str(p.before) if p.symmetric else f"{p.before} before, {p.after} after" for p in pads
-        ]
+        per = [str(p.before) if p.symmetric else f"({p.before}, {p.after})" for p in pads]
     if all(x == per[0] for x in per):
         return per[0]
     return ", ".join(f"{axis}: {x}" for axis, x in zip(_AXES[len(pads)], per))
@@ -225,50 +223,46 @@ def equation_renderable(answer):
     what = "crop" if transposed else "pad"
     note = (
         f"no symmetric padding gives {_size(e.size_in)} → {_size(e.size_out)}: "
-        f"{what} (before, after) unequally, outside PyTorch's padding= argument"
+        f"{what} (before, after) unequally, which PyTorch's padding= argument cannot say"
     )
     return Group(table, Text(note, style="yellow"))
 
 
 def model_renderable(result):
-    """One row per conv call: reference shapes, the padding to use at the new k, a note."""
+    """One row per conv call (shapes at the reference k, padding at the new k), then notes."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
         title=f"{result.model}: paddings at k={result.kernel} that keep the shapes of "
         f"k={result.reference_kernel}",
-        caption="padding: zeros added (conv) or outputs cropped (transposed); 'as built': the "
-        f"layer made at k={result.kernel} already keeps its shape",
+        caption="padding: zeros added (conv) or outputs cropped (transposed), (before, after) "
+        f"when unequal; as built: the layer made at k={result.kernel} already keeps its shape",
         caption_justify="left",
     )
     for header in ("layer", "type", "in → out", "stride", "padding", "output_padding"):
-        table.add_column(header, no_wrap=header != "layer", overflow="fold")
+        table.add_column(header, no_wrap=True)
     table.add_column("as built", justify="center")
-    table.add_column("note")
+    notes = []
     for row in result.layers:
-        table.add_row(*_model_cells(row), style="" if row.answer.symmetric else "yellow")
-    return table
+        name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
+        table.add_row(name, *_model_cells(row), style="" if row.answer.symmetric else "yellow")
+        if row.best is None:
+            notes.append(f"{name}: no padding fits: {row.answer.reason}")
+        elif not row.best.symmetric:
+            notes.append(f"{name}: no symmetric padding; {row.answer.pytorch}")
+    return Group(table, Text("\n".join(notes), style="yellow")) if notes else table
 
 
 def _model_cells(row) -> list[str]:
     e, best = row.answer.equation, row.best
-    name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
-    shapes = f"{_size(e.size_in)} → {_size(e.size_out)}"
     transposed = e.op.value == "transposed"
-    if best is None:
-        note = f"no padding fits: {row.answer.reason}"
-    elif not best.symmetric:
-        hint = row.answer.pytorch
-        note = "no symmetric padding: " + ("padding='same'" if "'same'" in hint else hint)
-    else:
-        note = ""
     return [
-        name,
         row.type,
-        shapes,
+        f"{_size(e.size_in)} → {_size(e.size_out)}",
         _same(e.stride),
         pad_text(best) if best else "none",
         pad_text(best, "output_padding") if best and transposed else "",
         "✓" if row.keeps else "✗",
-        note,
     ]

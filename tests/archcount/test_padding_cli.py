@@ -85,8 +85,10 @@ def test_model_json_has_the_homework_answer(k, padding, output_padding):
 def test_model_table_flags_the_last_conv_for_even_k():
     r = run("models.ConvTransposeNet", "--k", 4)
     assert r.exit_code == 0, r.output
-    line = next(x for x in r.stdout.splitlines() if "layer5 " in x)
-    assert "1 before, 2 after" in line and "padding='same'" in line
+    row = next(x for x in r.stdout.splitlines() if "│ layer5 " in x)
+    assert "(1, 2)" in row
+    (note,) = [x for x in r.stdout.splitlines() if x.startswith("layer5:")]
+    assert "no symmetric padding" in note and "padding='same'" in note
     assert "ConvTranspose2d" in r.stdout
 
 
@@ -102,7 +104,7 @@ def test_pool_upsample_net_and_other_models():
 def test_equation_table_says_when_no_symmetric_padding_exists():
     r = run("conv", "--k", 4, "--in", 32)
     assert r.exit_code == 0 and "no symmetric padding" in r.stdout
-    assert "1 before, 2 after" in r.stdout
+    assert "│ (1, 2) " in r.stdout
 
 
 @pytest.mark.parametrize(
