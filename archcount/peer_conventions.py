@@ -109,7 +109,9 @@ def fvcore_flops(rows: list[LayerCount], m: nn.Module | None, batch: int) -> Vie
 
 def _fvcore_module_flops(m: nn.Module, rows: list[LayerCount], batch: int) -> tuple[int, str]:
     per = sum(prod(r.output_shape or ()) for r in rows) // batch  # elements per example
-    if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.MultiheadAttention)):
+    if isinstance(m, nn.MultiheadAttention):
+        return _fvcore_mha_flops(m, rows, batch)
+    if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
         return _ours(rows, "connections"), "fvcore leaves the bias out"
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
         k = 2 if m.affine else 1
@@ -124,6 +126,36 @@ def _fvcore_module_flops(m: nn.Module, rows: list[LayerCount], batch: int) -> tu
         ins = sum(prod(r.input_shape or ()) for r in rows) // batch
         return ins, "fvcore: adaptive_avg_pool2d is 1 FLOP per input element"
     return 0, f"fvcore has no FLOP handle for {type(m).__name__}'s op: 0"
+
+
+def _mha_sizes(m: nn.MultiheadAttention, row: LayerCount, batch: int) -> tuple[int, int, int]:
+    """(L, S', E) per example: L from the output, S' from the rule's connections."""
+    e = m.embed_dim
+    tgt = prod(row.output_shape or ()) // batch // e
+    # the rule: L*E*E*2 + S*E*(kdim+vdim) + 2*L*S'*E; here kdim = vdim = E (packed weights)
+    attention = (row.connections or 0) - 2 * tgt * e * e
+    src = attention // (2 * e + 2 * tgt) // e if m.kdim == m.vdim == e else 0
+    return tgt, src, e
+
+
+def _fvcore_mha_flops(m, rows: list[LayerCount], batch: int) -> tuple[int, str]:
+    """Projections only when need_weights=False: fvcore has no scaled_dot_product_attention."""
+    total = 0
+    for r in rows:
+        tgt, src, e = _mha_sizes(m, r, batch)
+        weights_returned = r.outputs > tgt * e  # need_weights=True: bmm path, counted
+        attention = 2 * tgt * src * e
+        total += (r.connections or 0) - (0 if weights_returned else attention)
+    why = "fvcore has no handle for aten::scaled_dot_product_attention: QK^T and AV count 0"
+    return total, why
+
+
+def _fvcore_mha_acts(m: nn.MultiheadAttention, r: LayerCount, batch: int) -> int:
+    """Outputs of the q, k, v and out projections, plus the two bmm outputs when weights return."""
+    tgt, src, e = _mha_sizes(m, r, batch)
+    weights = r.outputs - tgt * e  # the head-averaged attention weights, L*S, when returned
+    bmm = m.num_heads * weights + tgt * e if weights else 0
+    return 2 * (tgt + src) * e + bmm
 
 
 def _fvcore_op_flops(rows: list[LayerCount]) -> View:
@@ -144,6 +176,8 @@ def fvcore_acts(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View
         value = ours if mm else 0
     elif isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
         value = ours
+    elif isinstance(m, nn.MultiheadAttention):  # in-projections' and out_proj's outputs
+        value = sum(_fvcore_mha_acts(m, r, batch) for r in rows)
     else:
         value = 0
     what = type(m).__name__ if m is not None else (rows[0].type if rows else "this op")
