@@ -223,7 +223,7 @@ def equation_renderable(answer):
     what = "crop" if transposed else "pad"
     note = (
         f"no symmetric padding gives {_size(e.size_in)} → {_size(e.size_out)}: "
-        f"{what} (before, after) unequally, which PyTorch's padding= argument cannot say"
+        f"{what} (before, after) unequally (PyTorch's padding= pads both sides alike)"
     )
     return Group(table, Text(note, style="yellow"))
 
