@@ -194,6 +194,21 @@ def count_command(
         str,
         typer.Option("--device", help="meta (no memory, no arithmetic), cpu or cuda: same counts."),
     ] = "meta",
+    functional: Annotated[
+        bool,
+        typer.Option(
+            "--functional",
+            help="Add arithmetic done outside modules (torch.cat, x + y, F.interpolate, "
+            "matmuls), which is always listed, to the totals.",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--cross-check",
+            help="Compare with torchinfo and fvcore (run on a CPU copy), differences explained.",
+        ),
+    ] = False,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -219,6 +234,9 @@ def count_command(
             options=Options(convention, not ignore_bias, not ignore_norm),
         )
         report = count_target(request)
+        from archcount.extras import extend  # functional ops, --cross-check
+
+        report = extend(request, report, add_functional=functional, check=check)
         echo_json(report.to_dict()) if json_out else echo_rich(report)
 
 
