@@ -210,6 +210,12 @@ def count_command(
         ),
     ] = False,
     json_out: Json = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Also write to FILE: .md, .html, .svg or .json."
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Count a model: a row per layer call, totals, and what could not be counted.
@@ -237,7 +243,9 @@ def count_command(
         from archcount.extras import extend  # functional ops, --cross-check
 
         report = extend(request, report, add_functional=functional, check=check)
-        echo_json(report.to_dict()) if json_out else echo_rich(report)
+        from archcount.cli_formulas import show_count  # + declared formulas, --output
+
+        show_count(report, target, json_out, output)
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -256,6 +264,10 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 from archcount.cli_padding import padding_command
 
 app.command("padding")(padding_command)
+from archcount.cli_formulas import check_command, derive_command
+
+app.command("derive")(derive_command)
+app.command("check")(check_command)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
@@ -102,6 +102,7 @@ def derive(
         totals={q: polys.get((0, "", q), {}) for q in QUANTITIES},
         layers=tuple(_forms(sampler, polys, i) for i in range(len(sampler.variants))),
         nodes=tuple(nodes),
+        spans=tuple(p.span() for p in progressions),
         samples=len(sampler.cache),
         seconds=time.perf_counter() - start,
     )
@@ -120,7 +121,7 @@ def _probe_all(sampler: _Sampler, base: tuple[int, ...]):
             restrictions.append(
                 Restriction(var.name, prog.step, var.base % prog.step, _why(broken[0], sampler))
             )
-        progressions.append(prog if prog.degree >= 0 else Progression(prog.base, prog.step, 0))
+        progressions.append(prog if prog.degree >= 0 else replace(prog, degree=0))
     return progressions, tuple(restrictions)
 
 
@@ -149,10 +150,12 @@ def _checked(sampler: _Sampler, point: tuple[int, ...]) -> dict:
 
 
 def _held_out(progressions: Sequence[Progression]) -> list[tuple[int, ...]]:
-    """A few points off the grid (seeded, so a derivation is reproducible)."""
+    """A few points off the grid but inside the probed ranges (seeded: reproducible)."""
     rng = random.Random(0)
     return [
-        tuple(p.value(p.degree + 1 + rng.randrange(4)) for p in progressions)
+        tuple(
+            p.value(rng.randrange(p.degree + 1, max(p.probed, p.degree + 2))) for p in progressions
+        )
         for _ in range(HELD_OUT)
     ]
 

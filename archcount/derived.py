@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy
 
-from archcount.formulas import display, from_coefficients, symbol
+from archcount.formulas import condition_text, display, from_coefficients, symbol
 from archcount.records import Options
 from archcount.sample import QUANTITIES, LayerInfo
 
@@ -35,11 +35,7 @@ class Restriction:
 
     def text(self) -> str:
         """'k odd', 'S a multiple of 4', or 'S ≡ 1 (mod 3)'."""
-        if self.modulus == 2:
-            return f"{self.name} {'odd' if self.residue else 'even'}"
-        if self.residue == 0:
-            return f"{self.name} a multiple of {self.modulus}"
-        return f"{self.name} ≡ {self.residue} (mod {self.modulus})"
+        return condition_text(self.condition())
 
     def condition(self) -> sympy.Basic:
         """The restriction as a sympy relation."""
@@ -76,6 +72,7 @@ class Derivation:
     totals: dict[str, Poly]
     layers: tuple[tuple[Forms, ...], ...]  # per variant: requested, other convention, no bias
     nodes: tuple[tuple[int, ...], ...]
+    spans: tuple[tuple[int, int], ...]  # per variable: the range probed and confirmed on
     samples: int
     seconds: float
 
@@ -102,6 +99,7 @@ class Derivation:
             "variables": [v.name for v in self.variables],
             "fixed": dict(self.fixed),
             "restrictions": [r.to_dict() for r in self.restrictions],
+            "confirmed_on": {v.name: list(s) for v, s in zip(self.variables, self.spans)},
             "samples": self.samples,
             "seconds": round(self.seconds, 3),
         }

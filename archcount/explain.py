@@ -39,7 +39,7 @@ class Verdict:
     expected: sympy.Expr
     truth: sympy.Expr
     difference: sympy.Expr  # truth − expected
-    parts: tuple[Part, ...] | None  # None: no group of layers accounts for the difference
+    parts: tuple[tuple[Part, ...], ...]  # each set accounts for the difference; () for none
 
     @property
     def ok(self) -> bool:
@@ -52,10 +52,13 @@ class Verdict:
             return "right"
         if not self.parts:
             return f"off by {display(self.difference)} (truth − yours); no group of layers accounts for it"
-        return "; ".join(
+        first, *others = self.parts
+        text = "; ".join(
             f"{'missing' if p.sign > 0 else 'extra'} {display(_expr(p.poly, gens))}: {p.what}"
-            for p in self.parts
+            for p in first
         )
+        alike = [" and ".join(p.what for p in combo) for combo in others[:2]]
+        return text + "".join(f" (or: {a})" for a in alike)
 
     def to_dict(self, gens) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -76,20 +79,20 @@ def compare(derivation: Derivation, quantity: str, expected: sympy.Expr) -> Verd
     expected = expected.subs({symbol(n): v for n, v in derivation.fixed.items()})
     truth = derivation.total(quantity)
     difference = sympy.expand(truth - expected)
-    parts = None
+    parts: tuple = ()
     if difference != 0:
         poly = to_coefficients(difference, derivation.gens)
-        parts = None if poly is None else attribute(poly, atoms(derivation, quantity))
+        parts = () if poly is None else attribute(poly, atoms(derivation, quantity))
     return Verdict(quantity, expected, truth, difference, parts)
 
 
-def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[Part, ...] | None:
-    """The fewest candidates whose signed sum is `difference` (earlier candidates win ties)."""
+def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[tuple[Part, ...], ...]:
+    """Every fewest-candidates set whose signed sum is `difference`, earlier candidates first."""
     for size in range(1, MAX_PARTS + 1):
-        for combo in combinations(candidates, size):
-            if _signed_sum(combo) == difference:
-                return combo
-    return None
+        found = [c for c in combinations(candidates, size) if _signed_sum(c) == difference]
+        if found:
+            return tuple(found)
+    return ()
 
 
 def atoms(derivation: Derivation, quantity: str) -> list[Part]:
@@ -97,7 +100,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
     requested, other, unbiased = derivation.layers
     conv = derivation.options.convention
     other_name = "units" if conv is Convention.MODULES else "modules"
-    out = [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
+    out = []  # most likely confusions first: the convention, biases, whole types, one layer
     for t, fs in _by_type(other):
         mine = [f for f in requested if f.info.type == t]
         delta = _minus(_sum(fs, quantity), _sum(mine, quantity))
@@ -109,9 +112,14 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
     for t, fs in _by_type(unbiased):
         mine = [f for f in requested if f.info.type == t]
         out.append(Part(_minus(_sum(mine, quantity), _sum(fs, quantity)), f"the {t} biases", +1))
+    out += [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
     singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
     out += [_group([f], quantity, f"{f.info.label} ({f.info.type})", +1) for f in singles]
-    return [p for p in out if p.poly]
+    unique: dict[tuple, Part] = {}  # the same layers reached two ways: keep the first reason
+    for p in out:
+        if p.poly:
+            unique.setdefault((frozenset(p.poly.items()), p.sign), p)
+    return list(unique.values())
 
 
 def _group(forms: Sequence[Forms], quantity: str, what: str, sign: int) -> Part:

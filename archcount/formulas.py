@@ -36,11 +36,31 @@ class Formula:
         subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
         return all(bool(c.subs(subs)) for c in self.holds)
 
+    def unmet(self, values: Mapping[str, int]) -> list[str]:
+        """The conditions that fail at `values`, in words."""
+        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
+        return [condition_text(c) for c in self.holds if not bool(c.subs(subs))]
+
     def value(self, values: Mapping[str, int]) -> int | Fraction:
         """The formula at `values`; an int when it evaluates to one."""
         subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
         result = sympy.Rational(self.expr.subs(subs))
         return int(result) if result.q == 1 else Fraction(int(result.p), int(result.q))
+
+
+def condition_text(c: sympy.Basic) -> str:
+    """Eq(Mod(k, 2), 1) -> 'k odd'; Eq(Mod(S, 4), 0) -> 'S a multiple of 4'; else sympy's text."""
+    lhs, rhs = c.args if isinstance(c, sympy.Eq) else (None, None)
+    if isinstance(lhs, sympy.Mod) and rhs.is_Integer and lhs.args[1].is_Integer:
+        name, modulus, residue = str(lhs.args[0]), int(lhs.args[1]), int(rhs)
+        if modulus == 2:
+            return f"{name} {'odd' if residue else 'even'}"
+        return (
+            f"{name} a multiple of {modulus}"
+            if residue == 0
+            else f"{name} ≡ {residue} (mod {modulus})"
+        )
+    return sympy.sstr(c).replace(">=", "≥").replace("<=", "≤").replace("*", "·")
 
 
 def symbol(name: str) -> sympy.Symbol:

@@ -25,10 +25,15 @@ class Progression:
     base: int
     step: int
     degree: int
+    probed: int = 0  # how many values the probe counted: the range the degree is known on
 
     def value(self, i: int) -> int:
         """The i-th value of the progression."""
         return self.base + self.step * i
+
+    def span(self) -> tuple[int, int]:
+        """The smallest and largest value probed."""
+        return self.base, self.value(max(self.probed, self.degree + 1) - 1)
 
     def nodes(self) -> tuple[int, ...]:
         """degree + 1 values: enough to interpolate in this variable."""
@@ -80,5 +85,5 @@ def _on_step(name: str, base: int, step: int, at) -> Progression | Broken:
         keys = set().union(*points)
         degrees = {key: degree([p.get(key, 0) for p in points]) for key in keys}
         if all(d is not None for d in degrees.values()):
-            return Progression(base, step, max(degrees.values(), default=0))
+            return Progression(base, step, max(degrees.values(), default=0), len(points))
     return Broken(step, None, tuple(sorted(k for k, d in degrees.items() if d is None)))

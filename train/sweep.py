@@ -226,7 +226,7 @@ def plot(result: SweepResult, path: Path) -> Path:
         if reached:
             b0, s0 = reached[0].batch_size, reached[0].steps
             bs = [p.batch_size for p in result.points]
-            ax.plot(bs, [s0 * b0 / b for b in bs], "k:", label="perfect scaling (∝ 1/B)")
+            ax.plot(bs, [s0 * b0 / b for b in bs], "k:", label="ideal: steps ∝ 1/B")
             ax.plot([p.batch_size for p in reached], [p.steps for p in reached], "ko")
         for regime in Regime:
             segs = [s for s in result.segments if s.regime is regime]

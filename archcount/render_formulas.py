@@ -1,0 +1,107 @@
+"""Derivations, checks and declared formulas -> rich renderables; pure: prints nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from archcount.declared import DeclaredCheck
+from archcount.derived import Derivation
+from archcount.explain import Verdict
+from archcount.formulas import display
+from archcount.render import n
+from archcount.sample import QUANTITIES
+
+_MARK = {"✓": "green", "✗": "bold red", "n/a": "dim"}
+
+
+def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
+    """Declared formula, its value at the counted arguments, the hooks' count, ✓/✗."""
+    table = Table(title="declared formulas", title_justify="left", caption_justify="left")
+    table.add_column("quantity")
+    table.add_column("formula", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("hooks", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for c in checks:
+        value = (
+            c.why_not
+            if c.value is None
+            else n(c.value)
+            if isinstance(c.value, int)
+            else str(c.value)
+        )
+        table.add_row(c.quantity, c.formula, value, n(c.counted), Text(c.status, _MARK[c.status]))
+    return table
+
+
+def _where(d: Derivation) -> str:
+    parts = [f"variables {', '.join(v.name for v in d.variables) or 'none'}"]
+    if d.fixed:
+        parts.append("fixed " + ", ".join(f"{k}={v}" for k, v in d.fixed.items()))
+    spans = ", ".join(f"{v.name} {a}–{b}" for v, (a, b) in zip(d.variables, d.spans))
+    parts.append(f"confirmed on {spans}" if spans else "")
+    parts.append(f"convention {d.options.convention.value}")
+    parts.append(f"{d.samples} counts, {d.seconds:.1f} s")
+    return "; ".join(p for p in parts if p)
+
+
+def restrictions_text(d: Derivation) -> Text:
+    """'holds for k odd, S a multiple of 4' and why, or that it holds for all values."""
+    if not d.restrictions:
+        return Text("holds for every value of the variables sampled", style="dim")
+    lines = [f"holds for {', '.join(r.text() for r in d.restrictions)}"]
+    lines += [f"  {r.name}: over all values, {r.why}" for r in d.restrictions]
+    return Text("\n".join(lines), style="yellow")
+
+
+def derivation_table(d: Derivation) -> Table:
+    """One row per total: its closed form."""
+    table = Table(title=f"{d.model}: closed forms", caption=_where(d), caption_justify="left")
+    table.add_column("quantity", no_wrap=True)
+    table.add_column("formula", overflow="fold")
+    for q in QUANTITIES:
+        table.add_row(q, display(d.total(q)))
+    return table
+
+
+def layers_table(d: Derivation) -> Table:
+    """One row per layer: the closed form of each quantity."""
+    table = Table(title="per layer", title_justify="left")
+    for header in ("layer", "type", *QUANTITIES):
+        table.add_column(header, overflow="fold")
+    for f in d.layers[0]:
+        forms = [display(d.expr(f.polys[q])) for q in QUANTITIES]
+        table.add_row(f.info.label, f.info.type, *forms)
+    return table
+
+
+def derivation_renderable(d: Derivation, per_layer: bool = False) -> Group:
+    """The totals' closed forms, the restrictions, and optionally every layer's."""
+    items = [derivation_table(d), restrictions_text(d)]
+    return Group(*items, layers_table(d)) if per_layer else Group(*items)
+
+
+def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
+    """Yours, the derived truth, ✓/✗ and what accounts for a difference."""
+    table = Table(title=f"{d.model}: your formulas", caption=_where(d), caption_justify="left")
+    for header in ("quantity", "yours", "derived", "", "difference"):
+        table.add_column(header, overflow="fold")
+    for v in verdicts:
+        mark = "✓" if v.ok else "✗"
+        table.add_row(
+            v.quantity,
+            display(v.expected),
+            display(v.truth),
+            Text(mark, _MARK[mark]),
+            "" if v.ok else v.explanation(d.gens),
+        )
+    return table
+
+
+def check_renderable(d: Derivation, verdicts: Sequence[Verdict]) -> Group:
+    """The comparison table and the restrictions under which the truth holds."""
+    return Group(check_table(d, verdicts), restrictions_text(d))
