@@ -29,6 +29,7 @@ class Part:
     poly: Poly
     what: str
     sign: int
+    layers: tuple[str, ...] = ()  # the labels, to tell one set of layers reached two ways
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,25 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
         sign = -1 if counted_there else +1  # extra in yours when only the other counts them
         yes, no = (other_name, conv.value) if counted_there else (conv.value, other_name)
         note = f"counted under `{yes}`, not under `{no}`"
-        out.append(Part(_abs(delta), f"the {t} {quantity} ({_labels(fs)}), {note}", sign))
+        what = f"the {t} {quantity} ({_labels(fs)}), {note}"
+        out.append(Part(_abs(delta), what, sign, tuple(f.info.label for f in fs)))
     for t, fs in _by_type(unbiased):
         mine = [f for f in requested if f.info.type == t]
-        out.append(Part(_minus(_sum(mine, quantity), _sum(fs, quantity)), f"the {t} biases", +1))
+        bias = _minus(_sum(mine, quantity), _sum(fs, quantity))
+        out.append(Part(bias, f"the {t} biases", +1, ("bias",) + tuple(f.info.label for f in fs)))
     out += [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
     singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
     out += [_group([f], quantity, f"{f.info.label} ({f.info.type})", +1) for f in singles]
     unique: dict[tuple, Part] = {}  # the same layers reached two ways: keep the first reason
     for p in out:
         if p.poly:
-            unique.setdefault((frozenset(p.poly.items()), p.sign), p)
+            unique.setdefault((frozenset(p.poly.items()), p.sign, p.layers), p)
     return list(unique.values())
 
 
 def _group(forms: Sequence[Forms], quantity: str, what: str, sign: int) -> Part:
     labels = f" ({_labels(forms)})" if len(forms) > 1 else ""
-    return Part(_sum(forms, quantity), what + labels, sign)
+    return Part(_sum(forms, quantity), what + labels, sign, tuple(f.info.label for f in forms))
 
 
 def _by_type(forms: Sequence[Forms]) -> list[tuple[str, list[Forms]]]:
