@@ -221,40 +221,35 @@ def plot(result: SweepResult, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     try:
-        reached = [p for p in result.points if p.steps is not None]
-        missed = [p for p in result.points if p.steps is None]
-        if reached:
-            b0, s0 = reached[0].batch_size, reached[0].steps
-            bs = [p.batch_size for p in result.points]
-            ax.plot(bs, [s0 * b0 / b for b in bs], "k:", label="ideal: steps ∝ 1/B")
-            ax.plot([p.batch_size for p in reached], [p.steps for p in reached], "ko")
-        for regime in Regime:
-            segs = [s for s in result.segments if s.regime is regime]
-            for i, s in enumerate(segs):
-                steps = {p.batch_size: p.steps for p in reached}
-                label = f"{regime.value}" if i == 0 else None
-                ax.plot(
-                    [s.b_lo, s.b_hi],
-                    [steps[s.b_lo], steps[s.b_hi]],
-                    color=_REGIME_COLOURS[regime],
-                    lw=3,
-                    label=label,
-                )
-        if missed:
-            ax.plot(
-                [p.batch_size for p in missed],
-                [result.max_steps] * len(missed),
-                "r^",
-                label=f"not reached in {result.max_steps}",
-            )
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("batch size B")
-        ax.set_ylabel(f"steps to val loss ≤ {result.target_loss:g}")
-        ax.set_title(f"{result.model}: steps to target vs batch size")
-        ax.legend(fontsize=8)
+        _draw(ax, result)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
+
+
+def _draw(ax, result: SweepResult) -> None:
+    """Points, the 1/B line through the first reached point, regime segments, misses."""
+    reached = {p.batch_size: p.steps for p in result.points if p.steps is not None}
+    missed = [p.batch_size for p in result.points if p.steps is None]
+    if reached:
+        b0, s0 = next(iter(reached.items()))
+        bs = [p.batch_size for p in result.points]
+        ax.plot(bs, [s0 * b0 / b for b in bs], "k:", label="ideal: steps ∝ 1/B")
+        ax.plot(list(reached), list(reached.values()), "ko")
+    labelled = set()
+    for s in result.segments:
+        label = None if s.regime in labelled else s.regime.value
+        labelled.add(s.regime)
+        xs, ys = [s.b_lo, s.b_hi], [reached[s.b_lo], reached[s.b_hi]]
+        ax.plot(xs, ys, color=_REGIME_COLOURS[s.regime], lw=3, label=label)
+    if missed:
+        label = f"not reached in {result.max_steps}"
+        ax.plot(missed, [result.max_steps] * len(missed), "r^", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel(f"steps to val loss ≤ {result.target_loss:g}")
+    ax.set_title(f"{result.model}: steps to target vs batch size")
+    ax.legend(fontsize=8)

@@ -219,3 +219,9 @@ def test_sweep_cli_missing_data_dir(cli, tmp_path, palette_file):
     )
     assert result.exit_code == 2
     assert "no CIFAR-10 python batches" in result.stderr
+
+
+def test_plot_with_nothing_reached(tmp_path):
+    pts = (_point(8, None), _point(16, None))
+    result = sweep.SweepResult("net", 0.1, 50, 5, pts, sweep.segments(pts))
+    assert sweep.plot(result, tmp_path / "p.png").read_bytes()[:8] == PNG_MAGIC
