@@ -1,7 +1,9 @@
 """The homework nets' closed forms, worked out by hand layer by layer (checked by tests).
 
-S = input height = width; counts per example. Shapes are exact for S a multiple of 4 and,
-with padding k//2, for odd k. n·k − (k²−1)/4 is a stride-1 conv's per-dimension count of
+S = input height = width; counts per example. Weights hold for every S and k; outputs and
+nominal connections for S a multiple of 4 and every k (the nets keep their shapes for every
+k); exact connections also need odd k (an even k pads asymmetrically) and maps big enough
+for the padding. n·k − (k²−1)/4 is a stride-1 conv's per-dimension count of
 taps on real input (n positions, (k−1)/2 padding each side); a stride-2 conv or transposed
 conv over n input positions has n·k − (k²−1)/8 (half the padding taps land between rows).
 """
@@ -13,7 +15,8 @@ from sympy import Eq, Mod, Rational
 
 from archcount.formulas import NC, NF, NIC, Formula, S, k
 
-HOLDS = (Eq(Mod(k, 2), 1), Eq(Mod(S, 4), 0))
+SHAPES = (Eq(Mod(S, 4), 0),)  # two halvings: S/4 must be whole
+ODD = (Eq(Mod(k, 2), 1), *SHAPES)
 _same = (k**2 - 1) / 4  # padding taps per dimension, stride-1 conv, padding (k-1)/2
 _half = (k**2 - 1) / 8  # the same for a stride-2 conv or transposed conv
 
@@ -66,11 +69,11 @@ def conv_transpose(convention: str = "units") -> tuple[Formula, ...]:
 def _declared(weights, outputs, connections, exact, convention, s_per_k):
     """Formula records; exact holds for S >= s_per_k·(k−1), where the padding fits the maps."""
     relu = _relu(convention)
-    big_enough = (*HOLDS, sympy.Ge(S, s_per_k * (k - 1)))
+    big_enough = (*ODD, sympy.Ge(S, s_per_k * (k - 1)))
     return (
-        Formula("weights", sympy.expand(weights), HOLDS),
-        Formula("outputs", sympy.expand(outputs + relu), HOLDS),
-        Formula("connections", sympy.expand(connections + relu), HOLDS),
+        Formula("weights", sympy.expand(weights)),
+        Formula("outputs", sympy.expand(outputs + relu), SHAPES),
+        Formula("connections", sympy.expand(connections + relu), SHAPES),
         Formula("connections_exact", sympy.expand(exact + relu), big_enough),
     )
 
