@@ -135,3 +135,8 @@ def run_training(
 def main() -> None:
     """Console entry point."""
     app()
+
+
+from train.theory_cli import register as _register_theory  # issue 7: theory, sweep
+
+_register_theory(app)

@@ -225,3 +225,10 @@ def test_plot_with_nothing_reached(tmp_path):
     pts = (_point(8, None), _point(16, None))
     result = sweep.SweepResult("net", 0.1, 50, 5, pts, sweep.segments(pts))
     assert sweep.plot(result, tmp_path / "p.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_commands_are_registered_on_the_training_cli():
+    from train.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", "--batch-sizes", "x"])
+    assert result.exit_code == 2 and "--batch-sizes" in result.stderr
