@@ -220,7 +220,8 @@ def _run_torchinfo(model: nn.Module, args: tuple, batch: int) -> PeerRun:
 
 
 def _run_fvcore(model: nn.Module, args: tuple, batch: int) -> PeerRun:
-    from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
+    with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
+        from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 
     names = {id(m): n for n, m in model.named_modules()}
     with _quiet(), _eval(model), torch.no_grad():
