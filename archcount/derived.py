@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 import sympy
 
 from archcount.formulas import condition_text, display, from_coefficients, symbol
-from archcount.records import Options
+from archcount.records import Convention, Options
 from archcount.sample import QUANTITIES, LayerInfo
 
 Poly = dict[tuple[int, ...], Fraction]  # exponent tuple (one per variable) -> coefficient
@@ -89,6 +89,39 @@ class Derivation:
         """The closed form of one total."""
         return self.expr(self.totals[quantity])
 
+    def at(self, name: str, value: int) -> Derivation:
+        """The same forms with variable `name` held at `value` (one derivation, many sizes)."""
+        i = [v.name for v in self.variables].index(name)
+
+        def drop(poly: Poly) -> Poly:
+            out: Poly = {}
+            for e, c in poly.items():
+                key = e[:i] + e[i + 1 :]
+                out[key] = out.get(key, Fraction(0)) + c * value ** e[i]
+            return {e: c for e, c in out.items() if c}
+
+        return replace(
+            self,
+            variables=self.variables[:i] + self.variables[i + 1 :],
+            fixed={**self.fixed, name: value},
+            restrictions=tuple(r for r in self.restrictions if r.name != name),
+            totals={q: drop(p) for q, p in self.totals.items()},
+            layers=tuple(
+                tuple(Forms(f.info, {q: drop(p) for q, p in f.polys.items()}) for f in forms)
+                for forms in self.layers
+            ),
+            nodes=self.nodes[:i] + self.nodes[i + 1 :],
+            spans=self.spans[:i] + self.spans[i + 1 :],
+        )
+
+    def other_convention(self) -> Derivation:
+        """The forms under the other convention, from the same counts (variant 1 first)."""
+        requested, other, unbiased = self.layers
+        totals = {q: _summed(other, q) for q in QUANTITIES}
+        options = replace(self.options, convention=_flip(self.options.convention))
+        # biases are weights, the same under both conventions: `unbiased` still applies
+        return replace(self, options=options, totals=totals, layers=(other, requested, unbiased))
+
     def to_dict(self, per_layer: bool = False) -> dict[str, Any]:
         """The CLI's --json object: sympy strings, variables, restrictions (and layers)."""
         out: dict[str, Any] = {
@@ -114,3 +147,15 @@ class Derivation:
                 for f in self.layers[0]
             ]
         return out
+
+
+def _summed(forms: tuple[Forms, ...], quantity: str) -> Poly:
+    out: Poly = {}
+    for f in forms:
+        for e, c in f.polys[quantity].items():
+            out[e] = out.get(e, Fraction(0)) + c
+    return {e: c for e, c in out.items() if c}
+
+
+def _flip(convention: Convention) -> Convention:
+    return Convention.MODULES if convention is Convention.UNITS else Convention.UNITS

@@ -111,7 +111,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
         note = f"counted under `{yes}`, not under `{no}`"
         what = f"the {t} {quantity} ({_labels(fs)}), {note}"
         out.append(Part(_abs(delta), what, sign, tuple(f.info.label for f in fs)))
-    for t, fs in _by_type(unbiased):
+    for t, fs in _by_type(unbiased) if quantity == "weights" else ():  # biases are weights
         mine = [f for f in requested if f.info.type == t]
         bias = _minus(_sum(mine, quantity), _sum(fs, quantity))
         out.append(Part(bias, f"the {t} biases", +1, ("bias",) + tuple(f.info.label for f in fs)))
