@@ -160,7 +160,7 @@ def _sweep_args(data_dir, palette, out, target, *extra):
         "--palette", str(palette),
         "--batch-sizes", "2,4,8",
         "--num-filters", "4",
-        "--max-steps", "6",
+        "--max-steps", "3",
         "--eval-every", "3",
         "--target-loss", str(target),
         "--out", str(out),
@@ -187,7 +187,7 @@ def test_sweep_cli_reports_misses_with_a_cross(cli, tiny_cifar_dir, palette_file
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, _sweep_args(tiny_cifar_dir, palette_file, out, 1e-6))
     assert result.exit_code == 0, result.output
-    assert "not reached in 6" in result.stdout and "✗" in result.stdout
+    assert "not reached in 3" in result.stdout and "✗" in result.stdout
     assert "B=8: not reached" in result.stderr  # progress, one line per batch size
     assert (out / "sweep.png").read_bytes()[:8] == PNG_MAGIC
 
