@@ -42,14 +42,14 @@ def vandermonde_inverse(nodes: Sequence[int]) -> tuple[list[list[int]], int]:
 class Fit:
     """Coefficients of many polynomials at once: coeffs[e_1, …, e_n, q] / denom."""
 
-    coeffs: np.ndarray  # object dtype, Python ints
+    coeffs: np.ndarray  # object dtype: Python ints for counts (Fractions work too)
     denom: int
 
     def polynomial(self, q: int) -> dict[Monomial, Fraction]:
         """Non-zero coefficients of polynomial `q`, by exponent tuple."""
         block = self.coeffs[..., q]
         return {
-            tuple(int(e) for e in exps): Fraction(int(block[exps]), self.denom)
+            tuple(int(e) for e in exps): Fraction(block[exps]) / self.denom
             for exps in zip(*np.nonzero(block != 0))
         }
 
@@ -59,7 +59,7 @@ class Fit:
         for x in point:  # contract the leading axis with (1, x, x², …)
             powers = np.array([x**j for j in range(data.shape[0])], dtype=object)
             data = np.tensordot(powers, data, axes=([0], [0]))
-        return [Fraction(int(v), self.denom) for v in data]
+        return [Fraction(v) / self.denom for v in data]
 
 
 def fit(nodes: Sequence[Sequence[int]], values: dict[tuple[int, ...], Sequence[int]]) -> Fit:
