@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 MODULI = (1, 2, 3, 4, 8, 16)  # steps tried in turn: downsampling factors are small
-MIN_POINTS, MAX_POINTS = 4, 8  # up to degree 5 in one variable, confirmed by two zeros
+# Six points at least: a floor(S/4) is constant on four neighbours and would pass for degree 0.
+MIN_POINTS, MAX_POINTS = 6, 8  # up to degree 5 in one variable, confirmed by two zeros
 
 Values = Mapping[tuple, int]  # series key -> count at one point
 
