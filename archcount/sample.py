@@ -44,7 +44,7 @@ def count_point(
     variants: Sequence[Options],
 ) -> list[Report]:
     """Reports of factory(**kwargs) on an input of `size` (batch 1), one per option variant."""
-    model = build_model(factory, kwargs, "meta")
+    model = _built(factory, kwargs)
     args = (torch.zeros(tuple(size), device="meta"),)
     targets = counted_modules(model, RULES)
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
@@ -59,6 +59,17 @@ def count_point(
         layers += orphan_rows(model, targets, options, seen, notes)
         reports.append(Report("", dict(kwargs), tuple(size), options, tuple(layers)))
     return reports
+
+
+_last: list = [None, None]  # (key, model): grid points that differ only in S share one build
+
+
+def _built(factory, kwargs: Mapping[str, Any]):
+    """factory(**kwargs) on meta, reusing the previous build for the same arguments."""
+    key = (factory, tuple(sorted(kwargs.items())))
+    if _last[0] != key:
+        _last[:] = [key, build_model(factory, kwargs, "meta")]
+    return _last[1]
 
 
 def values_of(reports: Sequence[Report]) -> dict[tuple[int, str, str], int]:
