@@ -119,7 +119,13 @@ def _probe_all(sampler: _Sampler, base: tuple[int, ...]):
             )
         if broken:
             restrictions.append(
-                Restriction(var.name, prog.step, var.base % prog.step, _why(broken[0], sampler))
+                Restriction(
+                    var.name,
+                    prog.step,
+                    var.base % prog.step,
+                    _why(broken[0], sampler),
+                    _broken_totals(broken[0]),
+                )
             )
         progressions.append(prog if prog.degree >= 0 else replace(prog, degree=0))
     return progressions, tuple(restrictions)
@@ -127,6 +133,13 @@ def _probe_all(sampler: _Sampler, base: tuple[int, ...]):
 
 def _put(point: tuple[int, ...], i: int, x: int) -> tuple[int, ...]:
     return (*point[:i], x, *point[i + 1 :])
+
+
+def _broken_totals(broken) -> tuple[str, ...]:
+    """The totals (of what was asked for) that are no polynomial on every value; all if unbuildable."""
+    if broken.unbuildable:
+        return QUANTITIES
+    return tuple(q for q in QUANTITIES if (0, "", q) in broken.series)
 
 
 def _why(broken, sampler: _Sampler) -> str:

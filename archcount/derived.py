@@ -32,6 +32,11 @@ class Restriction:
     modulus: int
     residue: int
     why: str
+    totals: tuple[str, ...] = QUANTITIES  # the totals it matters for: the others hold for all
+
+    def applies_to(self, quantities) -> bool:
+        """True when any of `quantities` needs this restriction."""
+        return any(q in self.totals for q in quantities)
 
     def text(self) -> str:
         """'k odd', 'S a multiple of 4', or 'S ≡ 1 (mod 3)'."""
@@ -48,6 +53,7 @@ class Restriction:
             "modulus": self.modulus,
             "residue": self.residue,
             "holds_for": self.text(),
+            "totals": list(self.totals),
             "why": self.why,
         }
 

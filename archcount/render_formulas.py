@@ -49,12 +49,16 @@ def _where(d: Derivation) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def restrictions_text(d: Derivation) -> Text:
-    """'holds for k odd, S a multiple of 4' and why, or that it holds for all values."""
-    if not d.restrictions:
+def restrictions_text(d: Derivation, quantities: Sequence[str] = QUANTITIES) -> Text:
+    """'holds for k odd (connections_exact)' and why, or that every value sampled works."""
+    relevant = [r for r in d.restrictions if r.applies_to(quantities) or not r.totals]
+    if not relevant:
         return Text("holds for every value of the variables sampled", style="dim")
-    lines = [f"holds for {', '.join(r.text() for r in d.restrictions)}"]
-    lines += [f"  {r.name}: over all values, {r.why}" for r in d.restrictions]
+    lines = []
+    for r in relevant:
+        which = [q for q in r.totals if q in quantities]
+        lines.append(f"holds for {r.text()}" + (f" ({', '.join(which)})" if which else ""))
+        lines.append(f"  {r.name}: over all values, {r.why}")
     return Text("\n".join(lines), style="yellow")
 
 
@@ -104,4 +108,4 @@ def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
 
 def check_renderable(d: Derivation, verdicts: Sequence[Verdict]) -> Group:
     """The comparison table and the restrictions under which the truth holds."""
-    return Group(check_table(d, verdicts), restrictions_text(d))
+    return Group(check_table(d, verdicts), restrictions_text(d, [v.quantity for v in verdicts]))
