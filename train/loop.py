@@ -19,7 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import ConvTransposeNet, PoolUpsampleNet
-from train.checkpoint import load_checkpoint, prepare_run_dir, save_checkpoint, write_metrics
+from train.checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    prepare_run_dir,
+    save_checkpoint,
+    write_metrics,
+)
 from train.data import ColorizationData
 from train.errors import TrainError
 
@@ -201,6 +207,8 @@ def train_model(
     model = build_model(cfg, data.num_colours).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     metrics = restore(run_dir, cfg, data.palette, model, opt, device, hooks) if resume else []
+    if not resume and (run_dir / CHECKPOINT).is_file():
+        hooks.note(f"{run_dir}: replacing the checkpoint there (--resume would continue it)")
     forward = torch.compile(model) if cfg.compile else model
     # The whole data set lives on the device: a batch is an index gather, never a host copy.
     x_tr, y_tr, x_te, y_te = (
