@@ -48,17 +48,14 @@ def functional_renderable(functional, added: bool) -> Group:
     """The ops no counted module covers: owner, op, calls, outputs, connections."""
     table = Table(
         title="functional ops outside counted modules (per example)",
-        caption=(
-            "added to the totals" if added else "not in the totals: add them with --functional"
-        )
-        + f"; {functional.convention.value} convention",
+        caption="in the totals" if added else "not in the totals (--functional adds them)",
         caption_justify="left",
     )
     for header in ("module", "op", "kind", "calls", "outputs", "connections"):
         right = header in ("calls", "outputs", "connections")
         table.add_column(header, justify="right" if right else "left", no_wrap=right)
     conv = functional.convention
-    for x in functional.ops:
+    for x in functional.ops:  # element-wise ops show 0 under `units`, as activations do
         table.add_row(
             x.owner,
             x.op,
