@@ -76,7 +76,7 @@ def check_declared(factory: Any, report: Report) -> tuple[DeclaredCheck, ...]:
     declare = getattr(cls, "formulas", None)
     if not callable(declare) or not (opts.include_bias and opts.include_norm):
         return ()  # declared formulas count biases and norms, as the homework does
-    from archcount.formulas import display
+    from archcount.formulas import compact
 
     values = symbol_values(factory, report)
     out = []
@@ -87,5 +87,5 @@ def check_declared(factory: Any, report: Report) -> tuple[DeclaredCheck, ...]:
         why = f"needs {', '.join(missing or unmet)}" if missing or unmet else ""
         value = None if why else f.value(values)
         counted = getattr(report.totals, f.quantity)
-        out.append(DeclaredCheck(f.quantity, display(f.expr), str(f.expr), value, counted, why))
+        out.append(DeclaredCheck(f.quantity, compact(f.expr), str(f.expr), value, counted, why))
     return tuple(out)
