@@ -152,3 +152,17 @@ def test_check_says_when_no_layers_account_for_it(at_32):
     units, _ = at_32
     v = compare(units, "outputs", spec("2880NF + 3328NC + 7"))
     assert v.explanation(units.gens).startswith("off by -7")
+
+
+def test_readme_six_values_are_the_derived_ones():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Closed forms", 1)[1]
+    d = full_of(PoolUpsampleNet)
+    for q in ("weights", "outputs", "connections"):
+        row = re.search(rf"^\| {q} \| (.+?) \| (.+?) \|$", section, re.MULTILINE)
+        assert row, q
+        for size, text in zip((32, 64), row.groups()):
+            assert sympy.expand(spec(text) - d.at("S", size).total(q)) == 0, (q, size)
