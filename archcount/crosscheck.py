@@ -21,6 +21,8 @@ from torch import nn
 from archcount import peer_conventions as pc
 from archcount.dispatch import FunctionalOps, functional_ops, functional_rows
 from archcount.records import LayerCount, Report
+from archcount.rules import RULES
+from archcount.walk import counted_modules
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,10 @@ def _check(peer, metric, quantity, view, run, groups, report, batch) -> PeerChec
     """One metric: each group's recomputation, and the lines where anything differs."""
     (theirs, own), diffs, expected = run, [], 0
     for g in groups:
-        v = view(list(g.rows), g.module, batch)
+        if not g.rows:  # a module archcount left out: only the peer's own number can say
+            v = pc.View(own(metric, g.module) or 0, "no row: left out (--ignore-norm) or idle")
+        else:
+            v = view(list(g.rows), g.module, batch)
         why = v.why if g.in_report else "outside modules, not in archcount's totals (--functional)"
         expected += v.value
         peer_value = own(metric, g.module) if g.module is not None else None
@@ -184,6 +189,10 @@ def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list
     for name, rows in by_name.items():
         module = None if rows[0].type.startswith("aten.") else _module_of(model, name)
         groups.append(_Group(name, rows[0].type, module, tuple(rows)))
+    covered = {id(m) for g in groups if g.module is not None for m in g.module.modules()}
+    for name, module in counted_modules(model, RULES):
+        if id(module) not in covered:
+            groups.append(_Group(name, type(module).__name__, module, ()))
     if not has_ops:
         groups += [_Group(r.name, r.type, None, (r,), False) for r in functional_rows(functional)]
     return groups

@@ -94,3 +94,13 @@ def test_cli_cross_check_json_and_functional():
     flops = next(c for c in checks if c["metric"] == "flops")
     cat = next(x for x in flops["layers"] if x["type"] == "aten.cat")
     assert cat["expected"] == 0 and "aten.cat" in cat["why"]  # fvcore ignores cat
+
+
+def test_left_out_biases_and_norms_are_explained_too():
+    model = ConvTransposeNet()
+    report = archcount.count(model, (1, 1, 32, 32), include_bias=False, include_norm=False)
+    checks = cross_check(report, model, (torch.zeros(1, 1, 32, 32),)).checks
+    assert all(c.explained for c in checks)
+    params = next(c for c in checks if c.peer == "torchinfo" and c.metric == "params")
+    norms = [d for d in params.diffs if d.type == "BatchNorm2d"]
+    assert len(norms) == 4 and all(d.ours == 0 and "--ignore-norm" in d.why for d in norms)
