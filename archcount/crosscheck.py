@@ -171,11 +171,11 @@ def _check(peer, metric, quantity, view, run, groups, report, batch) -> PeerChec
 
 
 def _with_rest(check: PeerCheck, unique: int) -> PeerCheck:
-    """Parameters of modules with no row (norms left out, never ran) still count for peers."""
+    """Parameters in no row and no counted module (e.g. used only by functional code) still count."""
     rest = unique - check.expected
     if not rest:
         return check
-    line = LayerDiff("(no row)", "", 0, rest, None, "left out (--ignore-norm) or never ran")
+    line = LayerDiff("(no row)", "", 0, rest, None, "parameters no counted module holds")
     return replace(check, expected=unique, diffs=(*check.diffs, line))
 
 
