@@ -67,10 +67,13 @@ def derive_command(
     """
     with user_errors(debug):
         derivation = _derive(target, _names(vars_), parse_fix(fix or []), convention)
+        from archcount.declared import agreement
         from archcount.render_formulas import derivation_renderable
+        from archcount.target import load_target
 
-        data = derivation.to_dict(per_layer)
-        renderable = derivation_renderable(derivation, per_layer)
+        declared = agreement(load_target(target), derivation)
+        data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
+        renderable = derivation_renderable(derivation, per_layer, declared)
         _show(renderable, data, json_out, output)
 
 

@@ -89,3 +89,24 @@ def check_declared(factory: Any, report: Report) -> tuple[DeclaredCheck, ...]:
         counted = getattr(report.totals, f.quantity)
         out.append(DeclaredCheck(f.quantity, compact(f.expr), str(f.expr), value, counted, why))
     return tuple(out)
+
+
+def agreement(factory: Any, derivation: Any) -> dict[str, bool]:
+    """Quantity -> whether the model's declared formula equals the derived one symbolically."""
+    import sympy
+
+    from archcount.formulas import PARAMS, symbol
+    from archcount.target import default_of
+
+    opts = derivation.options
+    declare = getattr(model_class(factory, {}), "formulas", None)
+    if not callable(declare) or not (opts.include_bias and opts.include_norm):
+        return {}
+    free = {v.name for v in derivation.variables}
+    held = {n: default_of(factory, p) for n, p in PARAMS.items() if n not in free}
+    held = {n: v for n, v in held.items() if isinstance(v, int)} | dict(derivation.fixed)
+    subs = {symbol(n): v for n, v in held.items() if n not in free}
+    return {
+        f.quantity: sympy.expand(f.expr.subs(subs) - derivation.total(f.quantity)) == 0
+        for f in declare(opts.convention.value)
+    }

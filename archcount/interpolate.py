@@ -48,6 +48,8 @@ class Fit:
     def polynomial(self, q: int) -> dict[Monomial, Fraction]:
         """Non-zero coefficients of polynomial `q`, by exponent tuple."""
         block = self.coeffs[..., q]
+        if block.ndim == 0:  # no variables: the constant alone
+            return {(): Fraction(block[()]) / self.denom} if block[()] else {}
         return {
             tuple(int(e) for e in exps): Fraction(block[exps]) / self.denom
             for exps in zip(*np.nonzero(block != 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Group
 from rich.table import Table
@@ -62,13 +62,17 @@ def restrictions_text(d: Derivation, quantities: Sequence[str] = QUANTITIES) -> 
     return Text("\n".join(lines), style="yellow")
 
 
-def derivation_table(d: Derivation) -> Table:
-    """One row per total: its closed form."""
+def derivation_table(d: Derivation, declared: Mapping[str, bool] | None = None) -> Table:
+    """One row per total: its closed form, and ✓/✗ against the model's declared one."""
     table = Table(title=f"{d.model}: closed forms", caption=_where(d), caption_justify="left")
     table.add_column("quantity", no_wrap=True)
     table.add_column("formula", overflow="fold")
+    if declared:
+        table.add_column("declared", justify="center", no_wrap=True)
     for q in QUANTITIES:
-        table.add_row(q, display(d.total(q)))
+        mark = ("✓" if declared[q] else "✗") if q in (declared or {}) else "n/a"
+        extra = [Text(mark, _MARK[mark])] if declared else []
+        table.add_row(q, display(d.total(q)), *extra)
     return table
 
 
@@ -83,9 +87,11 @@ def layers_table(d: Derivation) -> Table:
     return table
 
 
-def derivation_renderable(d: Derivation, per_layer: bool = False) -> Group:
+def derivation_renderable(
+    d: Derivation, per_layer: bool = False, declared: Mapping[str, bool] | None = None
+) -> Group:
     """The totals' closed forms, the restrictions, and optionally every layer's."""
-    items = [derivation_table(d), restrictions_text(d)]
+    items = [derivation_table(d, declared), restrictions_text(d)]
     return Group(*items, layers_table(d)) if per_layer else Group(*items)
 
 

@@ -51,6 +51,14 @@ def test_derive_json_contract():
     assert d["formulas"]["outputs"] == "3072*NC + 1280*NF"
     assert d["variables"] == ["NF", "NC"] and d["restrictions"] == []
     assert d["fixed"] == {"S": 32}
+    assert d["declared"] == dict.fromkeys(d["formulas"], True)
+
+
+def test_derive_without_variables_gives_the_count():
+    r = run("derive", "models.PoolUpsampleNet", "--vars", "S", "--fix", "S=64", "--json")
+    d = json.loads(r.stdout)
+    counted = json.loads(run("models.PoolUpsampleNet", "--size", "64", "--json").stdout)["totals"]
+    assert d["variables"] == [] and d["formulas"]["outputs"] == str(counted["outputs"])
 
 
 def test_derive_reports_the_restriction_on_s():
