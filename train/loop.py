@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +59,6 @@ class RunResult:
     metrics: list[dict]
     params: int
     run_dir: Path
-    notes: list[str] = field(default_factory=list)
 
 
 class Hooks:
