@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcount.op_rules import OpTaps, op_taps
@@ -58,7 +59,7 @@ class FunctionalOps:
     """The ops no counted module covers, and how many op calls the rules did cover."""
 
     ops: tuple[OpCount, ...]
-    covered_calls: int
+    covered_calls: int | None  # None: the scan found no torch call outside modules, no pass ran
     convention: Convention = Convention.UNITS
 
     @property
@@ -102,21 +103,59 @@ def functional_ops(
     rules: Mapping | None = None,
     name: str | None = None,
 ) -> FunctionalOps:
-    """One forward under a dispatch mode: the ops run outside every counted module, per example."""
+    """One forward under a dispatch mode: the ops run outside every counted module, per example.
+
+    A cheap torch-function scan goes first: when the model's own code calls no torch function
+    outside its counted modules, the dispatch pass (which imports torch._dynamo) is skipped.
+    """
     args = _example_args(model, input_size, example_input, input_dtype)
     targets = counted_modules(model, RULES.merged(rules))
+    counted = {id(m) for _, m in targets}
+    if not _calls_outside(model, args, targets, counted):
+        return FunctionalOps((), None, Convention(convention))
     recorder = _Recorder(name or type(model).__name__)
-    handles = _stack_hooks(model, {id(m) for _, m in targets}, recorder.stack)
-    try:
-        with recorder:
-            run_hooked(model, args, targets)
-    finally:
-        for h in handles:
-            h.remove()
+    _run_with_stack(model, args, targets, counted, recorder, recorder.stack)
     shape = args[0].shape if args and isinstance(args[0], torch.Tensor) else ()
     batch = shape[0] if len(shape) else 1
     ops = tuple(_per_example(x, batch) for x in recorder.counts.values())
     return FunctionalOps(ops, recorder.covered, Convention(convention))
+
+
+def _run_with_stack(model, args, targets, counted: set[int], mode, stack: list) -> None:
+    """run_hooked under `mode`, with the module stack kept on `stack`; hooks always removed."""
+    handles = _stack_hooks(model, counted, stack)
+    try:
+        with mode:
+            run_hooked(model, args, targets)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+# Tensor metadata the hooks and shape code read: not arithmetic.
+_METADATA = {"size", "dim", "numel", "__get__", "stride", "is_contiguous", "__len__", "ndimension"}
+
+
+class _Scan(TorchFunctionMode):
+    """Notes whether any torch function other than metadata runs outside counted modules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.found = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        # only the model's own code counts: the root module is on the stack during forward
+        in_model_code = bool(self.stack) and not self.stack[-1][1]
+        if in_model_code and getattr(func, "__name__", "") not in _METADATA:
+            self.found = True
+        return func(*args, **(kwargs or {}))
+
+
+def _calls_outside(model, args, targets, counted: set[int]) -> bool:
+    scan = _Scan()
+    _run_with_stack(model, args, targets, counted, scan, scan.stack)
+    return scan.found
 
 
 def _stack_hooks(model: nn.Module, counted: set[int], stack: list) -> list:

@@ -137,3 +137,11 @@ def test_transformer_decoder_has_no_unknown_connections():
     assert r.totals.unknown == () and r.warnings == ()
     f = functional_ops(model, example_input=(tgt, mem))
     assert {x.op for x in f.ops} == {"aten.add", "aten.relu"}  # residuals, functional relu
+
+
+def test_torch_function_scan_skips_the_dispatch_pass_when_forward_only_calls_modules():
+    from models import PoolUpsampleNet
+
+    plain = functional_ops(PoolUpsampleNet(), (1, 1, 32, 32))
+    assert plain.ops == () and plain.covered_calls is None  # no dispatch pass ran
+    assert functional_ops(UNet(), (1, 1, 32, 32)).covered_calls > 0
