@@ -104,6 +104,8 @@ class _Group:
     module: nn.Module | None
     rows: tuple[LayerCount, ...]
     in_report: bool = True  # False: functional ops archcount found but left out of the totals
+    all_params: int = 0  # every parameter the module holds
+    first_params: int = 0  # those not held by an earlier group (shared ones count once)
 
     def ours(self, field: str) -> int:
         return sum(getattr(r, field) or 0 for r in self.rows) if self.in_report else 0
@@ -133,7 +135,8 @@ def cross_check(
     if functional is None:
         functional = functional_ops(model, example_input=args, convention=report.convention)
     groups = _groups(report, model, functional)
-    unique = sum(p.numel() for p in model.parameters())  # what both peers' totals count
+    unique = sum(p.numel() for p in model.parameters())
+    rest = unique - sum(g.first_params for g in groups)  # held by no counted module
     checks: list[PeerCheck] = []
     skipped: list[str] = []
     for peer, runner in (("torchinfo", _run_torchinfo), ("fvcore", _run_fvcore)):
@@ -149,7 +152,7 @@ def cross_check(
             checks.append(
                 _check(peer, metric, quantity, view, (totals[metric], own), groups, report, batch)
             )
-    checks = [_with_rest(c, unique) if c.quantity == "weights" else c for c in checks]
+    checks = [_with_rest(c, rest) if c.quantity == "weights" else c for c in checks]
     return CrossCheck(tuple(checks), tuple(skipped))
 
 
@@ -160,7 +163,7 @@ def _check(peer, metric, quantity, view, run, groups, report, batch) -> PeerChec
         if not g.rows:  # a module archcount left out: only the peer's own number can say
             v = pc.View(own(metric, g.module) or 0, "no row: left out (--ignore-norm) or idle")
         else:
-            v = view(list(g.rows), g.module, batch)
+            v = view(g, batch)
         why = v.why if g.in_report else "outside modules, not in archcount's totals (--functional)"
         expected += v.value
         peer_value = own(metric, g.module) if g.module is not None else None
@@ -170,32 +173,42 @@ def _check(peer, metric, quantity, view, run, groups, report, batch) -> PeerChec
     return PeerCheck(peer, metric, quantity, ours, theirs, expected, tuple(diffs))
 
 
-def _with_rest(check: PeerCheck, unique: int) -> PeerCheck:
-    """Parameters in no row and no counted module (e.g. used only by functional code) still count."""
-    rest = unique - check.expected
+def _with_rest(check: PeerCheck, rest: int) -> PeerCheck:
+    """Parameters no counted module holds (used only by the model's own code) still count."""
     if not rest:
         return check
-    line = LayerDiff("(no row)", "", 0, rest, None, "parameters no counted module holds")
-    return replace(check, expected=unique, diffs=(*check.diffs, line))
+    line = LayerDiff("(no module)", "", 0, rest, None, "parameters no counted module holds")
+    return replace(check, expected=check.expected + rest, diffs=(*check.diffs, line))
 
 
 def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list[_Group]:
-    """Rows grouped by module (all calls together), then the functional ops."""
+    """Rows grouped by module (all calls together), idle or left-out modules, functional ops."""
     by_name: dict[str, list[LayerCount]] = {}
     for row in report.layers:
         by_name.setdefault(row.name, []).append(row)
-    groups = []
-    has_ops = any(r.type.startswith("aten.") for r in report.layers)
+    found = []
     for name, rows in by_name.items():
         module = None if rows[0].type.startswith("aten.") else _module_of(model, name)
-        groups.append(_Group(name, rows[0].type, module, tuple(rows)))
-    covered = {id(m) for g in groups if g.module is not None for m in g.module.modules()}
+        found.append((name, rows[0].type, module, tuple(rows)))
+    covered = {id(m) for *_, module, _ in found if module is not None for m in module.modules()}
     for name, module in counted_modules(model, RULES):
         if id(module) not in covered:
-            groups.append(_Group(name, type(module).__name__, module, ()))
-    if not has_ops:
+            found.append((name, type(module).__name__, module, ()))
+    seen: set[int] = set()
+    groups = [_Group(n, t, m, rows, True, *_param_counts(m, seen)) for n, t, m, rows in found]
+    if not any(r.type.startswith("aten.") for r in report.layers):
         groups += [_Group(r.name, r.type, None, (r,), False) for r in functional_rows(functional)]
     return groups
+
+
+def _param_counts(module: nn.Module | None, seen: set[int]) -> tuple[int, int]:
+    """(all parameters of `module`, those not in `seen`); marks them seen."""
+    if module is None:
+        return 0, 0
+    params = list(module.parameters())
+    first = sum(p.numel() for p in params if id(p) not in seen)
+    seen.update(id(p) for p in params)
+    return sum(p.numel() for p in params), first
 
 
 def _module_of(model: nn.Module, name: str) -> nn.Module | None:

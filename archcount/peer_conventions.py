@@ -1,7 +1,7 @@
 """archcount's per-layer numbers recomputed under torchinfo's and fvcore's conventions.
 
-Each function takes one module's calls (archcount's rows for it, per example) and returns the
-number that peer should report for that module, and why it differs from archcount's, so a
+Each view takes one module's group (its rows, per example, the module, its parameter counts)
+and returns the number that peer should report for that module, and why it differs from archcount's, so a
 difference in the totals is explained layer by layer. The peers' own rules, from their source:
   torchinfo  mult-adds of a *leaf* module = for its `weight`/`bias`: params * (batch * output
              positions) for a class named *Conv* (transposed too), else params * batch;
@@ -34,25 +34,20 @@ class View:
     why: str = ""
 
 
-def _params(m: nn.Module | None, name_test=lambda n: True) -> int:
-    if m is None:
-        return 0
-    return sum(p.numel() for n, p in m.named_parameters() if name_test(n))
-
-
 def _ours(rows: list[LayerCount], field: str) -> int:
     return sum(getattr(r, field) or 0 for r in rows)
 
 
-def torchinfo_params(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View:
-    """Every parameter the module holds, biases and norms included."""
-    value = _params(m)
-    ours = _ours(rows, "weights")
-    return View(value, "" if value == ours else "torchinfo counts every parameter (biases too)")
+def torchinfo_params(g, batch: int) -> View:
+    """Every parameter the module holds, biases included, a shared one again in each holder."""
+    value, ours = g.all_params, _ours(list(g.rows), "weights")
+    why = "torchinfo counts every parameter (biases too), shared ones in each module"
+    return View(value, "" if value == ours else why)
 
 
-def torchinfo_macs(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View:
+def torchinfo_macs(g, batch: int) -> View:
     """torchinfo's leaf formula on each call's output shape, divided by the batch."""
+    rows, m = list(g.rows), g.module
     if m is None:
         return View(0, "torchinfo sees modules only, not functional ops")
     if any(True for _ in m.children()):
@@ -91,15 +86,15 @@ def _torchinfo_why(m: nn.Module, rows: list[LayerCount], value: int) -> str:
     return "torchinfo: parameters x batch, not taps per output"
 
 
-def fvcore_params(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View:
-    """fvcore's parameter_count: every parameter, biases and norms included."""
-    value = _params(m)
-    ours = _ours(rows, "weights")
+def fvcore_params(g, batch: int) -> View:
+    """fvcore's parameter_count: every parameter once, biases included."""
+    value, ours = g.first_params, _ours(list(g.rows), "weights")
     return View(value, "" if value == ours else "fvcore counts every parameter (biases too)")
 
 
-def fvcore_flops(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View:
+def fvcore_flops(g, batch: int) -> View:
     """fvcore's handles applied to the module's calls (per example)."""
+    rows, m = list(g.rows), g.module
     ours = _ours(rows, "connections")
     if m is None:
         return _fvcore_op_flops(rows)
@@ -168,8 +163,9 @@ def _fvcore_op_flops(rows: list[LayerCount]) -> View:
     return View(0, f"fvcore counts {op or 'this op'} as 0")
 
 
-def fvcore_acts(rows: list[LayerCount], m: nn.Module | None, batch: int) -> View:
+def fvcore_acts(g, batch: int) -> View:
     """fvcore's activations: outputs of conv, linear and matmul-family ops only."""
+    rows, m = list(g.rows), g.module
     ours = _ours(rows, "outputs")
     if m is None:
         mm = rows and rows[0].type in ("aten.mm", "aten.addmm", "aten.bmm", "aten.convolution")

@@ -104,3 +104,21 @@ def test_left_out_biases_and_norms_are_explained_too():
     params = next(c for c in checks if c.peer == "torchinfo" and c.metric == "params")
     norms = [d for d in params.diffs if d.type == "BatchNorm2d"]
     assert len(norms) == 4 and all(d.ours == 0 and "--ignore-norm" in d.why for d in norms)
+
+
+def test_small_tied_decoder_every_difference_explained(monkeypatch):
+    """Attention, residual adds, a tied head: torchinfo counts the shared table twice."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    from scale_models import Decoder
+
+    model = Decoder(vocab=100, context=16, width=32, depth=2, heads=4)
+    ids = torch.zeros(1, 16, dtype=torch.long)
+    report = archcount.count(model, example_input=ids)
+    assert report.totals.unknown == ()
+    checks = {(c.peer, c.metric): c for c in cross_check(report, model, (ids,)).checks}
+    assert all(c.explained for c in checks.values()), [c.metric for c in checks.values()]
+    assert checks["fvcore", "params"].agree
+    shared = 100 * 32
+    assert checks["torchinfo", "params"].theirs == report.totals.weights + shared
