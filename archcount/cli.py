@@ -192,8 +192,12 @@ def count_command(
     ] = False,
     device: Annotated[
         str,
-        typer.Option("--device", help="meta (no memory, no arithmetic), cpu or cuda: same counts."),
-    ] = "meta",
+        typer.Option(
+            "--device",
+            help="auto: a real CPU pass for small models, else meta; meta: no memory, no "
+            "arithmetic, any size; cpu; cuda. Every device gives the same counts.",
+        ),
+    ] = "auto",
     functional: Annotated[
         bool,
         typer.Option(
@@ -224,7 +228,7 @@ def count_command(
     """
     with user_errors(debug):
         from archcount.records import Options
-        from archcount.request import CountRequest, count_target
+        from archcount.request import CountRequest, build, count_built
         from archcount.target import parse_args
 
         request = CountRequest(
@@ -239,10 +243,11 @@ def count_command(
             device=device,
             options=Options(convention, not ignore_bias, not ignore_norm),
         )
-        report = count_target(request)
+        built = build(request)
+        report = count_built(request, built)
         from archcount.extras import extend  # functional ops, --cross-check
 
-        report = extend(request, report, add_functional=functional, check=check)
+        report = extend(request, built, report, add_functional=functional, check=check)
         from archcount.cli_formulas import show_count  # + declared formulas, --output
 
         show_count(report, target, json_out, output)

@@ -9,15 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from archcount.crosscheck import CrossCheck, cross_check
 from archcount.dispatch import FunctionalOps, functional_ops, with_functional
 from archcount.records import Report
-from archcount.request import CountRequest, input_size
-from archcount.target import build_model, load_target
-
-_DTYPES = {"float": torch.float32, "long": torch.long}
+from archcount.request import Built, CountRequest
 
 
 @dataclass(frozen=True)
@@ -52,17 +47,17 @@ class ExtendedReport(Report):
 
 
 def extend(
-    request: CountRequest, report: Report, *, add_functional: bool = False, check: bool = False
+    request: CountRequest,
+    built: Built,
+    report: Report,
+    *,
+    add_functional: bool = False,
+    check: bool = False,
 ) -> ExtendedReport:
     """Run the functional-op pass (adding its ops to the totals if asked) and the cross-check."""
-    factory = load_target(request.target)
-    # Peers need real tensors: the cross-check builds its own CPU copy when counting on meta.
-    device = "cpu" if check else request.device
-    model = build_model(factory, request.constructor_kwargs(factory), device)
-    size = input_size(request, factory)
-    args = (
-        torch.zeros(size, dtype=_DTYPES.get(request.input_dtype, torch.float32), device=device),
-    )
+    # Peers need real tensors: the cross-check uses a CPU copy when counting on meta.
+    built = built.on_cpu() if check else built
+    model, args = built.model, built.args
     functional = functional_ops(model, example_input=args, convention=report.convention)
     if add_functional:
         report = with_functional(report, functional)

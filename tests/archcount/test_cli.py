@@ -102,7 +102,7 @@ ERRORS = [
         ["models.PoolUpsampleNet", "--nic", "3", "--input-shape", "1,32,32"],
         "forward failed in layer layer1.0 (Conv2d) on input shape 1x1x32x32",
     ),
-    (["models.PoolUpsampleNet", "--device", "tpu"], "--device must be meta, cpu or cuda"),
+    (["models.PoolUpsampleNet", "--device", "tpu"], "--device must be auto, meta, cpu or cuda"),
     (["models.PoolUpsampleNet", "--input-shape", "a,b"], "--input-shape wants integers"),
     (["notatarget"], "TARGET must look like"),
 ]
@@ -136,3 +136,18 @@ def test_help_and_version():
     assert "TARGET" in run("count", "--help").stdout.upper()
     assert run("--version").stdout.startswith("archcount ")
     assert "count" in run("--help").stdout
+
+
+def test_auto_device_runs_small_models_on_cpu_and_large_ones_on_meta():
+    from archcount.request import AUTO_CPU_WORK, CountRequest, build, count_built
+
+    small = build(CountRequest("models.PoolUpsampleNet"))
+    assert not small.on_meta and small.args[0].device.type == "cpu"
+    # 49,728 weights x 256² positions > 10⁹: too much arithmetic for a CPU pass
+    big = build(CountRequest("models.PoolUpsampleNet", height=256, width=256))
+    assert big.on_meta and 49_728 * 256**2 > AUTO_CPU_WORK
+    meta = build(CountRequest("models.PoolUpsampleNet", device="meta"))
+    assert meta.on_meta
+    assert (
+        count_built(CountRequest("x"), small).layers == count_built(CountRequest("x"), meta).layers
+    )
