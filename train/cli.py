@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from train.errors import TrainError
+from train.errors import user_errors
 
 if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other commands) stay fast
     from train.loop import RunResult, TrainConfig
@@ -42,21 +40,6 @@ class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
-
-
-@contextlib.contextmanager
-def user_errors(debug: bool) -> Iterator[None]:
-    """Turn a TrainError into one red line on stderr and exit code 2 (--debug: the traceback)."""
-    try:
-        yield
-    except TrainError as exc:
-        if debug:
-            raise
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        err_console.print("[red]interrupted:[/red] run again with --resume to continue")
-        raise typer.Exit(130) from None
 
 
 @app.callback(invoke_without_command=True)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from train.errors import TrainError
+from train.errors import TrainError, user_errors
 from train.sweep import (
     LrScaling,
     SweepPoint,
@@ -32,14 +32,6 @@ class ModelName(str, Enum):
 
     POOL_UPSAMPLE = "PoolUpsampleNet"
     CONV_TRANSPOSE = "ConvTransposeNet"
-
-
-def _fail(message: str) -> None:
-    """One red line on stderr, exit code 2: how every user error leaves these commands."""
-    Console(stderr=True).print(
-        f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False
-    )
-    raise typer.Exit(2)
 
 
 def theory(
@@ -127,11 +119,12 @@ def sweep(
         "sweep_out"
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ):
     """Steps to reach a target validation loss per batch size; log-log plot with regimes."""
     from train.data import load_colorization
 
-    try:
+    with user_errors(debug):
         sizes = parse_batch_sizes(batch_sizes)
         _check_sweep_options(target_loss, max_steps, eval_every, lr)
         data = load_colorization(data_dir, palette=palette)
@@ -149,8 +142,6 @@ def sweep(
             model.value,
             on_point=_progress,
         )
-    except TrainError as exc:
-        _fail(str(exc))
     for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
         Console(stderr=True).print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     out.mkdir(parents=True, exist_ok=True)
