@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-from models._kernel import conv_padding, transposed_padding
+from models._kernel import conv_padding
+from models.conv_transpose import down_block, up_block
 
 
 class UNet(nn.Module):
@@ -11,40 +12,13 @@ class UNet(nn.Module):
 
     def __init__(self, kernel=3, num_filters=32, num_colours=24, num_in_channels=1):
         super().__init__()
-        down_pad = conv_padding(kernel, 2, "UNet")
-        up_pad, up_out_pad = transposed_padding(kernel, 2, "UNet")
         last_pad = conv_padding(kernel, 1, "UNet")
         nf, nc, nic = num_filters, num_colours, num_in_channels
-
-        def down(c_in, c_out):
-            return nn.Sequential(
-                nn.Conv2d(c_in, c_out, kernel_size=kernel, stride=2, padding=down_pad),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(),
-            )
-
-        def up(c_in, c_out):
-            # the same doubling pads as ConvTransposeNet's
-            return nn.Sequential(
-                nn.ConvTranspose2d(
-                    c_in,
-                    c_out,
-                    kernel_size=kernel,
-                    stride=2,
-                    padding=up_pad,
-                    output_padding=up_out_pad,
-                ),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(),
-            )
-
-        self.layer1 = down(nic, nf)
-        self.layer2 = down(nf, 2 * nf)
-        self.layer3 = up(2 * nf, nf)
-        self.layer4 = up(nf + nf, nc)  # takes cat(layer3 out, layer1 out)
-        self.layer5 = nn.Conv2d(
-            nc + nic, nc, kernel_size=kernel, padding=last_pad
-        )  # cat(layer4, x)
+        self.layer1 = down_block(nic, nf, kernel, "UNet")
+        self.layer2 = down_block(nf, 2 * nf, kernel, "UNet")
+        self.layer3 = up_block(2 * nf, nf, kernel, "UNet")
+        self.layer4 = up_block(nf + nf, nc, kernel, "UNet")  # takes cat(layer3 out, layer1 out)
+        self.layer5 = nn.Conv2d(nc + nic, nc, kernel_size=kernel, padding=last_pad)  # cat(out4, x)
 
     def forward(self, x):
         out1 = self.layer1(x)
