@@ -129,7 +129,7 @@ def show_count(report: Any, target: str, json_out: bool, output: str | None) -> 
     from rich.console import Group
 
     from archcount.declared import check_declared
-    from archcount.render_formulas import declared_table
+    from archcount.render import declared_table
     from archcount.target import load_target
 
     checks = check_declared(load_target(target), report)

@@ -19,7 +19,7 @@ class DeclaredCheck:
 
     quantity: str
     formula: str  # readable form
-    expr: str  # sympy string
+    expr: str  # Python syntax, as declared
     value: int | Fraction | None  # None when the formula does not apply here
     counted: int
     why_not: str = ""  # the unmet condition when value is None
@@ -55,7 +55,7 @@ def model_class(factory: Any, kwargs: dict[str, Any]) -> type:
 
 def symbol_values(factory: Any, report: Report) -> dict[str, int]:
     """NIC, NF, NC, k from the arguments (or the constructor's defaults), S from the input."""
-    from archcount.formulas import PARAMS
+    from archcount.closed_form import PARAMS
     from archcount.target import default_of
 
     values = {}
@@ -76,18 +76,15 @@ def check_declared(factory: Any, report: Report) -> tuple[DeclaredCheck, ...]:
     declare = getattr(cls, "formulas", None)
     if not callable(declare) or not (opts.include_bias and opts.include_norm):
         return ()  # declared formulas count biases and norms, as the homework does
-    from archcount.formulas import compact
-
     values = symbol_values(factory, report)
     out = []
     for f in declare(report.convention.value):
-        free = set().union(f.expr.free_symbols, *(c.free_symbols for c in f.holds))
-        missing = sorted(str(s) for s in free if str(s) not in values)
+        missing = sorted(n for n in f.names if n not in values)
         unmet = [] if missing else f.unmet(values)
         why = f"needs {', '.join(missing or unmet)}" if missing or unmet else ""
         value = None if why else f.value(values)
         counted = getattr(report.totals, f.quantity)
-        out.append(DeclaredCheck(f.quantity, compact(f.expr), str(f.expr), value, counted, why))
+        out.append(DeclaredCheck(f.quantity, f.display(), f.source, value, counted, why))
     return tuple(out)
 
 
@@ -95,7 +92,8 @@ def agreement(factory: Any, derivation: Any) -> dict[str, bool]:
     """Quantity -> whether the model's declared formula equals the derived one symbolically."""
     import sympy
 
-    from archcount.formulas import PARAMS, symbol
+    from archcount.closed_form import PARAMS
+    from archcount.formulas import symbol
     from archcount.target import default_of
 
     opts = derivation.options

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
+from archcount.closed_form import QUANTITIES
 from archcount.derived import Derivation, Forms, Restriction, Variable
 from archcount.errors import DerivationError
 from archcount.interpolate import fit
 from archcount.parallel import parallel_map
 from archcount.probe import Progression, probe
 from archcount.records import Convention, Options
-from archcount.sample import QUANTITIES, layer_infos, try_point, values_of
+from archcount.sample import layer_infos, try_point, values_of
 
 HELD_OUT = 3
 
@@ -56,7 +57,7 @@ class _Sampler:
 
 def _call_of(factory, values: Mapping[str, int]) -> tuple[dict, tuple[int, ...]]:
     """Constructor kwargs and input size (batch 1) for symbol values."""
-    from archcount.formulas import PARAMS
+    from archcount.closed_form import PARAMS
     from archcount.target import default_of
 
     kwargs = {PARAMS.get(n, n): x for n, x in values.items() if n != "S"}
@@ -198,7 +199,7 @@ def plan(
     factory: Any, names: Sequence[str] | None, fix: Mapping[str, int]
 ) -> tuple[tuple[Variable, ...], dict[str, int]]:
     """Variables (default: NIC, NF, NC, k where the constructor takes them, and S) and fixed values."""
-    from archcount.formulas import PARAMS
+    from archcount.closed_form import PARAMS
     from archcount.target import accepted, default_of
 
     sig = accepted(factory)

@@ -8,9 +8,10 @@ from typing import Any
 
 import sympy
 
+from archcount.closed_form import QUANTITIES
 from archcount.formulas import condition_text, display, from_coefficients, symbol
 from archcount.records import Convention, Options
-from archcount.sample import QUANTITIES, LayerInfo
+from archcount.sample import LayerInfo
 
 Poly = dict[tuple[int, ...], Fraction]  # exponent tuple (one per variable) -> coefficient
 

@@ -1,51 +1,37 @@
 """Closed forms in sympy: the homework's symbols, declared formulas, parsing and display.
 
 Variables are NIC, NF, NC, k (constructor arguments) and S (input height = width). A model
-declares its formulas with a `formulas(convention)` classmethod returning Formula records;
-archcount finds it on the model's class and never imports `models` itself.
+declares its formulas with a `formulas(convention)` classmethod returning
+archcount.closed_form.Formula records (Python-syntax strings; `sympy_of` turns them into sympy
+here); archcount finds it on the model's class and never imports `models` itself.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
 
+from archcount.closed_form import QUANTITIES, walk
 from archcount.errors import FormulaError
 
 NIC, NF, NC, k, S = sympy.symbols("NIC NF NC k S", integer=True, positive=True)
 SYMBOLS = {"NIC": NIC, "NF": NF, "NC": NC, "k": k, "S": S}
-# Symbol -> constructor argument; S is the input size, not an argument.
-PARAMS = {"NIC": "num_in_channels", "NF": "num_filters", "NC": "num_colours", "k": "kernel"}
-QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
 _ALIASES = {"exact": "connections_exact", "params": "weights", "units": "outputs"}
+_RELATIONS = {
+    ast.Eq: sympy.Eq,
+    ast.GtE: sympy.Ge,
+    ast.LtE: sympy.Le,
+    ast.Gt: sympy.Gt,
+    ast.Lt: sympy.Lt,
+}
 
 
-@dataclass(frozen=True)
-class Formula:
-    """A declared closed form of one total, and the conditions under which it holds."""
-
-    quantity: str
-    expr: sympy.Expr
-    holds: tuple[sympy.Basic, ...] = ()  # sympy relations, e.g. Eq(Mod(k, 2), 1)
-
-    def applies(self, values: Mapping[str, int]) -> bool:
-        """True when every condition holds at `values` (symbol name -> int)."""
-        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
-        return all(bool(c.subs(subs)) for c in self.holds)
-
-    def unmet(self, values: Mapping[str, int]) -> list[str]:
-        """The conditions that fail at `values`, in words."""
-        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
-        return [condition_text(c) for c in self.holds if not bool(c.subs(subs))]
-
-    def value(self, values: Mapping[str, int]) -> int | Fraction:
-        """The formula at `values`; an int when it evaluates to one."""
-        subs = {SYMBOLS[n]: v for n, v in values.items() if n in SYMBOLS}
-        result = sympy.Rational(self.expr.subs(subs))
-        return int(result) if result.q == 1 else Fraction(int(result.p), int(result.q))
+def sympy_of(text: str) -> sympy.Basic:
+    """A declared formula or condition (Python syntax) as a sympy expression or relation."""
+    return walk(text, SYMBOLS.__getitem__, sympy.Integer, _RELATIONS)
 
 
 def condition_text(c: sympy.Basic) -> str:

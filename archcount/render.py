@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from archcount.records import Convention, Kind, LayerCount, Report
+
+if TYPE_CHECKING:
+    from archcount.declared import DeclaredCheck
+
+MARK_STYLE = {"✓": "green", "✗": "bold red", "n/a": "dim"}
 
 _CONVENTION_NOTE = {
     Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
@@ -118,3 +125,25 @@ def report_renderable(report: Report) -> Group:
 def to_json(data: dict) -> str:
     """Indented JSON text of a report's (or any command's) dict."""
     return json.dumps(data, indent=2)
+
+
+def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
+    """Declared formula, its value at the counted arguments, the hooks' count, ✓/✗."""
+    table = Table(title="declared formulas", title_justify="left", caption_justify="left")
+    table.add_column("quantity")
+    table.add_column("formula", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("hooks", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for c in checks:
+        value = (
+            c.why_not
+            if c.value is None
+            else n(c.value)
+            if isinstance(c.value, int)
+            else str(c.value)
+        )
+        table.add_row(
+            c.quantity, c.formula, value, n(c.counted), Text(c.status, MARK_STYLE[c.status])
+        )
+    return table

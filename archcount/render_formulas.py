@@ -8,34 +8,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from archcount.declared import DeclaredCheck
+from archcount.closed_form import QUANTITIES
 from archcount.derived import Derivation
 from archcount.explain import Verdict
 from archcount.formulas import display
-from archcount.render import n
-from archcount.sample import QUANTITIES
-
-_MARK = {"✓": "green", "✗": "bold red", "n/a": "dim"}
-
-
-def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
-    """Declared formula, its value at the counted arguments, the hooks' count, ✓/✗."""
-    table = Table(title="declared formulas", title_justify="left", caption_justify="left")
-    table.add_column("quantity")
-    table.add_column("formula", overflow="fold")
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("hooks", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    for c in checks:
-        value = (
-            c.why_not
-            if c.value is None
-            else n(c.value)
-            if isinstance(c.value, int)
-            else str(c.value)
-        )
-        table.add_row(c.quantity, c.formula, value, n(c.counted), Text(c.status, _MARK[c.status]))
-    return table
+from archcount.render import MARK_STYLE
 
 
 def _where(d: Derivation) -> str:
@@ -71,7 +48,7 @@ def derivation_table(d: Derivation, declared: Mapping[str, bool] | None = None) 
         table.add_column("declared", justify="center", no_wrap=True)
     for q in QUANTITIES:
         mark = ("✓" if declared[q] else "✗") if q in (declared or {}) else "n/a"
-        extra = [Text(mark, _MARK[mark])] if declared else []
+        extra = [Text(mark, MARK_STYLE[mark])] if declared else []
         table.add_row(q, display(d.total(q)), *extra)
     return table
 
@@ -106,7 +83,7 @@ def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
             v.quantity,
             display(v.expected),
             display(v.truth),
-            Text(mark, _MARK[mark]),
+            Text(mark, MARK_STYLE[mark]),
             "" if v.ok else v.explanation(d.gens),
         )
     return table

@@ -13,14 +13,13 @@ from typing import Any
 
 import torch
 
+from archcount.closed_form import QUANTITIES
 from archcount.errors import ArchcountError
 from archcount.records import Kind, LayerCount, Options, Report
 from archcount.rows import layer_row, orphan_rows
 from archcount.rules import RULES
 from archcount.target import build_model
 from archcount.walk import counted_modules, run_hooked
-
-QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
 
 
 @dataclass(frozen=True)

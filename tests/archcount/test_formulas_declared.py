@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archcount
-from archcount.formulas import condition_text
+from archcount.closed_form import condition_words
 from models import ConvTransposeNet, PoolUpsampleNet
 
 NETS = [PoolUpsampleNet, ConvTransposeNet]
@@ -87,4 +87,4 @@ def test_seed_values_from_spec():
 
 def test_conditions_read_as_words():
     exact = next(f for f in ConvTransposeNet.formulas() if f.quantity == "connections_exact")
-    assert [condition_text(c) for c in exact.holds] == ["k odd", "S a multiple of 4", "S ≥ k - 1"]
+    assert [condition_words(c) for c in exact.conditions] == ["k odd", "S a multiple of 4", "S ≥ k - 1"]

@@ -1,0 +1,143 @@
+"""Declared closed forms without sympy: exact evaluation, display and conditions in words.
+
+A model declares each total as a Python-syntax string in NIC, NF, NC, k and S, e.g.
+"k**2*(NIC*NF + 4*NF**2 + NF*NC + NC**2) + 12*NF + 4*NC". The main command evaluates it
+exactly (Fractions) and shows it without importing sympy, which keeps start-up fast;
+`derive` and `check` turn the same string into a sympy expression (`Formula.expr`).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+
+# Symbol -> constructor argument; S is the input size, not an argument.
+PARAMS = {"NIC": "num_in_channels", "NF": "num_filters", "NC": "num_colours", "k": "kernel"}
+NAMES = (*PARAMS, "S")
+QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.GtE: operator.ge,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.Lt: operator.lt,
+}
+
+
+def walk(text: str, name: Callable, number: Callable, compare: Mapping = _COMPARE):
+    """Build `text` bottom-up from name(id) and number(int) leaves with + - * / ** % and
+    one comparison; the one parser behind evaluation (Fractions) and sympy forms."""
+
+    def node_value(node: ast.AST):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return number(node.value)
+        if isinstance(node, ast.Name):
+            return name(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -node_value(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = node_value(node.left), node_value(node.right)
+            if isinstance(node.op, ast.Pow):  # exponents are small non-negative integers
+                right = int(right)
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in compare:
+            left, right = node_value(node.left), node_value(node.comparators[0])
+            return compare[type(node.ops[0])](left, right)
+        raise ValueError(f"unsupported in a declared formula: {ast.unparse(node)}")
+
+    return node_value(ast.parse(text, mode="eval").body)
+
+
+def evaluate(text: str, values: Mapping[str, int]) -> Fraction | bool:
+    """`text` at `values`, exactly: / gives Fractions, a comparison gives a bool."""
+    return walk(text, lambda n: Fraction(values[n]), Fraction)
+
+
+def names_in(text: str) -> set[str]:
+    """The variable names a formula or condition uses."""
+    return {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def pretty(text: str) -> str:
+    """SPEC.md's style: 'k**2*(NIC*NF + 4*NF**2) + 12*NF' -> 'k²(NIC·NF + 4NF²) + 12NF'."""
+    out = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    out = re.sub(r"(?<![\w./])(\d+)\*(?=[A-Za-z(])", r"\1", out)  # 12*NF -> 12NF
+    out = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹)])\*\(", r"\1(", out)  # k²*( -> k²(
+    return out.replace("*", "·").replace(" - ", " − ")
+
+
+def condition_words(text: str) -> str:
+    """'k % 2 == 1' -> 'k odd'; 'S % 4 == 0' -> 'S a multiple of 4'; 'S >= k - 1' -> 'S ≥ k - 1'."""
+    m = re.fullmatch(r"\s*(\w+)\s*%\s*(\d+)\s*==\s*(\d+)\s*", text)
+    if m:
+        name, modulus, residue = m.group(1), int(m.group(2)), int(m.group(3))
+        if modulus == 2:
+            return f"{name} {'odd' if residue else 'even'}"
+        return (
+            f"{name} a multiple of {modulus}"
+            if residue == 0
+            else (f"{name} ≡ {residue} (mod {modulus})")
+        )
+    return text.replace(">=", "≥").replace("<=", "≤").replace("*", "·")
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A declared closed form of one total, and the conditions under which it holds."""
+
+    quantity: str
+    source: str  # Python syntax in NIC, NF, NC, k, S
+    conditions: tuple[str, ...] = ()  # e.g. "k % 2 == 1", "S >= 2*(k - 1)"
+
+    @property
+    def names(self) -> set[str]:
+        """Variables of the formula and of its conditions."""
+        return set().union(names_in(self.source), *(names_in(c) for c in self.conditions))
+
+    def applies(self, values: Mapping[str, int]) -> bool:
+        """True when every condition holds at `values` (symbol name -> int)."""
+        return not self.unmet(values)
+
+    def unmet(self, values: Mapping[str, int]) -> list[str]:
+        """The conditions that fail at `values`, in words."""
+        return [condition_words(c) for c in self.conditions if not evaluate(c, values)]
+
+    def value(self, values: Mapping[str, int]) -> int | Fraction:
+        """The formula at `values`; an int when it evaluates to one."""
+        result = evaluate(self.source, values)
+        return int(result) if result.denominator == 1 else result
+
+    def display(self) -> str:
+        """The formula as SPEC.md writes formulas."""
+        return pretty(self.source)
+
+    @cached_property
+    def expr(self):
+        """The sympy expression (imports sympy: for derive and check, not for counting)."""
+        from archcount.formulas import sympy_of
+
+        return sympy_of(self.source)
+
+    @cached_property
+    def holds(self) -> tuple:
+        """The conditions as sympy relations."""
+        from archcount.formulas import sympy_of
+
+        return tuple(sympy_of(c) for c in self.conditions)
