@@ -68,3 +68,20 @@ def shared_data() -> Path:
     if not (SHARED / "cifar-10-partial" / "test_batch").is_file():
         pytest.skip("../shared/data not present")
     return SHARED.resolve()
+
+
+@pytest.fixture
+def cli():
+    """A bare app carrying only the theory/sweep commands, as train.cli registers them."""
+    import typer
+
+    from train.theory_cli import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root():
+        pass
+
+    register(app)
+    return app

@@ -7,29 +7,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-import typer
 from torch import nn
 from typer.testing import CliRunner
 
 from models import PoolUpsampleNet
 from train import sweep
 from train.errors import TrainError
-from train.theory_cli import register
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    """A bare app carrying only the theory/sweep commands, as train.cli registers them."""
-    app = typer.Typer()
-
-    @app.callback()
-    def _root():
-        pass
-
-    register(app)
-    return app
 
 
 def _point(b, steps, loss=1.0):

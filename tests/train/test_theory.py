@@ -5,11 +5,9 @@ import json
 import numpy as np
 import pytest
 import torch
-import typer
 from typer.testing import CliRunner
 
 from train import theory
-from train.theory_cli import register
 
 # ---------------------------------------------------------------- 1. min-norm SGD
 
@@ -169,18 +167,6 @@ def test_run_all_passes_and_serialises():
 
 
 # ---------------------------------------------------------------- the `theory` command
-
-
-@pytest.fixture
-def cli():
-    app = typer.Typer()
-
-    @app.callback()
-    def _root():
-        pass
-
-    register(app)
-    return app
 
 
 def test_theory_json_reports_every_result(cli):
