@@ -49,7 +49,9 @@ def train_command(
     epochs: Annotated[int, typer.Option(help="Epochs per net.")] = 25,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 100,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
-    kernel: Annotated[int, typer.Option(help="Conv kernel size (odd).")] = 3,
+    kernel: Annotated[
+        int, typer.Option(help="Conv kernel size k (any k >= 1; even k pads asymmetrically).")
+    ] = 3,
     num_filters: Annotated[int, typer.Option(help="NF, filters of the first layer.")] = 32,
     seed: Annotated[int, typer.Option(help="Seeds weights, shuffling, k-means.")] = 0,
     data_dir: Annotated[Path, typer.Option(help="cifar-10-batches-py/ or its parent.")] = Path(
