@@ -37,7 +37,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Count [bold]weights[/], [bold]outputs[/] and [bold]connections[/] of a PyTorch model, "
     "per layer and in total.\n\n"
-    "[dim]archcount models.PoolUpsampleNet --nic 3 --nf 32 --size 64[/]",
+    "[dim]archcount models.PoolUpsampleNet --nic 3 --nf 32 --size 64[/]\n\n"
+    "A TARGET first is short for [bold]archcount count TARGET[/]; "
+    "[bold]archcount count --help[/] lists its options.",
 )
 
 # Options shared by several commands, declared once.
