@@ -36,11 +36,11 @@ class OpCount:
 
     def counted_outputs(self, convention: Convention) -> int:
         """Outputs under `convention`: element-wise ops add none under `units`."""
-        return 0 if _silent(self.kind, convention) else self.outputs
+        return 0 if self.kind.silent_under(convention) else self.outputs
 
     def counted_connections(self, convention: Convention) -> int | None:
         """Connections under `convention` (None when unknown)."""
-        return 0 if _silent(self.kind, convention) else self.connections
+        return 0 if self.kind.silent_under(convention) else self.connections
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -87,10 +87,6 @@ class FunctionalOps:
             "covered_op_calls": self.covered_calls,
             "ops": [x.to_dict() for x in self.ops],
         }
-
-
-def _silent(kind: Kind, convention: Convention) -> bool:
-    return kind is Kind.ELEMENTWISE and convention is Convention.UNITS
 
 
 def functional_ops(

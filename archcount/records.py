@@ -23,6 +23,10 @@ class Kind(str, Enum):
     VIEW = "view"  # reshapes and padding: never units
     UNSUPPORTED = "unsupported"  # no rule: outputs counted, connections unknown
 
+    def silent_under(self, convention: Convention) -> bool:
+        """True when this kind adds no outputs or connections under `convention`."""
+        return self is Kind.VIEW or (self is Kind.ELEMENTWISE and convention is Convention.UNITS)
+
 
 @dataclass(frozen=True)
 class LayerCount:

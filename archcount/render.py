@@ -98,9 +98,7 @@ def _cells(row: LayerCount) -> list[str]:
 def _style(row: LayerCount, convention: Convention) -> str:
     if row.kind is Kind.UNSUPPORTED:
         return "yellow"
-    quiet = row.kind is Kind.VIEW or (
-        row.kind is Kind.ELEMENTWISE and convention is Convention.UNITS
-    )
+    quiet = row.kind.silent_under(convention)
     return "dim" if quiet else ""
 
 

@@ -42,8 +42,7 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
 
 def _counts(call, rule, kind: Kind, convention: Convention):
     """(outputs, nominal, exact) for the whole batch; None connections when unknown."""
-    silent = kind is Kind.VIEW or (kind is Kind.ELEMENTWISE and convention is Convention.UNITS)
-    if silent:
+    if kind.silent_under(convention):
         return 0, 0, 0
     outputs = sum(prod(s) for s in call.outputs)
     if rule is None or rule.fn is None:
