@@ -234,6 +234,8 @@ def model_renderable(result):
     from rich.table import Table
     from rich.text import Text
 
+    from archcount.records import call_label
+
     table = Table(
         title=f"{result.model}: paddings at k={result.kernel} that keep the shapes of "
         f"k={result.reference_kernel}",
@@ -246,7 +248,7 @@ def model_renderable(result):
     table.add_column("as built", justify="center")
     notes = []
     for row in result.layers:
-        name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
+        name = call_label(row.name, row.call)
         table.add_row(name, *_model_cells(row), style="" if row.answer.symmetric else "yellow")
         if row.best is None:
             notes.append(f"{name}: no padding fits: {row.answer.reason}")

@@ -45,6 +45,11 @@ class LayerCount:
     connections_exact: int | None
 
     @property
+    def label(self) -> str:
+        """'layer1.0', or 'layer1.0 (call 2)' for a module's second call."""
+        return call_label(self.name, self.call)
+
+    @property
     def weights(self) -> int:
         """Trainable plus frozen parameter elements first counted at this call."""
         return self.trainable_weights + self.frozen_weights
@@ -153,6 +158,11 @@ class Report:
         from archcount.render import report_renderable
 
         return report_renderable(self)
+
+
+def call_label(name: str, call: int) -> str:
+    """A module's name, with '(call N)' from its second call on."""
+    return name if call == 0 else f"{name} (call {call + 1})"
 
 
 def _listed(shape: tuple[int, ...] | None) -> list[int] | None:

@@ -82,10 +82,9 @@ def report_table(report: Report) -> Table:
 
 
 def _cells(row: LayerCount) -> list[str]:
-    name = row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
     per_example = row.output_shape[1:] if row.output_shape else None
     return [
-        name,
+        row.label,
         row.type,
         shape(per_example),
         n(row.weights),

@@ -15,11 +15,10 @@ import torch
 
 from archcount.closed_form import QUANTITIES
 from archcount.errors import ArchcountError
-from archcount.records import Kind, LayerCount, Options, Report
-from archcount.rows import layer_row, orphan_rows
+from archcount.records import Kind, Options, Report
 from archcount.rules import RULES
 from archcount.target import build_model
-from archcount.walk import counted_modules, run_hooked
+from archcount.walk import counted_modules, report_of, run_hooked
 
 
 @dataclass(frozen=True)
@@ -29,11 +28,6 @@ class LayerInfo:
     label: str
     type: str
     kind: Kind
-
-
-def label(row: LayerCount) -> str:
-    """'layer1.0', or 'layer1.0 (call 2)' for a module's second call."""
-    return row.name if row.call == 0 else f"{row.name} (call {row.call + 1})"
 
 
 def count_point(
@@ -49,15 +43,20 @@ def count_point(
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
         warnings.simplefilter("ignore", UserWarning)
         calls = run_hooked(model, args, targets)
-    reports = []
-    for options in variants:
-        seen: set[int] = set()
-        notes: list[str] = []
-        layers = [layer_row(c, RULES, options, size[0], seen, notes) for c in calls]
-        layers = [x for x in layers if x is not None]
-        layers += orphan_rows(model, targets, options, seen, notes)
-        reports.append(Report("", dict(kwargs), tuple(size), options, tuple(layers)))
-    return reports
+    return [
+        report_of(
+            model,
+            calls,
+            targets,
+            RULES,
+            options,
+            batch=size[0],
+            name="",
+            params=kwargs,
+            input_shape=tuple(size),
+        )
+        for options in variants
+    ]
 
 
 _last: list = [None, None]  # (key, model): grid points that differ only in S share one build
@@ -81,7 +80,7 @@ def values_of(reports: Sequence[Report]) -> dict[tuple[int, str, str], int]:
             for q in QUANTITIES:
                 value = getattr(row, q)
                 if value is not None:
-                    key = (v, label(row), q)
+                    key = (v, row.label, q)
                     out[key] = out.get(key, 0) + value
     return out
 
@@ -90,7 +89,7 @@ def layer_infos(report: Report) -> tuple[LayerInfo, ...]:
     """The layers of a report, in order, de-duplicated by label."""
     seen: dict[str, LayerInfo] = {}
     for row in report.layers:
-        seen.setdefault(label(row), LayerInfo(label(row), row.type, row.kind))
+        seen.setdefault(row.label, LayerInfo(row.label, row.type, row.kind))
     return tuple(seen.values())
 
 

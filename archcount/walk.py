@@ -49,16 +49,41 @@ def count(
     args = _example_args(model, input_size, example_input, input_dtype)
     targets = counted_modules(model, registry)
     calls = run_hooked(model, args, targets)
-    batch = _batch_of(args)
+    return report_of(
+        model,
+        calls,
+        targets,
+        registry,
+        options,
+        batch=_batch_of(args),
+        name=name or type(model).__name__,
+        params=params,
+        input_shape=tuple(_shapes(args)[0]) if _shapes(args) else (),
+    )
+
+
+def report_of(
+    model: nn.Module,
+    calls: list[Call],
+    targets: list[tuple[str, nn.Module]],
+    registry,
+    options: Options,
+    *,
+    batch: int,
+    name: str,
+    params: Mapping[str, Any] | None,
+    input_shape: tuple[int, ...],
+) -> Report:
+    """The Report of one hooked forward under `options`: a row per call, then orphans."""
     seen: set[int] = set()
     warnings: list[str] = []
     layers = [layer_row(c, registry, options, batch, seen, warnings) for c in calls]
     layers = [x for x in layers if x is not None]
     layers += orphan_rows(model, targets, options, seen, warnings)
     return Report(
-        model=name or type(model).__name__,
+        model=name,
         params=dict(params or {}),
-        input_shape=tuple(_shapes(args)[0]) if _shapes(args) else (),
+        input_shape=input_shape,
         options=options,
         layers=tuple(layers),
         warnings=tuple(warnings),
