@@ -22,7 +22,7 @@ from archcount import peer_conventions as pc
 from archcount.dispatch import FunctionalOps, functional_ops, functional_rows
 from archcount.records import LayerCount, Report
 from archcount.rules import RULES
-from archcount.walk import counted_modules
+from archcount.walk import counted_modules, eval_mode
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ def _run_fvcore(model: nn.Module, args: tuple, batch: int) -> PeerRun:
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 
     names = {id(m): n for n, m in model.named_modules()}
-    with _quiet(), _eval(model), torch.no_grad():
+    with _quiet(), eval_mode(model), torch.no_grad():
         flops = FlopCountAnalysis(model, args)
         acts = ActivationCountAnalysis(model, args)
         for a in (flops, acts):
@@ -267,17 +267,6 @@ def _run_fvcore(model: nn.Module, args: tuple, batch: int) -> PeerRun:
         "activations": int(acts.total()) // batch,
     }
     return totals, own
-
-
-@contextlib.contextmanager
-def _eval(model: nn.Module):
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes.items():
-            m.training = training
 
 
 @contextlib.contextmanager

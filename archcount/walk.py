@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,6 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
     calls: list[Call] = []
     stack: list[tuple[str, nn.Module, tuple]] = []
     ncalls: dict[int, int] = {}
-    modes = {m: m.training for m in model.modules()}
     handles = []
 
     def pre(name):
@@ -142,8 +142,7 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
         for name, module in targets:
             handles.append(module.register_forward_pre_hook(pre(name), with_kwargs=True))
             handles.append(module.register_forward_hook(post(name), with_kwargs=True))
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             try:
                 model(*args)
             except Exception as exc:  # re-raised with the layer that failed and its shapes
@@ -151,9 +150,19 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
     finally:
         for h in handles:
             h.remove()
+    return calls
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """The model in eval mode; every module's own train/eval flag restored afterwards."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield
+    finally:
         for m, training in modes.items():
             m.training = training
-    return calls
 
 
 def _forward_error(exc: Exception, stack, calls: list[Call], args) -> ForwardError:
