@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -117,11 +116,6 @@ def report_renderable(report: Report) -> Group:
     if report.warnings:
         items.append(warnings_renderable(report))
     return Group(*items)
-
-
-def to_json(data: dict) -> str:
-    """Indented JSON text of a report's (or any command's) dict."""
-    return json.dumps(data, indent=2)
 
 
 def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
