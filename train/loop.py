@@ -144,14 +144,14 @@ def train_epoch(model, forward, opt, x, y, cfg: TrainConfig, epoch: int, hooks: 
 
 
 @torch.no_grad()
-def evaluate(model, forward, x, y, cfg: TrainConfig) -> tuple[float, float]:
+def evaluate(model, forward, x, y, batch_size: int, bf16: bool = False) -> tuple[float, float]:
     """(mean pixel cross-entropy, pixel accuracy) over (x, y) in eval mode (BN running stats)."""
     model.eval()
     loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
-    for start in range(0, len(x), cfg.batch_size):
-        xb, yb = x[start : start + cfg.batch_size], y[start : start + cfg.batch_size]
-        with autocast(x.device, cfg.bf16):
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        with autocast(x.device, bf16):
             logits = forward(xb)
         loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
         correct += (colour_choice(logits) == yb).sum()
@@ -226,7 +226,7 @@ def train_model(
         t0 = time.perf_counter()
         hooks.epoch_start(epoch + 1, steps)
         train_loss, train_acc = train_epoch(model, forward, opt, x_tr, y_tr, cfg, epoch, hooks)
-        val_loss, val_acc = evaluate(model, forward, x_te, y_te, cfg)
+        val_loss, val_acc = evaluate(model, forward, x_te, y_te, cfg.batch_size, cfg.bf16)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise TrainError(_nan_message(cfg, epoch + 1, len(metrics), run_dir))
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}

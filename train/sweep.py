@@ -109,20 +109,14 @@ def scaled_lr(base_lr: float, batch_size: int, smallest: int, scaling: LrScaling
 
 
 def val_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 256) -> float:
-    """Mean per-pixel cross-entropy of the model's logits (N x C x H x W) against y, eval mode."""
-    import torch
-    from torch.nn.functional import cross_entropy
+    """Mean per-pixel cross-entropy of the model's logits against y (train.loop.evaluate, eval
+    mode); the model is back in train mode afterwards."""
+    from train.loop import evaluate
 
-    model.eval()  # BatchNorm on running statistics, as a user would evaluate
     try:
-        with torch.no_grad():
-            total = sum(
-                float(cross_entropy(model(x[i : i + chunk]), y[i : i + chunk], reduction="sum"))
-                for i in range(0, len(x), chunk)
-            )
+        return evaluate(model, model, x, y, chunk)[0]
     finally:
         model.train()
-    return total / y.numel()
 
 
 def steps_to_target(
