@@ -64,9 +64,10 @@ def load_colorization(
     if not isinstance(category, int) or not 0 <= category <= 9:
         raise TrainError(f"category must be an integer 0-9, got {category!r}")
     folder = find_batch_dir(data_dir)
-    notes = checksum_notes(folder)
-    train_rgb = _category_images(folder, TRAIN_BATCHES, category)
-    test_rgb = _category_images(folder, (TEST_BATCH,), category)
+    digests: dict[str, str] = {}  # each file is read once: its md5 comes from the same bytes
+    train_rgb = _category_images(folder, TRAIN_BATCHES, category, digests)
+    test_rgb = _category_images(folder, (TEST_BATCH,), category, digests)
+    notes = checksum_notes(digests)
     if palette is None:
         pal = cached_kmeans_palette(train_rgb, num_colours, seed, category, folder, notes)
     elif isinstance(palette, (str, Path)):
@@ -100,9 +101,9 @@ def find_batch_dir(data_dir: str | Path) -> Path:
     raise TrainError(f"no CIFAR-10 python batches in {root}: {HOW_TO_GET}")
 
 
-def checksum_notes(folder: Path) -> list[str]:
+def checksum_notes(digests: dict[str, str]) -> list[str]:
     """One note naming the batches whose md5 differs from the official release (none if all match)."""
-    differ = [name for name, md5 in OFFICIAL_MD5.items() if _md5(folder / name) != md5]
+    differ = [name for name, md5 in OFFICIAL_MD5.items() if digests.get(name) != md5]
     if not differ:
         return []
     line = (
@@ -112,22 +113,16 @@ def checksum_notes(folder: Path) -> list[str]:
     return [line]
 
 
-def _md5(path: Path) -> str:
-    """Hex md5 of a file, read in 1 MiB blocks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(data uint8 (N, 3072), labels int64 (N,)) from one pickled batch, else TrainError."""
+def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(data uint8 (N, 3072), labels int64 (N,)) from one pickled batch, else TrainError;
+    the file's md5 goes into `digests` under its name."""
+    blob = path.read_bytes()
+    if digests is not None:
+        digests[path.name] = hashlib.md5(blob).hexdigest()
     try:
-        with open(path, "rb") as fh:
-            # latin1 reads the official Python 2 pickles (numpy arrays inside) and Python 3 ones.
-            # pickle runs code from the file: only point --data-dir at data you trust.
-            raw = pickle.load(fh, encoding="latin1")
+        # latin1 reads the official Python 2 pickles (numpy arrays inside) and Python 3 ones.
+        # pickle runs code from the file: only point --data-dir at data you trust.
+        raw = pickle.loads(blob, encoding="latin1")
     except Exception as exc:  # any unpickling failure means the file is not a batch
         raise TrainError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__})") from exc
     if not isinstance(raw, dict):
@@ -143,11 +138,13 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data, labels.astype(np.int64)
 
 
-def _category_images(folder: Path, names: tuple[str, ...], category: int) -> np.ndarray:
+def _category_images(
+    folder: Path, names: tuple[str, ...], category: int, digests: dict[str, str]
+) -> np.ndarray:
     """uint8 (N, 3, 32, 32) images of one category from the named batches, in file order."""
     picked = []
     for name in names:
-        data, labels = read_batch(folder / name)
+        data, labels = read_batch(folder / name, digests)
         picked.append(data[labels == category])
     images = np.concatenate(picked).reshape(-1, 3, 32, 32)  # rows are R plane, G plane, B plane
     if len(images) == 0:
