@@ -83,18 +83,20 @@ def pretty(text: str) -> str:
     return out.replace("*", "·").replace(" - ", " − ")
 
 
+def mod_words(name: str, modulus: int, residue: int) -> str:
+    """name % modulus == residue in words: 'k odd', 'S a multiple of 4', 'S ≡ 1 (mod 4)'."""
+    if modulus == 2:
+        return f"{name} {'odd' if residue else 'even'}"
+    if residue == 0:
+        return f"{name} a multiple of {modulus}"
+    return f"{name} ≡ {residue} (mod {modulus})"
+
+
 def condition_words(text: str) -> str:
     """'k % 2 == 1' -> 'k odd'; 'S % 4 == 0' -> 'S a multiple of 4'; 'S >= k - 1' -> 'S ≥ k - 1'."""
     m = re.fullmatch(r"\s*(\w+)\s*%\s*(\d+)\s*==\s*(\d+)\s*", text)
     if m:
-        name, modulus, residue = m.group(1), int(m.group(2)), int(m.group(3))
-        if modulus == 2:
-            return f"{name} {'odd' if residue else 'even'}"
-        return (
-            f"{name} a multiple of {modulus}"
-            if residue == 0
-            else (f"{name} ≡ {residue} (mod {modulus})")
-        )
+        return mod_words(m.group(1), int(m.group(2)), int(m.group(3)))
     return text.replace(">=", "≥").replace("<=", "≤").replace("*", "·")
 
 

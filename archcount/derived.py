@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -124,7 +125,7 @@ class Derivation:
     def other_convention(self) -> Derivation:
         """The forms under the other convention, from the same counts (variant 1 first)."""
         requested, other, unbiased = self.layers
-        totals = {q: _summed(other, q) for q in QUANTITIES}
+        totals = {q: summed(other, q) for q in QUANTITIES}
         options = replace(self.options, convention=_flip(self.options.convention))
         # biases are weights, the same under both conventions: `unbiased` still applies
         return replace(self, options=options, totals=totals, layers=(other, requested, unbiased))
@@ -156,7 +157,8 @@ class Derivation:
         return out
 
 
-def _summed(forms: tuple[Forms, ...], quantity: str) -> Poly:
+def summed(forms: Sequence[Forms], quantity: str) -> Poly:
+    """The polynomial sum of `forms`' `quantity`, zero terms dropped."""
     out: Poly = {}
     for f in forms:
         for e, c in f.polys[quantity].items():

@@ -15,7 +15,7 @@ from typing import Any
 
 import sympy
 
-from archcount.derived import Derivation, Forms, Poly
+from archcount.derived import Derivation, Forms, Poly, summed
 from archcount.formulas import display, to_coefficients
 from archcount.records import Convention
 
@@ -90,7 +90,7 @@ def compare(derivation: Derivation, quantity: str, expected: sympy.Expr) -> Verd
 def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[tuple[Part, ...], ...]:
     """Every fewest-candidates set whose signed sum is `difference`, earlier candidates first."""
     for size in range(1, MAX_PARTS + 1):
-        found = [c for c in combinations(candidates, size) if _signed_sum(c) == difference]
+        found = [c for c in combinations(candidates, size) if _signedsummed(c) == difference]
         if found:
             return tuple(found)
     return ()
@@ -104,7 +104,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
     out = []  # most likely confusions first: the convention, biases, whole types, one layer
     for t, fs in _by_type(other):
         mine = [f for f in requested if f.info.type == t]
-        delta = _minus(_sum(fs, quantity), _sum(mine, quantity))
+        delta = _minus(summed(fs, quantity), summed(mine, quantity))
         counted_there = any(v > 0 for v in delta.values())
         sign = -1 if counted_there else +1  # extra in yours when only the other counts them
         yes, no = (other_name, conv.value) if counted_there else (conv.value, other_name)
@@ -113,7 +113,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
         out.append(Part(_abs(delta), what, sign, tuple(f.info.label for f in fs)))
     for t, fs in _by_type(unbiased) if quantity == "weights" else ():  # biases are weights
         mine = [f for f in requested if f.info.type == t]
-        bias = _minus(_sum(mine, quantity), _sum(fs, quantity))
+        bias = _minus(summed(mine, quantity), summed(fs, quantity))
         out.append(Part(bias, f"the {t} biases", +1, ("bias",) + tuple(f.info.label for f in fs)))
     out += [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
     singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
@@ -127,7 +127,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
 
 def _group(forms: Sequence[Forms], quantity: str, what: str, sign: int) -> Part:
     labels = f" ({_labels(forms)})" if len(forms) > 1 else ""
-    return Part(_sum(forms, quantity), what + labels, sign, tuple(f.info.label for f in forms))
+    return Part(summed(forms, quantity), what + labels, sign, tuple(f.info.label for f in forms))
 
 
 def _by_type(forms: Sequence[Forms]) -> list[tuple[str, list[Forms]]]:
@@ -139,14 +139,6 @@ def _by_type(forms: Sequence[Forms]) -> list[tuple[str, list[Forms]]]:
 
 def _labels(forms: Sequence[Forms]) -> str:
     return ", ".join(f.info.label for f in forms)
-
-
-def _sum(forms: Sequence[Forms], quantity: str) -> Poly:
-    out: Poly = {}
-    for f in forms:
-        for e, c in f.polys[quantity].items():
-            out[e] = out.get(e, Fraction(0)) + c
-    return {e: c for e, c in out.items() if c}
 
 
 def _minus(a: Poly, b: Poly) -> Poly:
@@ -161,7 +153,7 @@ def _abs(p: Poly) -> Poly:
     return {e: -c for e, c in p.items()} if negative else p
 
 
-def _signed_sum(parts: Sequence[Part]) -> Poly:
+def _signedsummed(parts: Sequence[Part]) -> Poly:
     out: Poly = {}
     for p in parts:
         for e, c in p.poly.items():

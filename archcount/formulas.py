@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import sympy
 
-from archcount.closed_form import QUANTITIES, walk
+from archcount.closed_form import QUANTITIES, mod_words, walk
 from archcount.errors import FormulaError
 
 NIC, NF, NC, k, S = sympy.symbols("NIC NF NC k S", integer=True, positive=True)
@@ -38,14 +38,7 @@ def condition_text(c: sympy.Basic) -> str:
     """Eq(Mod(k, 2), 1) -> 'k odd'; Eq(Mod(S, 4), 0) -> 'S a multiple of 4'; else sympy's text."""
     lhs, rhs = c.args if isinstance(c, sympy.Eq) else (None, None)
     if isinstance(lhs, sympy.Mod) and rhs.is_Integer and lhs.args[1].is_Integer:
-        name, modulus, residue = str(lhs.args[0]), int(lhs.args[1]), int(rhs)
-        if modulus == 2:
-            return f"{name} {'odd' if residue else 'even'}"
-        return (
-            f"{name} a multiple of {modulus}"
-            if residue == 0
-            else f"{name} ≡ {residue} (mod {modulus})"
-        )
+        return mod_words(str(lhs.args[0]), int(lhs.args[1]), int(rhs))
     return sympy.sstr(c).replace(">=", "≥").replace("<=", "≤").replace("*", "·")
 
 

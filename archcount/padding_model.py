@@ -13,7 +13,7 @@ from archcount.padding import Answer, Op, Pad, equation, solve
 from archcount.request import CountRequest, check_device, input_size
 from archcount.rules import RULES
 from archcount.taps import per_dim, spatial
-from archcount.walk import Call, counted_modules, run_hooked
+from archcount.walk import Call, counted_modules, device_of, run_hooked
 
 REFERENCE_KERNEL = 3
 
@@ -110,7 +110,7 @@ def solve_model(
 
 def _conv_calls(model: nn.Module, size: tuple[int, ...]) -> list[Call]:
     """The reference forward's calls of Conv*/ConvTranspose* modules, in order."""
-    args = (torch.zeros(size, device=_device_of(model)),)
+    args = (torch.zeros(size, device=device_of(model)),)
     calls = run_hooked(model, args, counted_modules(model, RULES))
     return [c for c in calls if isinstance(c.module, nn.modules.conv._ConvNd)]
 
@@ -153,9 +153,3 @@ def current_pads(module: nn.modules.conv._ConvNd) -> tuple[Pad, ...]:
         total = [di * (k - 1) for k, di in zip(module.kernel_size, d)]
         return tuple(Pad(t // 2, t - t // 2, o) for t, o in zip(total, op))
     return tuple(Pad(p, p, o) for p, o in zip(per_dim(module.padding, dims), op))
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    for t in (*model.parameters(), *model.buffers()):
-        return t.device
-    return torch.device("meta")

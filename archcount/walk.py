@@ -204,10 +204,11 @@ def _example_args(model: nn.Module, input_size, example_input, dtype) -> tuple:
     if not size or any(not isinstance(n, int) or n <= 0 for n in size):
         raise InputError(f"input size must be positive integers, got {size}")
     # zeros, not empty: valid indices for embeddings, no NaNs for real devices
-    return (torch.zeros(size, dtype=dtype, device=_device_of(model)),)
+    return (torch.zeros(size, dtype=dtype, device=device_of(model)),)
 
 
-def _device_of(model: nn.Module) -> torch.device:
+def device_of(model: nn.Module) -> torch.device:
+    """Where the model's tensors live; meta for a model that holds none."""
     for t in (*model.parameters(), *model.buffers()):
         return t.device
     return torch.device("meta")
