@@ -12,9 +12,7 @@ HERE = Path(__file__).parent
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def toys_importable(monkeypatch):
-    monkeypatch.syspath_prepend(str(HERE))
+pytestmark = pytest.mark.usefixtures("toys_importable")
 
 
 def run(*args, **env):
