@@ -154,11 +154,6 @@ class Report:
             "warnings": list(self.warnings),
         }
 
-    def __rich__(self):
-        from archcount.render import report_renderable
-
-        return report_renderable(self)
-
 
 def call_label(name: str, call: int) -> str:
     """A module's name, with '(call N)' from its second call on."""

@@ -17,7 +17,7 @@ import time
 
 def one_count(target: str) -> float:
     """Seconds for a single count at the defaults (the baseline)."""
-    from archcount.request import CountRequest, count_target
+    from archcount.front.request import CountRequest, count_target
 
     t0 = time.perf_counter()
     count_target(CountRequest(target))
@@ -26,9 +26,9 @@ def one_count(target: str) -> float:
 
 def one_derivation(target: str):
     """(seconds, derivation) for all four totals in the default five symbols."""
-    from archcount.derive import derive, plan
+    from archcount.formulas.derive import derive, plan
     from archcount.records import Options
-    from archcount.target import load_target
+    from archcount.front.target import load_target
 
     factory = load_target(target)
     variables, fixed = plan(factory, None, {})
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--target", default="models.PoolUpsampleNet")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    from archcount.parallel import cores
+    from archcount.formulas.parallel import cores
 
     one_count(args.target)  # imports and torch's first-use warm-up stay out of both clocks
     base = statistics.median(one_count(args.target) for _ in range(20))

@@ -54,8 +54,8 @@ def _imports(tool: str) -> None:
         import sympy  # noqa: F401 - torch's meta kernels import these lazily on first use:
         import torch._dynamo  # noqa: F401 - counted as imports, for every tool alike
 
-        import archcount.dispatch
-        import archcount.walk  # noqa: F401
+        import archcount.engine.functional
+        import archcount.engine.walk  # noqa: F401
     elif tool == "torchinfo":
         import torchinfo  # noqa: F401
     else:
@@ -66,8 +66,8 @@ def _count(tool: str, model, x) -> str:
     import torch
 
     if tool == "archcount":
-        from archcount.dispatch import functional_ops
-        from archcount.walk import count
+        from archcount.engine.functional import functional_ops
+        from archcount.engine.walk import count
 
         t = count(model, example_input=x).totals
         f = functional_ops(model, example_input=x)

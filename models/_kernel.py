@@ -2,7 +2,7 @@
 
 import warnings
 
-from archcount.padding import solve_one
+from archcount import solve_one
 
 # Even kernels use padding='same' on purpose (see conv_padding); PyTorch's note that this may
 # copy the input into a zero-padded buffer is expected here, and would only clutter output.

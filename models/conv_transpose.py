@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from models.formulas import SYMBOLS
 from models._kernel import conv_padding, transposed_padding
 
 
@@ -41,10 +42,12 @@ class ConvTransposeNet(nn.Module):
         self.layer4 = up_block(nf, nc, kernel, net)
         self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=last_pad)
 
+    formula_symbols = SYMBOLS  # what NIC, NF, NC, k and S in the formulas stand for
+
     @classmethod
     def formulas(cls, convention="units"):
-        """Declared closed forms (archcount.formulas.Formula) in NIC, NF, NC, k, S."""
-        from models.formulas import declared  # sympy only when asked
+        """Declared closed forms (archcount.Formula) in NIC, NF, NC, k, S."""
+        from models.formulas import declared
 
         return declared("ConvTransposeNet", convention)
 

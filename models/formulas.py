@@ -7,14 +7,21 @@ for the padding. n·k − (k²−1)/4 is a stride-1 conv's per-dimension count o
 input (n positions, (k−1)/2 padding each side); a stride-2 conv or transposed conv over n
 input positions has n·k − (k²−1)/8 (half the padding taps land between rows).
 
-Formulas are Python-syntax strings (archcount.closed_form): counting evaluates them without
-sympy; derive and check read them as sympy expressions.
+Formulas are Python-syntax strings (archcount.Formula): counting evaluates them without
+sympy; derive and check read them as sympy expressions. SYMBOLS says what each symbol is.
 """
 
 from __future__ import annotations
 
-from archcount.closed_form import Formula
+from archcount import Formula, Symbols
 
+# NIC, NF, NC, k are constructor arguments; the input is NIC x S x S; k and S are factored out.
+SYMBOLS = Symbols(
+    params={"NIC": "num_in_channels", "NF": "num_filters", "NC": "num_colours", "k": "kernel"},
+    input=("NIC", "S", "S"),
+    defaults={"S": 32},
+    outer=("k", "S"),
+)
 SHAPES = ("S % 4 == 0",)  # two halvings: S/4 must be whole
 ODD = ("k % 2 == 1", *SHAPES)
 WEIGHTS = "k**2*(NIC*NF + 4*NF**2 + NF*NC + NC**2) + 12*NF + 4*NC"

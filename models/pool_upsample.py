@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from models.formulas import SYMBOLS
 from models._kernel import conv_padding
 
 
@@ -27,10 +28,12 @@ class PoolUpsampleNet(nn.Module):
         self.layer4 = block(nf, nc, nn.Upsample(scale_factor=2))
         self.layer5 = nn.Conv2d(nc, nc, kernel_size=kernel, padding=pad)
 
+    formula_symbols = SYMBOLS  # what NIC, NF, NC, k and S in the formulas stand for
+
     @classmethod
     def formulas(cls, convention="units"):
-        """Declared closed forms (archcount.formulas.Formula) in NIC, NF, NC, k, S."""
-        from models.formulas import declared  # sympy only when asked
+        """Declared closed forms (archcount.Formula) in NIC, NF, NC, k, S."""
+        from models.formulas import declared
 
         return declared("PoolUpsampleNet", convention)
 

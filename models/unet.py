@@ -5,10 +5,13 @@ from torch import nn
 
 from models._kernel import conv_padding
 from models.conv_transpose import down_block, up_block
+from models.formulas import SYMBOLS
 
 
 class UNet(nn.Module):
     """ConvTransposeNet whose layer3 output is joined with layer1's, and layer4's with the input."""
+
+    formula_symbols = SYMBOLS  # derive and check read NIC, NF, NC, k, S as for the others
 
     def __init__(self, kernel=3, num_filters=32, num_colours=24, num_in_channels=1):
         super().__init__()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from archcount.cli import app
+from archcount.cli.app import app
 
 HERE = Path(__file__).parent
 runner = CliRunner()
@@ -137,7 +137,7 @@ def test_help_and_version():
 
 
 def test_auto_device_runs_small_models_on_cpu_and_large_ones_on_meta():
-    from archcount.request import AUTO_CPU_WORK, CountRequest, build, count_built
+    from archcount.front.request import AUTO_CPU_WORK, CountRequest, build, count_built
 
     small = build(CountRequest("models.PoolUpsampleNet"))
     assert not small.on_meta and small.args[0].device.type == "cpu"

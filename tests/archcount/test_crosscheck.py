@@ -9,8 +9,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 import archcount
-from archcount.cli import app
-from archcount.crosscheck import cross_check
+from archcount.cli.app import app
+from archcount.peers.crosscheck import cross_check
 from models import ConvTransposeNet, PoolUpsampleNet, UNet
 
 

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archcount
-from archcount.dispatch import functional_ops, with_functional
+from archcount.engine.functional import functional_ops, with_functional
 from models import ConvTransposeNet, UNet
 
 

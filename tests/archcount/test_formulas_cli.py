@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from archcount.cli import app
+from archcount.cli.app import app
 
 runner = CliRunner()
 # Few variables keep these fast; the full five-symbol derivation is tested in test_formulas_derive.

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archcount
-from archcount.closed_form import condition_words
+from archcount.formulas.closed_form import condition_words
 from models import ConvTransposeNet, PoolUpsampleNet
 
 NETS = [PoolUpsampleNet, ConvTransposeNet]
@@ -68,7 +68,9 @@ def test_seed_values_from_spec():
     """SPEC.md: PoolUpsampleNet at 32x32, units, nominal, and doubled width and height."""
     from sympy import expand
 
-    from archcount.formulas import NC, NF, NIC, S, k
+    from archcount.formulas.symbolic import symbol
+
+    NIC, NF, NC, k, S = (symbol(n) for n in ("NIC", "NF", "NC", "k", "S"))
 
     f = {x.quantity: x.expr for x in PoolUpsampleNet.formulas("units")}
     spec_w = k**2 * (NIC * NF + 4 * NF**2 + NF * NC + NC**2) + 12 * NF + 4 * NC

@@ -6,16 +6,15 @@ from fractions import Fraction
 import pytest
 import sympy
 
-from archcount.derive import derive, plan
+from archcount.front.space import derive_target, sampled
 from archcount.errors import DerivationError
-from archcount.explain import compare
+from archcount.formulas.explain import compare
 from archcount.records import Convention, Options
 from models import ConvTransposeNet, PoolUpsampleNet
 
 
 def derived(cls, names=None, fix=None, convention=Convention.UNITS):
-    variables, fixed = plan(cls, names, fix or {})
-    return derive(cls, cls.__name__, variables, fixed, Options(convention))
+    return derive_target(sampled(cls), names, fix or {}, Options(convention))[0]
 
 
 @pytest.fixture(
@@ -104,7 +103,9 @@ def test_holding_a_variable_equals_deriving_with_it_fixed(full):
 
 
 def spec(text):
-    from archcount.formulas import SYMBOLS, parse_expression
+    from archcount.formulas.symbolic import parse_expression, symbols
+
+    SYMBOLS = symbols(["NIC", "NF", "NC", "k", "S"])
 
     return parse_expression(text, SYMBOLS)
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from archcount.errors import InputError
-from archcount.padding import Op, PaddingError, equation, solve, solve_one
-from archcount.padding_model import solve_model
-from archcount.request import CountRequest
+from archcount.padding.equations import Op, PaddingError, equation, solve, solve_one
+from archcount.front.padding import solve_target
+from archcount.front.request import CountRequest
 from models import ConvTransposeNet, PoolUpsampleNet
 from models._kernel import KernelError
 
@@ -31,7 +31,7 @@ def docs_transposed(n, k, s, d, p, op):
 
 def brute_axis(op, k, s, d, n, out):
     """(symmetric (p, op) pairs, totals that work asymmetrically) by trying everything small."""
-    bound = out * s + d * k + n + 4
+    bound = (n + out + 1) * s + d * k + 4  # past the largest pad (conv) and crop (transposed)
     if op is Op.CONV:
         fits = [t for t in range(2 * bound) if n + t >= d * (k - 1) + 1]
         totals = {t for t in fits if docs_conv(n, k, s, d, t) == out}
@@ -173,7 +173,7 @@ def test_impossible_requests_say_why():
 
 # --- model mode and the nets ---
 def layers(target, k, **kw):
-    return {x.name: x for x in solve_model(CountRequest(target, **kw), k).layers}
+    return {x.name: x for x in solve_target(CountRequest(target, **kw), k).layers}
 
 
 @pytest.mark.parametrize(("k", "padding", "output_padding"), [(4, 1, 0), (5, 2, 1)])

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from archcount.cli import app
+from archcount.cli.app import app
 
 HERE = Path(__file__).parent
 runner = CliRunner()

@@ -1,0 +1,70 @@
+"""`archcount check TARGET --expect Q=FORMULA`: your closed forms against the derived truth."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from archcount.cli.options import (
+    Arg,
+    ConventionOpt,
+    Debug,
+    Fix,
+    Json,
+    Output,
+    Size,
+    SymbolicShape,
+    Target,
+    parse_fix,
+    parse_symbolic_shape,
+    show,
+    user_errors,
+)
+from archcount.records import Convention
+
+
+def check_command(
+    target: Target,
+    expect: Annotated[
+        list[str],
+        typer.Option(
+            "--expect",
+            "-e",
+            metavar="QUANTITY=FORMULA",
+            help="Your formula, e.g. 'outputs=2880*NF + 3328*NC'; repeatable. Quantities: "
+            "weights, outputs, connections, connections_exact.",
+        ),
+    ],
+    size: Size = None,
+    fix: Fix = None,
+    arg: Arg = None,
+    input_shape: SymbolicShape = None,
+    convention: ConventionOpt = Convention.UNITS,
+    json_out: Json = False,
+    output: Output = None,
+    debug: Debug = False,
+) -> None:
+    """Check your closed forms against the derived truth: ✓, or what accounts for a difference.
+
+    Exit code 0 when every formula is right, 1 when one is wrong, 2 when one does not parse.
+    Input sizes your formulas do not use (S) are held at --size, else their default (32).
+
+    [dim]archcount check models.PoolUpsampleNet --expect "outputs=2880*NF + 3328*NC"[/]
+    """
+    with user_errors(debug):
+        from archcount.front.space import check_target, sampled
+        from archcount.front.target import parse_args
+        from archcount.records import Options
+        from archcount.render.formulas import check_renderable
+
+        model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+        fixed = parse_fix(fix or [])
+        derivation, verdicts = check_target(model, expect, fixed, Options(convention), size)
+        data = derivation.to_dict() | {
+            "checks": [v.to_dict(derivation.gens) for v in verdicts],
+            "ok": all(v.ok for v in verdicts),
+        }
+        show(check_renderable(derivation, verdicts), data, json_out, output)
+    if not all(v.ok for v in verdicts):
+        raise typer.Exit(1)

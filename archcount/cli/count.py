@@ -1,0 +1,122 @@
+"""`archcount count TARGET` (also `archcount TARGET`): parse -> one library call -> render."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from archcount.cli.options import (
+    Arg,
+    ConventionOpt,
+    Debug,
+    Height,
+    InputShape,
+    Json,
+    K,
+    Nc,
+    Nf,
+    Nic,
+    Output,
+    Size,
+    Target,
+    Width,
+    parse_shape,
+    show,
+    user_errors,
+)
+from archcount.records import Convention
+
+
+def count_command(
+    target: Target,
+    nic: Nic = None,
+    nf: Nf = None,
+    nc: Nc = None,
+    k: K = None,
+    size: Size = None,
+    height: Height = 32,
+    width: Width = 32,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch",
+            help="Batch of the forward pass; counts are per example.",
+            rich_help_panel="Input",
+        ),
+    ] = 1,
+    input_shape: InputShape = None,
+    input_dtype: Annotated[
+        str,
+        typer.Option(
+            "--input-dtype", rich_help_panel="Input", help="float, or long for token ids."
+        ),
+    ] = "float",
+    arg: Arg = None,
+    convention: ConventionOpt = Convention.UNITS,
+    ignore_bias: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-bias",
+            help="Leave out the biases of conv/linear layers (a handout's variant).",
+        ),
+    ] = False,
+    ignore_norm: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-norm", help="Leave out normalisation layers entirely (a handout's variant)."
+        ),
+    ] = False,
+    device: Annotated[
+        str,
+        typer.Option(
+            "--device",
+            help="auto: a real CPU pass for small models, else meta; meta: no memory, no "
+            "arithmetic, any size; cpu; cuda. Every device gives the same counts.",
+        ),
+    ] = "auto",
+    functional: Annotated[
+        bool,
+        typer.Option(
+            "--functional",
+            help="Add arithmetic done outside modules (torch.cat, x + y, F.interpolate, "
+            "matmuls), which is always listed, to the totals.",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--cross-check",
+            help="Compare with torchinfo and fvcore (run on a CPU copy), differences explained.",
+        ),
+    ] = False,
+    json_out: Json = False,
+    output: Output = None,
+    debug: Debug = False,
+) -> None:
+    """Count a model: a row per layer call, totals, and what could not be counted.
+
+    [dim]archcount models.ConvTransposeNet --nf 16 --size 64 --convention modules --json[/]
+    """
+    with user_errors(debug):
+        from archcount.front.counted import count_request
+        from archcount.front.request import CountRequest
+        from archcount.front.target import parse_args
+        from archcount.records import Options
+
+        request = CountRequest(
+            target=target,
+            homework={"nic": nic, "nf": nf, "nc": nc, "k": k},
+            args=parse_args(arg or []),
+            height=size if size is not None else height,
+            width=size if size is not None else width,
+            batch=batch,
+            input_shape=parse_shape(input_shape),
+            input_dtype=input_dtype,
+            device=device,
+            options=Options(convention, not ignore_bias, not ignore_norm),
+        )
+        counted = count_request(request, add_functional=functional, check=check)
+        from archcount.render.report import counted_renderable
+
+        show(counted_renderable(counted), counted.to_dict(), json_out, output)

@@ -1,0 +1,178 @@
+"""Options and helpers shared by every command, declared once; a leaf: it imports no command.
+
+Top-level imports stay light (typer only) so `archcount --help` does not pay for torch.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from archcount.errors import ArchcountError
+from archcount.records import Convention
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+ConventionOpt = Annotated[
+    Convention,
+    typer.Option(
+        "--convention",
+        help="units: activations add nothing (textbook); modules: every leaf output counts.",
+    ),
+]
+Target = Annotated[
+    str,
+    typer.Argument(
+        help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet.",
+        show_default=False,
+    ),
+]
+Nic = Annotated[
+    int | None,
+    typer.Option(
+        "--nic",
+        help="num_in_channels (NIC); also the input's channels.",
+        rich_help_panel="Homework",
+    ),
+]
+Nf = Annotated[
+    int | None, typer.Option("--nf", help="num_filters (NF).", rich_help_panel="Homework")
+]
+Nc = Annotated[
+    int | None, typer.Option("--nc", help="num_colours (NC).", rich_help_panel="Homework")
+]
+K = Annotated[int | None, typer.Option("--k", help="kernel (k).", rich_help_panel="Homework")]
+Size = Annotated[
+    int | None,
+    typer.Option("--size", "-s", help="Input height = width (S).", rich_help_panel="Input"),
+]
+Height = Annotated[int, typer.Option("--height", help="Input height.", rich_help_panel="Input")]
+Width = Annotated[int, typer.Option("--width", help="Input width.", rich_help_panel="Input")]
+Arg = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        "-a",
+        metavar="NAME=VALUE",
+        help="Any other constructor argument (a Python literal or a string); repeatable.",
+    ),
+]
+InputShape = Annotated[
+    str | None,
+    typer.Option(
+        "--input-shape",
+        metavar="C,H,W",
+        rich_help_panel="Input",
+        help="Per-example input shape, for models that take no image, e.g. 128 or 3,224,224.",
+    ),
+]
+SymbolicShape = Annotated[
+    str | None,
+    typer.Option(
+        "--input-shape",
+        metavar="C,H,W",
+        rich_help_panel="Input",
+        help="Per-example input shape; a name is an input size to derive in, e.g. 4,16 or "
+        "4,L or 3,S,S (default: the model's declared input).",
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Also write to FILE: .md, .html, .svg (as shown) or .json.",
+    ),
+]
+Fix = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fix",
+        metavar="NAME=VALUE",
+        help="Hold a variable at a value, e.g. --fix S=32 or --fix NIC=3; repeatable.",
+    ),
+]
+
+
+@contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """The one place that maps our errors to a red line on stderr and exit code 2."""
+    try:
+        yield
+    except ArchcountError as exc:
+        if debug:
+            raise
+        from rich.console import Console
+
+        Console(stderr=True, soft_wrap=True, highlight=False).print(
+            f"error: {exc}", style="red", markup=False
+        )
+        raise typer.Exit(2) from None
+
+
+def echo_json(data: dict) -> None:
+    """Write `data` as JSON to stdout, unwrapped."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def echo_rich(renderable) -> None:
+    """Print a rich renderable to stdout; piped output is not squeezed to 80 columns."""
+    import os
+
+    from rich.console import Console
+
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    Console(width=160 if wide else None).print(renderable)
+
+
+def show(renderable: Any, data: dict, json_out: bool, output: str | None) -> None:
+    """Write --output FILE if asked, then print JSON or the renderable."""
+    if output:
+        from archcount.cli.output import write_output
+
+        write_output(output, renderable, data)
+    echo_json(data) if json_out else echo_rich(renderable)
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """'3,224,224' -> (3, 224, 224)."""
+    if text is None:
+        return None
+    from archcount.errors import InputError
+
+    try:
+        return tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip())
+    except ValueError:
+        raise InputError(f"--input-shape wants integers like 3,224,224, got {text!r}") from None
+
+
+def parse_symbolic_shape(text: str | None) -> tuple[int | str, ...] | None:
+    """'4,L' -> (4, 'L'): integers, and names of input sizes."""
+    if text is None:
+        return None
+    from archcount.errors import InputError
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() or p.isidentifier() for p in parts):
+        raise InputError(f"--input-shape wants integers or names like 4,16 or 3,S,S, got {text!r}")
+    return tuple(int(p) if p.isdigit() else p for p in parts)
+
+
+def parse_fix(pairs: list[str]) -> dict[str, int]:
+    """['S=32', 'NIC=3'] -> {'S': 32, 'NIC': 3}."""
+    from archcount.errors import InputError
+
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip().isidentifier() or not value.strip().lstrip("-").isdigit():
+            raise InputError(f"--fix wants NAME=INTEGER, e.g. S=32, got {pair!r}")
+        out[name.strip()] = int(value)
+    return out

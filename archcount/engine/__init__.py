@@ -1,0 +1,1 @@
+"""The counting engine: module-rule and aten-op registries, the rules, tap arithmetic, one prepared run -> Report."""

@@ -1,0 +1,149 @@
+"""Turn what the hooks saw into LayerCount rows, under a convention and the user's options."""
+
+from __future__ import annotations
+
+from math import prod
+
+from torch import nn
+
+from archcount.errors import RuleError
+from archcount.records import Convention, Kind, LayerCount, Options
+from archcount.engine.registry import Taps
+
+
+def layer_row(call, registry, options: Options, batch: int, seen: set[int], warnings: list[str]):
+    """The row of one call, or None for a normalisation layer the user leaves out."""
+    rule = registry.lookup(type(call.module))
+    kind = rule.kind if rule else Kind.UNSUPPORTED
+    if kind is Kind.NORM and not options.include_norm:
+        _claim(call.module, seen, lambda _: False)
+        return None
+    # "Ignore biases" means the biases of weighted layers; a norm's shift goes with the norm.
+    keep_bias = options.include_bias or kind is Kind.NORM
+    trainable, frozen = _claim(call.module, seen, lambda n: keep_bias or not _is_bias(n))
+    outputs, nominal, exact = _counts(call, rule, kind, options.convention)
+    if kind is Kind.UNSUPPORTED:
+        _warn_unsupported(call, warnings)
+    per = _PerExample(batch, call.name, warnings)
+    return LayerCount(
+        name=call.name,
+        type=type(call.module).__name__,
+        kind=kind,
+        call=call.call,
+        input_shape=call.inputs[0] if call.inputs else None,
+        output_shape=call.outputs[0] if call.outputs else None,
+        trainable_weights=trainable,
+        frozen_weights=frozen,
+        outputs=per(outputs),
+        connections=per(nominal),
+        connections_exact=per(exact),
+    )
+
+
+def _counts(call, rule, kind: Kind, convention: Convention):
+    """(outputs, nominal, exact) for the whole batch; None connections when unknown."""
+    if kind.silent_under(convention):
+        return 0, 0, 0
+    outputs = sum(prod(s) for s in call.outputs)
+    if rule is None or rule.fn is None:
+        return outputs, None, None
+    taps = rule.fn(call.module, call.inputs, call.outputs)
+    if isinstance(taps, int) and not isinstance(taps, bool):
+        taps = Taps(taps, taps)
+    if not isinstance(taps, Taps) or min(taps.nominal, taps.exact) < 0:
+        raise RuleError(f"the rule for {type(call.module).__name__} returned {taps!r}")
+    return outputs, taps.nominal, taps.exact
+
+
+def _claim(module: nn.Module, seen: set[int], keep) -> tuple[int, int]:
+    """(trainable, frozen) elements of params not seen before and kept; marks all as seen."""
+    trainable = frozen = 0
+    for name, p in module.named_parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        if keep(name):
+            if p.requires_grad:
+                trainable += p.numel()
+            else:
+                frozen += p.numel()
+    return trainable, frozen
+
+
+def _is_bias(param_name: str) -> bool:
+    return "bias" in param_name.rsplit(".", 1)[-1]
+
+
+def _warn_unsupported(call, warnings: list[str]) -> None:
+    t = type(call.module).__name__
+    msg = (
+        f"no rule for {t} ({call.name}): its connections are unknown; register one with "
+        f"@archcount.rule({t})"
+    )
+    if not any(w.startswith(f"no rule for {t} ") for w in warnings):
+        warnings.append(msg)
+
+
+class _PerExample:
+    """Divide whole-batch counts by the batch; a count without a batch dim stays whole."""
+
+    def __init__(self, batch: int, name: str, warnings: list[str]) -> None:
+        self.batch, self.name, self.warnings = batch, name, warnings
+
+    def __call__(self, n: int | None) -> int | None:
+        if n is None or n % self.batch == 0:
+            return None if n is None else n // self.batch
+        self.warnings.append(
+            f"{self.name}: {n} is not a multiple of the batch {self.batch}; counted whole"
+        )
+        return n
+
+
+def orphan_rows(
+    model: nn.Module, targets, options: Options, seen: set[int], warnings: list[str]
+) -> list[LayerCount]:
+    """Warn about counted modules that never ran; row the params held by containers."""
+    for name, module in targets:
+        idle = sum(p.numel() for p in module.parameters() if id(p) not in seen)
+        for p in module.parameters():
+            seen.add(id(p))
+        if idle:
+            warnings.append(
+                f"{name} ({type(module).__name__}) never ran in forward: "
+                f"its {idle:,} weights are not counted"
+            )
+    rows = []
+    for name, module in model.named_modules():
+        trainable, frozen = _claim_direct(module, seen)
+        if trainable + frozen:
+            label = name or type(model).__name__
+            warnings.append(
+                f"{label} holds {trainable + frozen:,} weights used outside any "
+                "leaf module: counted as weights, their connections are unknown"
+            )
+            rows.append(
+                LayerCount(
+                    label,
+                    type(module).__name__,
+                    Kind.UNSUPPORTED,
+                    0,
+                    None,
+                    None,
+                    trainable,
+                    frozen,
+                    0,
+                    None,
+                    None,
+                )
+            )
+    return rows
+
+
+def _claim_direct(module: nn.Module, seen: set[int]) -> tuple[int, int]:
+    trainable = frozen = 0
+    for p in module.parameters(recurse=False):
+        if id(p) not in seen:
+            seen.add(id(p))
+            trainable += p.numel() if p.requires_grad else 0
+            frozen += 0 if p.requires_grad else p.numel()
+    return trainable, frozen

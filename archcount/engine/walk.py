@@ -1,0 +1,219 @@
+"""count(model, input) -> Report: forward hooks on every counted module, one forward pass."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from archcount.errors import ForwardError, InputError
+from archcount.records import Convention, Options, Report
+from archcount.engine.rows import layer_row, orphan_rows
+from archcount.engine.rules import RULES
+
+
+@dataclass(frozen=True)
+class Call:
+    """What the hooks saw of one call of one counted module (whole-batch shapes)."""
+
+    name: str
+    module: nn.Module
+    call: int
+    inputs: tuple[tuple[int, ...], ...]
+    outputs: tuple[tuple[int, ...], ...]
+
+
+def count(
+    model: nn.Module,
+    input_size: Sequence[int] | None = None,
+    *,
+    example_input: Any = None,
+    input_dtype: torch.dtype = torch.float32,
+    convention: Convention | str = Convention.UNITS,
+    include_bias: bool = True,
+    include_norm: bool = True,
+    rules: Mapping | None = None,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Report:
+    """Count weights, outputs and connections per example of `model` on one input.
+
+    `input_size` includes the batch dimension, e.g. (1, 3, 32, 32); the tensor is made on
+    the device of the model's parameters (meta for a model built under torch.device("meta")).
+    """
+    options = Options(Convention(convention), include_bias, include_norm)
+    registry = RULES.merged(rules)
+    args = _example_args(model, input_size, example_input, input_dtype)
+    targets = counted_modules(model, registry)
+    calls = run_hooked(model, args, targets)
+    return report_of(
+        model,
+        calls,
+        targets,
+        registry,
+        options,
+        batch=_batch_of(args),
+        name=name or type(model).__name__,
+        params=params,
+        input_shape=tuple(_shapes(args)[0]) if _shapes(args) else (),
+    )
+
+
+def report_of(
+    model: nn.Module,
+    calls: list[Call],
+    targets: list[tuple[str, nn.Module]],
+    registry,
+    options: Options,
+    *,
+    batch: int,
+    name: str,
+    params: Mapping[str, Any] | None,
+    input_shape: tuple[int, ...],
+) -> Report:
+    """The Report of one hooked forward under `options`: a row per call, then orphans."""
+    seen: set[int] = set()
+    warnings: list[str] = []
+    layers = [layer_row(c, registry, options, batch, seen, warnings) for c in calls]
+    layers = [x for x in layers if x is not None]
+    layers += orphan_rows(model, targets, options, seen, warnings)
+    return Report(
+        model=name,
+        params=dict(params or {}),
+        input_shape=input_shape,
+        options=options,
+        layers=tuple(layers),
+        warnings=tuple(warnings),
+    )
+
+
+def counted_modules(model: nn.Module, registry) -> list[tuple[str, nn.Module]]:
+    """Leaves, and modules with a rule of their own (whose children are then not hooked)."""
+    out: list[tuple[str, nn.Module]] = []
+    seen: set[int] = set()
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        children = list(module.named_children())
+        if not children or module_type_has_rule(module, registry):
+            out.append((prefix or type(module).__name__, module))
+            return
+        for child_name, child in children:
+            visit(f"{prefix}.{child_name}" if prefix else child_name, child)
+
+    visit("", model)
+    return out
+
+
+def module_type_has_rule(module: nn.Module, registry) -> bool:
+    """True when a rule covers this type (never the bare nn.Module base)."""
+    return type(module) is not nn.Module and type(module) in registry
+
+
+def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
+    """One forward under no_grad in eval mode; hooks removed and modes restored in a finally."""
+    calls: list[Call] = []
+    stack: list[tuple[str, nn.Module, tuple]] = []
+    ncalls: dict[int, int] = {}
+    handles = []
+
+    def pre(name):
+        def hook(module, a, kw):
+            stack.append((name, module, _shapes((a, kw))))
+
+        return hook
+
+    def post(name):
+        def hook(module, a, kw, out):
+            _, _, ins = stack.pop()
+            n = ncalls.get(id(module), 0)
+            ncalls[id(module)] = n + 1
+            calls.append(Call(name, module, n, ins, _shapes(out)))
+
+        return hook
+
+    try:
+        for name, module in targets:
+            handles.append(module.register_forward_pre_hook(pre(name), with_kwargs=True))
+            handles.append(module.register_forward_hook(post(name), with_kwargs=True))
+        with eval_mode(model), torch.no_grad():
+            try:
+                model(*args)
+            except Exception as exc:  # re-raised with the layer that failed and its shapes
+                raise _forward_error(exc, stack, calls, args) from exc
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """The model in eval mode; every module's own train/eval flag restored afterwards."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes.items():
+            m.training = training
+
+
+def _forward_error(exc: Exception, stack, calls: list[Call], args) -> ForwardError:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if stack:
+        name, module, ins = stack[-1]
+        where = f"layer {name} ({type(module).__name__}) on input shape {_fmt(ins)}"
+    elif calls:
+        last = calls[-1]
+        where = f"the model's own code after layer {last.name} (output shape {_fmt(last.outputs)})"
+    else:
+        where = f"the model's own code before any layer, on input shape {_fmt(_shapes(args))}"
+    return ForwardError(f"forward failed in {where}: {msg}")
+
+
+def _fmt(shapes) -> str:
+    return ", ".join("x".join(map(str, s)) for s in shapes) or "()"
+
+
+def _shapes(obj: Any) -> tuple[tuple[int, ...], ...]:
+    """Shapes of every tensor inside nested tuples, lists and dicts, in order."""
+    if isinstance(obj, torch.Tensor):
+        return (tuple(obj.shape),)
+    if isinstance(obj, (tuple, list)):
+        return tuple(s for item in obj for s in _shapes(item))
+    if isinstance(obj, dict):
+        return tuple(s for item in obj.values() for s in _shapes(item))
+    return ()
+
+
+def _example_args(model: nn.Module, input_size, example_input, dtype) -> tuple:
+    if (input_size is None) == (example_input is None):
+        raise InputError("give exactly one of input_size and example_input")
+    if example_input is not None:
+        return (
+            tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+        )
+    size = tuple(input_size)
+    if not size or any(not isinstance(n, int) or n <= 0 for n in size):
+        raise InputError(f"input size must be positive integers, got {size}")
+    # zeros, not empty: valid indices for embeddings, no NaNs for real devices
+    return (torch.zeros(size, dtype=dtype, device=device_of(model)),)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where the model's tensors live; meta for a model that holds none."""
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("meta")
+
+
+def _batch_of(args: tuple) -> int:
+    shapes = _shapes(args)
+    return shapes[0][0] if shapes and shapes[0] else 1

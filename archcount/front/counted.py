@@ -1,0 +1,60 @@
+"""The main command's one library call: build once, count, the functional ops, the peers, and
+the model's declared formulas, all from the same build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archcount.engine.functional import FunctionalOps, functional_ops, with_functional
+from archcount.formulas.declared import DeclaredCheck, check_declared
+from archcount.front.request import Built, CountRequest, build, count_built
+from archcount.peers.crosscheck import CrossCheck, cross_check
+from archcount.records import Report
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A Report with the functional-op pass, the peers' cross-check and the declared formulas."""
+
+    report: Report
+    functional: FunctionalOps | None = None
+    functional_added: bool = False
+    cross: CrossCheck | None = None
+    declared: tuple[DeclaredCheck, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Report.to_dict() plus `functional` (with `added`), `cross_check` and `formulas`."""
+        data = self.report.to_dict()
+        if self.functional is not None:
+            data["functional"] = {**self.functional.to_dict(), "added": self.functional_added}
+        if self.cross is not None:
+            data["cross_check"] = self.cross.to_dict()
+        if self.declared:
+            data["formulas"] = [c.to_dict() for c in self.declared]
+        return data
+
+
+def count_request(
+    request: CountRequest, *, add_functional: bool = False, check: bool = False
+) -> Counted:
+    """Build once, count, run the functional-op pass (adding its ops if asked) and the peers."""
+    built = build(request)
+    report = count_built(request, built)
+    return extend(built, report, add_functional=add_functional, check=check)
+
+
+def extend(
+    built: Built, report: Report, *, add_functional: bool = False, check: bool = False
+) -> Counted:
+    """The functional-op pass, the cross-check (on a CPU copy) and the declared formulas."""
+    functional = functional_ops(built.model, example_input=built.args, convention=report.convention)
+    if add_functional:
+        report = with_functional(report, functional)
+    peers = None
+    if check:  # peers need real tensors: a CPU copy when counting on meta
+        real = built.on_cpu()
+        peers = cross_check(report, real.model, real.args, functional)
+    declared = check_declared(type(built.model), built.arguments, report)
+    return Counted(report, functional, add_functional, peers, declared)

@@ -1,0 +1,149 @@
+"""CountRequest -> Report: the one library call behind `archcount TARGET`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from math import prod
+from typing import Any
+
+import torch
+
+from archcount.engine.build import arguments, build_model, default_of, takes
+from archcount.engine.walk import count
+from archcount.errors import InputError
+from archcount.front.target import HOMEWORK_ARGS, load_target
+from archcount.records import Options, Report
+
+_DTYPES = {"float": torch.float32, "long": torch.long}
+
+# --device auto runs a real CPU pass when parameters x input positions stays under this:
+# well under a second of arithmetic. Above it, meta: no memory, no arithmetic. Small models
+# gain from CPU because PyTorch's meta kernels import sympy and torch._dynamo (~1.3 s).
+AUTO_CPU_WORK = 10**9
+
+
+@dataclass(frozen=True)
+class CountRequest:
+    """What to count: a TARGET, its constructor arguments, an input, a device, options."""
+
+    target: str
+    homework: dict[str, int | None] = field(default_factory=dict)  # nic/nf/nc/k, None = default
+    args: dict[str, Any] = field(default_factory=dict)
+    height: int = 32
+    width: int = 32
+    batch: int = 1
+    input_shape: tuple[int, ...] | None = None  # per example; overrides (channels, height, width)
+    input_dtype: str = "float"
+    device: str = "auto"
+    options: Options = field(default_factory=Options)
+
+    def constructor_kwargs(self, factory) -> dict[str, Any]:
+        """--nic/--nf/--nc/--k under the homework's names, then every --arg.
+
+        --nic also sets the input's channels, so it is passed only to a constructor that
+        takes num_in_channels; the others are always passed (and refused if not taken).
+        """
+        kw = {HOMEWORK_ARGS[k]: v for k, v in self.homework.items() if v is not None}
+        if "num_in_channels" in kw and not takes(factory, "num_in_channels"):
+            del kw["num_in_channels"]
+        return {**kw, **self.args}
+
+
+def check_device(device: str) -> str:
+    """'auto', 'meta', 'cpu' or an available 'cuda[:i]'; anything else is an InputError."""
+    if device in ("auto", "meta", "cpu"):
+        return device
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: CUDA is not available on this machine")
+        return device
+    raise InputError(f"--device must be auto, meta, cpu or cuda, got {device!r}")
+
+
+def input_size(request: CountRequest, factory) -> tuple[int, ...]:
+    """(batch, *per-example shape); channels from --nic, else the constructor's default, else 3."""
+    if request.input_shape is not None:
+        per = tuple(request.input_shape)
+    else:
+        channels = request.homework.get("nic") or default_of(factory, "num_in_channels") or 3
+        per = (channels, request.height, request.width)
+    size = (request.batch, *per)
+    if any(not isinstance(n, int) or n <= 0 for n in size):
+        raise InputError(
+            f"sizes must be positive integers: batch {request.batch}, "
+            f"input {'x'.join(map(str, per))}"
+        )
+    return size
+
+
+def small_work(model: torch.nn.Module, size: tuple[int, ...]) -> bool:
+    """parameters x input positions (elements per channel) <= AUTO_CPU_WORK."""
+    positions = prod(size) // size[1] if len(size) > 2 else prod(size)
+    return sum(p.numel() for p in model.parameters()) * positions <= AUTO_CPU_WORK
+
+
+@dataclass(frozen=True)
+class Built:
+    """A request resolved once: the factory, its kwargs, the model and its example input."""
+
+    factory: Callable[..., Any]
+    kwargs: dict[str, Any]
+    model: torch.nn.Module
+    args: tuple[torch.Tensor, ...]
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """Every named constructor argument of this build: given, else the default."""
+        return arguments(self.factory, self.kwargs)
+
+    @property
+    def on_meta(self) -> bool:
+        """True when the model holds no real tensors (peers cannot run it)."""
+        return self.args[0].device.type == "meta"
+
+    def on_cpu(self) -> Built:
+        """This build with a real CPU model and input (itself when already real)."""
+        if not self.on_meta:
+            return self
+        model = build_model(self.factory, self.kwargs, "cpu")
+        args = tuple(torch.zeros(a.shape, dtype=a.dtype) for a in self.args)
+        return replace(self, model=model, args=args)
+
+
+def build(request: CountRequest) -> Built:
+    """Resolve the target once, build the model once per device, make a zero example input.
+
+    --device auto builds on meta first (no memory) and again on CPU only for small work.
+    """
+    if request.input_dtype not in _DTYPES:
+        raise InputError(f"--input-dtype must be one of {', '.join(_DTYPES)}")
+    device = check_device(request.device)
+    factory = load_target(request.target)
+    size = input_size(request, factory)
+    kwargs = request.constructor_kwargs(factory)
+    model = build_model(factory, kwargs, "meta" if device == "auto" else device)
+    if device == "auto":
+        device = "cpu" if small_work(model, size) else "meta"
+        model = build_model(factory, kwargs, "cpu") if device == "cpu" else model
+    x = torch.zeros(size, dtype=_DTYPES[request.input_dtype], device=device)
+    return Built(factory, kwargs, model, (x,))
+
+
+def count_built(request: CountRequest, built: Built) -> Report:
+    """Count a resolved request under its options."""
+    o = request.options
+    return count(
+        built.model,
+        example_input=built.args,
+        convention=o.convention,
+        include_bias=o.include_bias,
+        include_norm=o.include_norm,
+        name=request.target,
+        params=built.kwargs,
+    )
+
+
+def count_target(request: CountRequest) -> Report:
+    """Build request.target on its device and count it on one input."""
+    return count_built(request, build(request))

@@ -1,0 +1,155 @@
+"""TARGET options -> where `derive` and `check` sample: the Space, the variables, the held values.
+
+Which constructor argument or input size a symbol stands for is the model's declaration
+(`formula_symbols`), else each integer constructor argument is its own symbol; the input
+comes from --input-shape (integers and symbols, e.g. 4,L) or the declaration. Nothing is
+guessed from names here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archcount.engine.build import accepted, arguments, build_model
+from archcount.errors import DerivationError
+from archcount.formulas.declared import agreement, declared_symbols
+from archcount.formulas.derive import derive
+from archcount.formulas.derived import Derivation, Variable
+from archcount.formulas.explain import Verdict, compare
+from archcount.formulas.sample import Space
+from archcount.formulas.symbolic import parse_expectation, symbols
+from archcount.front.target import load_target
+from archcount.records import Options
+
+SIZE_BASE = 32  # where an input size is probed from when the model declares no default
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A TARGET resolved once for derivation: its class, arguments and sample space."""
+
+    name: str
+    cls: type
+    given: dict[str, Any]  # every named constructor argument: given, else default
+    space: Space
+
+    @property
+    def sizes(self) -> tuple[str, ...]:
+        """The input-size symbols of the space's input."""
+        params = self.space.symbols.params
+        names = (x for x in self.space.input if isinstance(x, str) and x not in params)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """Every symbol a formula of this model may use."""
+        return (*self.space.symbols.params, *self.sizes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A derivation to run: over which variables, with what held."""
+
+    variables: tuple[Variable, ...]
+    fixed: dict[str, int]
+    held: dict[str, int]  # every symbol that is no variable: fixed, or its argument's value
+
+
+def model_class(factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> type:
+    """The class of the model a factory builds (the factory itself when it is a class)."""
+    if isinstance(factory, type):
+        return factory
+    return type(build_model(factory, kwargs, "meta"))
+
+
+def sampled(
+    target: str | Callable[..., Any],
+    kwargs: Mapping[str, Any] | None = None,
+    input_shape: tuple[str | int, ...] | None = None,
+) -> Sampled:
+    """Resolve TARGET (a string, or the factory itself) once; its symbols and input.
+
+    The symbols are the model's declared ones, else its integer constructor arguments.
+    """
+    factory = load_target(target) if isinstance(target, str) else target
+    if not isinstance(target, str):
+        target = getattr(factory, "__name__", repr(factory))
+    kwargs = dict(kwargs or {})
+    cls = model_class(factory, kwargs)
+    given = arguments(factory, kwargs)
+    symbols = declared_symbols(cls, _integer_arguments(factory, given))
+    shape = tuple(input_shape) if input_shape is not None else symbols.input
+    if not shape:
+        raise DerivationError(
+            f"{target} declares no input: give --input-shape, e.g. 3,32,32, or with a "
+            "symbol for a size, 3,S,S"
+        )
+    return Sampled(target, cls, given, Space(factory, symbols, shape, kwargs))
+
+
+def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) -> Plan:
+    """Variables (default: every symbol not given as an argument) and the held values."""
+    params = model.space.symbols.params
+    if names is None:
+        names = [n for n in model.known if n not in params or params[n] not in model.space.arguments]
+    for name in [*names, *fix]:
+        if name not in model.known:
+            raise DerivationError(
+                f"{name} is neither an input size ({', '.join(model.sizes) or 'none'}) nor a "
+                f"constructor argument (it takes: {', '.join(sorted(model.given)) or 'nothing'})"
+            )
+    variables = tuple(Variable(n, _start(n, model)) for n in names if n not in fix)
+    free = {v.name for v in variables}
+    fixed = dict(fix)
+    for name in model.sizes:  # an argument's symbol in the input takes the argument's value
+        if name not in free:
+            fixed.setdefault(name, model.space.symbols.defaults.get(name, SIZE_BASE))
+    held = {s: model.given[p] for s, p in params.items() if _positive(model.given.get(p))}
+    return Plan(variables, fixed, {s: v for s, v in (held | fixed).items() if s not in free})
+
+
+def derive_target(
+    model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int], options: Options
+) -> tuple[Derivation, dict[str, bool]]:
+    """The closed forms, and whether each equals the model's declared one."""
+    p = plan(model, names, fix)
+    derivation = derive(model.space, model.name, p.variables, p.fixed, options)
+    return derivation, agreement(model.cls, p.held, derivation)
+
+
+def check_target(
+    model: Sampled,
+    expect: Sequence[str],
+    fix: Mapping[str, int],
+    options: Options,
+    size: int | None = None,
+) -> tuple[Derivation, list[Verdict]]:
+    """Each 'QUANTITY=FORMULA' against the derived truth; sizes it leaves out are held."""
+    expected = [parse_expectation(text, symbols(model.known)) for text in expect]
+    used = {str(s) for _, e in expected for s in e.free_symbols}
+    fix = dict(fix) | {s: size for s in model.sizes if size is not None and s not in fix}
+    names = [n for n in plan(model, None, {}).variables if n.name not in model.sizes or n.name in used]
+    derivation, _ = derive_target(model, [v.name for v in names], fix, options)
+    return derivation, [compare(derivation, q, e) for q, e in expected]
+
+
+def _integer_arguments(factory, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor's integer arguments (the symbols of a model that declares none)."""
+    sig = accepted(factory)
+    names = sig.parameters if sig else given
+    return {n: given.get(n) for n in names if _positive(given.get(n))}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _start(name: str, model: Sampled) -> int:
+    """Where probing starts: an argument's value (else 4), an input size's default (else 32)."""
+    symbols = model.space.symbols
+    if name not in symbols.params:
+        return symbols.defaults.get(name, SIZE_BASE)
+    value = model.given.get(symbols.params[name])
+    return value if _positive(value) else 4

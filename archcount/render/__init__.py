@@ -1,0 +1,1 @@
+"""Pure functions from records to rich renderables and Markdown/HTML/SVG/JSON text."""

@@ -1,0 +1,139 @@
+"""Report -> rich renderables; pure: prints nothing itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from archcount.formulas.declared import DeclaredCheck
+from archcount.front.counted import Counted
+from archcount.records import Convention, Kind, LayerCount, Report
+from archcount.render.checks import cross_check_renderable, functional_renderable
+from archcount.render.text import MARK_STYLE, n, shape
+
+_CONVENTION_NOTE = {
+    Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
+    "and dropout add no outputs or connections",
+    Convention.MODULES: "modules: every leaf module's output counts; element-wise modules "
+    "have one connection per output",
+}
+
+
+def caption(report: Report) -> str:
+    """The convention and options the numbers were counted under."""
+    parts = [
+        _CONVENTION_NOTE[report.convention],
+        "counts per example",
+        "connections: nominal (taps on zero padding count) and exact (they don't)",
+    ]
+    if not report.options.include_bias:
+        parts.append("biases of weighted layers left out")
+    if not report.options.include_norm:
+        parts.append("normalisation layers left out")
+    return "; ".join(parts)
+
+
+def report_table(report: Report) -> Table:
+    """One row per module call, then a totals row."""
+    t = report.totals
+    table = Table(
+        title=f"{report.model} on {shape(report.input_shape)}",
+        caption=caption(report),
+        show_footer=True,
+        caption_justify="left",
+    )
+    conn = n(t.connections) + (" + ?" if t.unknown else "")
+    exact = n(t.connections_exact) + (" + ?" if t.unknown else "")
+    for header in ("layer", "type", "output"):
+        table.add_column(header, footer="total" if header == "layer" else "", overflow="fold")
+    # Counts never wrap or truncate: a clipped number is a wrong number.
+    for header, footer in (
+        ("weights", n(t.weights)),
+        ("outputs", n(t.outputs)),
+        ("connections", conn),
+        ("exact", exact),
+    ):
+        table.add_column(
+            header,
+            footer=footer,
+            justify="right",
+            no_wrap=True,
+            min_width=max(len(header), len(footer)),
+        )
+    for row in report.layers:
+        table.add_row(*_cells(row), style=_style(row, report.convention))
+    return table
+
+
+def _cells(row: LayerCount) -> list[str]:
+    per_example = row.output_shape[1:] if row.output_shape else None
+    return [
+        row.label,
+        row.type,
+        shape(per_example),
+        n(row.weights),
+        n(row.outputs),
+        n(row.connections),
+        n(row.connections_exact),
+    ]
+
+
+def _style(row: LayerCount, convention: Convention) -> str:
+    if row.kind is Kind.UNSUPPORTED:
+        return "yellow"
+    quiet = row.kind.silent_under(convention)
+    return "dim" if quiet else ""
+
+
+def warnings_renderable(report: Report) -> Text:
+    """Every warning on its own yellow line."""
+    return Text("\n".join(f"warning: {w}" for w in report.warnings), style="yellow")
+
+
+def report_renderable(report: Report) -> Group:
+    """The table, the trainable/frozen split, and the warnings."""
+    t = report.totals
+    items = [report_table(report)]
+    if t.frozen_weights:
+        items.append(
+            Text(f"weights: {n(t.trainable_weights)} trainable, {n(t.frozen_weights)} frozen")
+        )
+    if report.warnings:
+        items.append(warnings_renderable(report))
+    return Group(*items)
+
+
+def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
+    """Declared formula, its value at the counted arguments, the hooks' count, ✓/✗."""
+    table = Table(title="declared formulas", title_justify="left", caption_justify="left")
+    table.add_column("quantity")
+    table.add_column("formula", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("hooks", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for c in checks:
+        value = (
+            c.why_not
+            if c.value is None
+            else n(c.value)
+            if isinstance(c.value, int)
+            else str(c.value)
+        )
+        table.add_row(
+            c.quantity, c.formula, value, n(c.counted), Text(c.status, MARK_STYLE[c.status])
+        )
+    return table
+
+
+def counted_renderable(counted: Counted) -> Group:
+    """The main command's output: the report, the functional ops, the peers, the declared."""
+    items = [report_renderable(counted.report)]
+    if counted.functional is not None and counted.functional.ops:
+        items.append(functional_renderable(counted.functional, counted.functional_added))
+    if counted.cross is not None:
+        items.append(cross_check_renderable(counted.cross))
+    if counted.declared:
+        items.append(declared_table(counted.declared))
+    return Group(*items)
