@@ -159,7 +159,7 @@ def test_readme_six_values_are_the_derived_ones():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Closed forms", 1)[1]
     d = full_of(PoolUpsampleNet)
     for q in ("weights", "outputs", "connections"):

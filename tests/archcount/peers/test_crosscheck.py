@@ -110,7 +110,7 @@ def test_small_tied_decoder_every_difference_explained(monkeypatch):
     """Attention, residual adds, a tied head: torchinfo counts the shared table twice."""
     from pathlib import Path
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3] / "bench"))
     from scale_models import Decoder
 
     model = Decoder(vocab=100, context=16, width=32, depth=2, heads=4)

@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 from archcount.cli.app import app
 
-HERE = Path(__file__).parent
 runner = CliRunner()
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Runs in a fresh interpreter so ru_maxrss is this count's alone; the baseline is taken after
 # the imports (and after torch's lazy meta-kernel imports), so it measures the count itself.
