@@ -1,7 +1,6 @@
 """`archcount padding`: JSON shapes of both modes, the tables, and one-line errors (exit 2)."""
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
