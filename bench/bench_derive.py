@@ -26,14 +26,14 @@ def one_count(target: str) -> float:
 
 def one_derivation(target: str):
     """(seconds, derivation) for all four totals in the default five symbols."""
-    from archcount.formulas.derive import derive, plan
+    from archcount.formulas.derive import derive
+    from archcount.front.space import plan, sampled
     from archcount.records import Options
-    from archcount.front.target import load_target
 
-    factory = load_target(target)
-    variables, fixed = plan(factory, None, {})
+    model = sampled(target)
+    p = plan(model, None, {})
     t0 = time.perf_counter()
-    d = derive(factory, target, variables, fixed, Options())
+    d = derive(model.space, target, p.variables, p.fixed, Options())
     return time.perf_counter() - t0, d
 
 

@@ -45,8 +45,9 @@ class CountRequest:
         takes num_in_channels; the others are always passed (and refused if not taken).
         """
         kw = {HOMEWORK_ARGS[k]: v for k, v in self.homework.items() if v is not None}
-        if "num_in_channels" in kw and not takes(factory, "num_in_channels"):
-            del kw["num_in_channels"]
+        channels = HOMEWORK_ARGS["nic"]
+        if channels in kw and not takes(factory, channels):
+            del kw[channels]
         return {**kw, **self.args}
 
 
@@ -66,7 +67,7 @@ def input_size(request: CountRequest, factory) -> tuple[int, ...]:
     if request.input_shape is not None:
         per = tuple(request.input_shape)
     else:
-        channels = request.homework.get("nic") or default_of(factory, "num_in_channels") or 3
+        channels = request.homework.get("nic") or default_of(factory, HOMEWORK_ARGS["nic"]) or 3
         per = (channels, request.height, request.width)
     size = (request.batch, *per)
     if any(not isinstance(n, int) or n <= 0 for n in size):

@@ -1,7 +1,8 @@
 """Resolve a TARGET ('pkg.module.Class' or 'pkg.module:factory'), and the homework's names.
 
 This is the one place that knows the homework's constructor arguments: the --nic/--nf/--nc/--k
-flags set them, and a model that declares no formula symbols of its own is read with them.
+flags set them (--nic also sets the input's channels). What a model's formula symbols stand
+for is the model's own declaration (archcount.Symbols), not read from these names.
 """
 
 from __future__ import annotations
@@ -14,17 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from archcount.errors import TargetError
-from archcount.formulas.closed_form import Symbols
 
 # The homework's constructor names, reachable as --nic/--nf/--nc/--k.
 HOMEWORK_ARGS = {"nic": "num_in_channels", "nf": "num_filters", "nc": "num_colours", "k": "kernel"}
-# The homework's symbols: NIC, NF, NC, k for those arguments, S for the input height = width.
-HOMEWORK = Symbols(
-    params={"NIC": "num_in_channels", "NF": "num_filters", "NC": "num_colours", "k": "kernel"},
-    input=("NIC", "S", "S"),
-    defaults={"S": 32},
-    outer=("k", "S"),
-)
 
 
 def load_target(spec: str) -> Callable[..., Any]:
