@@ -1,13 +1,14 @@
 """TARGET options -> where `derive` and `check` sample: the Space, the variables, the held values.
 
 Which constructor argument or input size a symbol stands for is the model's declaration
-(`formula_symbols`), else each integer constructor argument is its own symbol; the input
+(`formula_symbols`), else each constructor argument is its own symbol; the input
 comes from --input-shape (integers and symbols, e.g. 4,L) or the declaration. Nothing is
 guessed from names here.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,7 @@ def sampled(
     kwargs = dict(kwargs or {})
     cls = model_class(factory, kwargs)
     given = arguments(factory, kwargs)
-    symbols = declared_symbols(cls, _integer_arguments(factory, given))
+    symbols = declared_symbols(cls, _named_arguments(factory, given))
     shape = tuple(input_shape) if input_shape is not None else symbols.input
     if not shape:
         raise DerivationError(
@@ -92,8 +93,13 @@ def sampled(
 def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) -> Plan:
     """Variables (default: every symbol not given as an argument) and the held values."""
     params = model.space.symbols.params
-    if names is None:
-        names = [n for n in model.known if n not in params or params[n] not in model.space.arguments]
+    if names is None:  # every size, and every integer argument not given by --arg
+        names = [
+            n
+            for n in model.known
+            if n not in params
+            or params[n] not in model.space.arguments and _positive(model.given.get(params[n]))
+        ]
     for name in [*names, *fix]:
         if name not in model.known:
             raise DerivationError(
@@ -103,9 +109,12 @@ def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) ->
     variables = tuple(Variable(n, _start(n, model)) for n in names if n not in fix)
     free = {v.name for v in variables}
     fixed = dict(fix)
-    for name in model.sizes:  # an argument's symbol in the input takes the argument's value
+    for name in model.sizes:
         if name not in free:
             fixed.setdefault(name, model.space.symbols.defaults.get(name, SIZE_BASE))
+    for name in (x for x in model.space.input if x in params and x not in free | set(fixed)):
+        if not _positive(model.given.get(params[name])):  # the input takes the argument's value
+            raise DerivationError(f"{name} sizes the input: give it with --fix {name}=N")
     held = {s: model.given[p] for s, p in params.items() if _positive(model.given.get(p))}
     return Plan(variables, fixed, {s: v for s, v in (held | fixed).items() if s not in free})
 
@@ -135,11 +144,13 @@ def check_target(
     return derivation, [compare(derivation, q, e) for q, e in expected]
 
 
-def _integer_arguments(factory, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The constructor's integer arguments (the symbols of a model that declares none)."""
+def _named_arguments(factory, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor's named arguments (the symbols of a model that declares none)."""
     sig = accepted(factory)
-    names = sig.parameters if sig else given
-    return {n: given.get(n) for n in names if _positive(given.get(n))}
+    if sig is None:
+        return dict(given)
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return {n: given.get(n) for n, p in sig.parameters.items() if p.kind not in kinds}
 
 
 def _positive(value: Any) -> bool:

@@ -126,3 +126,19 @@ def test_derive_errors_are_one_line(args, message):
     r = run("derive", "toys.Line", *args)
     assert r.exit_code == 2, r.output
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_an_argument_that_sizes_the_input_needs_a_value(tmp_path, monkeypatch):
+    (tmp_path / "nodefault.py").write_text(
+        "from torch import nn\n"
+        "class Net(nn.Conv1d):\n"
+        "    def __init__(self, channels):\n"
+        "        super().__init__(channels, 2, 3)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = run("derive", "nodefault.Net", "--vars", "L", "--input-shape", "channels,L",
+            "--arg", "channels=3", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["formulas"]["weights"] == "20"  # 2*3*3 + 2
+    r = run("derive", "nodefault.Net", "--vars", "L", "--input-shape", "channels,L")
+    assert r.exit_code == 2 and "channels sizes the input: give it with --fix" in r.stderr
