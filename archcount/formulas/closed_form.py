@@ -74,7 +74,7 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def pretty(text: str) -> str:
-    """SPEC.md's style: 'k**2*(NIC*NF + 4*NF**2) + 12*NF' -> 'k²(NIC·NF + 4NF²) + 12NF'."""
+    """docs/counting.md's style: 'k**2*(NIC*NF + 4*NF**2) + 12*NF' -> 'k²(NIC·NF + 4NF²) + 12NF'."""
     out = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     out = re.sub(r"(?<![\w./])(\d+)\*(?=[A-Za-z(])", r"\1", out)  # 12*NF -> 12NF
     out = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹)])\*\(", r"\1(", out)  # k²*( -> k²(
@@ -169,7 +169,7 @@ class Formula:
         return int(result) if result.denominator == 1 else result
 
     def display(self) -> str:
-        """The formula as SPEC.md writes formulas."""
+        """The formula as docs/counting.md writes formulas."""
         return pretty(self.source)
 
     @cached_property

@@ -176,16 +176,6 @@ def display(expr: sympy.Expr, order: Sequence[str] = (), outer: Sequence[str] = 
     return _joined(parts)
 
 
-def compact(expr: sympy.Expr) -> str:
-    """The shorter of display(expr) and sympy's own form (keeps squares like (S·k − a)²)."""
-    own = sympy.sstr(expr)
-    for plain, sup in (("**2", "²"), ("**3", "³"), ("**4", "⁴")):
-        own = own.replace(plain, sup)
-    own = own.replace("*", "·")
-    shown = display(expr)
-    return own if len(own) < len(shown) else shown
-
-
 def _monomial(powers: Mapping[str, int]) -> str:
     sup = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
     return "·".join(n if e == 1 else n + str(e).translate(sup) for n, e in powers.items() if e)

@@ -65,7 +65,7 @@ def test_nominal_formulas_hold_for_even_kernels(cls, p, even_k):
 
 
 def test_seed_values_from_spec():
-    """SPEC.md: PoolUpsampleNet at 32x32, units, nominal, and doubled width and height."""
+    """docs/counting.md: PoolUpsampleNet at 32x32, units, nominal, and doubled width and height."""
     from sympy import expand
 
     from archcount.formulas.symbolic import symbol
