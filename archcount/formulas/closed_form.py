@@ -116,9 +116,8 @@ class Symbols:
 
     @property
     def sizes(self) -> tuple[str, ...]:
-        """The input-size symbols: names in `input` that are no constructor argument."""
-        names = [x for x in self.input if isinstance(x, str) and x not in self.params]
-        return tuple(dict.fromkeys(names))
+        """The input-size symbols of the declared input."""
+        return size_names(self.input, self.params)
 
     def shape(self, values: Mapping[str, int]) -> tuple[int, ...]:
         """The per-example input shape at symbol values."""
@@ -136,6 +135,11 @@ class Symbols:
                 if len(seen) == 1:
                     values[name] = seen.pop()
         return values
+
+
+def size_names(shape: tuple[str | int, ...], params: Mapping[str, str]) -> tuple[str, ...]:
+    """The input-size symbols of a symbolic shape: its names that are no constructor argument."""
+    return tuple(dict.fromkeys(x for x in shape if isinstance(x, str) and x not in params))
 
 
 def _is_int(value: object) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from archcount.engine.build import accepted, arguments, build_model
 from archcount.errors import DerivationError
+from archcount.formulas.closed_form import size_names
 from archcount.formulas.declared import agreement, declared_symbols
 from archcount.formulas.derive import derive
 from archcount.formulas.derived import Derivation, Variable
@@ -39,9 +40,7 @@ class Sampled:
     @property
     def sizes(self) -> tuple[str, ...]:
         """The input-size symbols of the space's input."""
-        params = self.space.symbols.params
-        names = (x for x in self.space.input if isinstance(x, str) and x not in params)
-        return tuple(dict.fromkeys(names))
+        return size_names(self.space.input, self.space.symbols.params)
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -72,7 +71,7 @@ def sampled(
 ) -> Sampled:
     """Resolve TARGET (a string, or the factory itself) once; its symbols and input.
 
-    The symbols are the model's declared ones, else its integer constructor arguments.
+    The symbols are the model's declared ones, else its constructor arguments.
     """
     factory = load_target(target) if isinstance(target, str) else target
     if not isinstance(target, str):
