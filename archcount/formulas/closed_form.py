@@ -9,66 +9,15 @@ input size each symbol stands for (`Symbols`). The main command evaluates a form
 
 from __future__ import annotations
 
-import ast
-import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
+from archcount.formulas.syntax import QUANTITIES, evaluate, mod_words, names_in
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
-}
-_COMPARE = {
-    ast.Eq: operator.eq,
-    ast.GtE: operator.ge,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.Lt: operator.lt,
-}
-
-
-def walk(text: str, name: Callable, number: Callable, compare: Mapping = _COMPARE):
-    """Build `text` bottom-up from name(id) and number(int) leaves with + - * / ** % and
-    one comparison; the one parser behind evaluation (Fractions) and sympy forms."""
-
-    def node_value(node: ast.AST):
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return number(node.value)
-        if isinstance(node, ast.Name):
-            return name(node.id)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -node_value(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = node_value(node.left), node_value(node.right)
-            if isinstance(node.op, ast.Pow):  # exponents are small non-negative integers
-                right = int(right)
-            return _BINARY[type(node.op)](left, right)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in compare:
-            left, right = node_value(node.left), node_value(node.comparators[0])
-            return compare[type(node.ops[0])](left, right)
-        raise ValueError(f"unsupported in a declared formula: {ast.unparse(node)}")
-
-    return node_value(ast.parse(text, mode="eval").body)
-
-
-def evaluate(text: str, values: Mapping[str, int]) -> Fraction | bool:
-    """`text` at `values`, exactly: / gives Fractions, a comparison gives a bool."""
-    return walk(text, lambda n: Fraction(values[n]), Fraction)
-
-
-def names_in(text: str) -> set[str]:
-    """The variable names a formula or condition uses."""
-    return {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
-
+__all__ = ["QUANTITIES", "Formula", "Symbols", "condition_words", "pretty", "size_names"]
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -79,15 +28,6 @@ def pretty(text: str) -> str:
     out = re.sub(r"(?<![\w./])(\d+)\*(?=[A-Za-z(])", r"\1", out)  # 12*NF -> 12NF
     out = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹)])\*\(", r"\1(", out)  # k²*( -> k²(
     return out.replace("*", "·").replace(" - ", " − ")
-
-
-def mod_words(name: str, modulus: int, residue: int) -> str:
-    """name % modulus == residue in words: 'k odd', 'S a multiple of 4', 'S ≡ 1 (mod 4)'."""
-    if modulus == 2:
-        return f"{name} {'odd' if residue else 'even'}"
-    if residue == 0:
-        return f"{name} a multiple of {modulus}"
-    return f"{name} ≡ {residue} (mod {modulus})"
 
 
 def condition_words(text: str) -> str:

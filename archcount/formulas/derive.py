@@ -12,16 +12,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import product
-from typing import Any
 
-from archcount.formulas.closed_form import QUANTITIES
-from archcount.formulas.derived import Derivation, Forms, Restriction, Variable
 from archcount.errors import DerivationError
+from archcount.formulas.derived import Derivation, Forms, Restriction, Variable
 from archcount.formulas.interpolate import fit
 from archcount.formulas.parallel import parallel_map
 from archcount.formulas.probe import Progression, probe
-from archcount.records import Convention, Options
 from archcount.formulas.sample import Space, layer_infos, try_point, values_of
+from archcount.formulas.syntax import QUANTITIES
+from archcount.records import Convention, Options
 
 HELD_OUT = 3
 

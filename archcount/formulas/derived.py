@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from archcount.formulas.closed_form import QUANTITIES
-from archcount.formulas.symbolic import condition_text, display, from_coefficients, modulo, symbol
-from archcount.records import Convention, Options
 from archcount.formulas.sample import LayerInfo
+from archcount.formulas.symbolic import condition_text, display, from_coefficients, modulo, symbol
+from archcount.formulas.syntax import QUANTITIES
+from archcount.records import Convention, Options
 
 Poly = dict[tuple[int, ...], Fraction]  # exponent tuple (one per variable) -> coefficient
 

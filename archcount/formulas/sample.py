@@ -17,7 +17,8 @@ from archcount.engine.build import arguments, build_model
 from archcount.engine.rules import RULES
 from archcount.engine.walk import counted_modules, report_of, run_hooked
 from archcount.errors import ArchcountError
-from archcount.formulas.closed_form import QUANTITIES, Symbols
+from archcount.formulas.closed_form import Symbols
+from archcount.formulas.syntax import QUANTITIES
 from archcount.records import Kind, Options, Report
 
 

@@ -14,8 +14,8 @@ from fractions import Fraction
 
 import sympy
 
-from archcount.formulas.closed_form import QUANTITIES, mod_words, walk
 from archcount.errors import FormulaError
+from archcount.formulas.syntax import QUANTITIES, mod_words, walk
 
 _ALIASES = {"exact": "connections_exact", "params": "weights", "units": "outputs"}
 _RELATIONS = {

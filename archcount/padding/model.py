@@ -6,7 +6,7 @@ forward gives each conv call's shapes; the new build gives each layer's hyperpar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch

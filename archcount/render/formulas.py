@@ -8,9 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from archcount.formulas.closed_form import QUANTITIES
 from archcount.formulas.derived import Derivation
 from archcount.formulas.explain import Verdict
+from archcount.formulas.syntax import QUANTITIES
 from archcount.render.text import MARK_STYLE
 
 

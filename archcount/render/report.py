@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
