@@ -63,7 +63,7 @@ class Symbols:
         """The per-example input shape at symbol values."""
         return tuple(values[x] if isinstance(x, str) else x for x in self.input)
 
-    def read(self, arguments: Mapping[str, object], shape: tuple[int, ...]) -> dict[str, int]:
+    def read(self, arguments: Mapping[str, object], shape: tuple[int | str, ...]) -> dict[str, int]:
         """Symbol values of one count: integer arguments, and sizes read off the input shape.
 
         A size symbol is read only when every position that names it agrees (S of a square).
@@ -72,8 +72,8 @@ class Symbols:
         if len(shape) == len(self.input):
             for name in self.sizes:
                 seen = {n for x, n in zip(self.input, shape) if x == name}
-                if len(seen) == 1:
-                    values[name] = seen.pop()
+                if len(seen) == 1 and _is_int(size := seen.pop()):  # a symbol there is no size
+                    values[name] = size
         return values
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from archcount.engine.build import accepted, arguments, build_model
 from archcount.errors import DerivationError
-from archcount.formulas.closed_form import size_names
+from archcount.formulas.closed_form import Symbols, size_names
 from archcount.formulas.declared import agreement, declared_symbols
 from archcount.formulas.derive import derive
 from archcount.formulas.derived import Derivation, Variable
@@ -35,7 +35,8 @@ class Sampled:
     name: str
     cls: type
     given: dict[str, Any]  # every named constructor argument: given, else default
-    space: Space
+    space: Space  # its symbols: the declared ones, and every other argument under its name
+    declared: Symbols  # the model's own (or, when it declares none, every argument)
 
     @property
     def sizes(self) -> tuple[str, ...]:
@@ -79,26 +80,35 @@ def sampled(
     kwargs = dict(kwargs or {})
     cls = model_class(factory, kwargs)
     given = arguments(factory, kwargs)
-    symbols = declared_symbols(cls, _named_arguments(factory, given))
+    declared = declared_symbols(cls, _named_arguments(factory, given))
+    # any other constructor argument may be a variable too, under its own name
+    mapped = set(declared.params.values())
+    extra = {n: n for n in _named_arguments(factory, given) if n not in mapped}
+    symbols = replace(declared, params={**declared.params, **extra})
     shape = tuple(input_shape) if input_shape is not None else symbols.input
     if not shape:
         raise DerivationError(
             f"{target} declares no input: give --input-shape, e.g. 3,32,32, or with a "
             "symbol for a size, 3,S,S"
         )
-    return Sampled(target, cls, given, Space(factory, symbols, shape, kwargs))
+    return Sampled(target, cls, given, Space(factory, symbols, shape, kwargs), declared)
 
 
 def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) -> Plan:
     """Variables (default: every symbol not given as an argument) and the held values."""
     params = model.space.symbols.params
-    if names is None:  # every size, and every integer argument not given by --arg
+    if names is None:  # every size, and every declared integer argument not given by --arg
         names = [
             n
             for n in model.known
             if n not in params
-            or params[n] not in model.space.arguments and _positive(model.given.get(params[n]))
+            or n in model.declared.params
+            and params[n] not in model.space.arguments
+            and _positive(model.given.get(params[n]))
         ]
+    alias = {p: s for s, p in model.declared.params.items()}  # --vars num_filters means NF
+    names = [alias.get(n, n) for n in names]
+    fix = {alias.get(n, n): v for n, v in fix.items()}
     for name in [*names, *fix]:
         if name not in model.known:
             raise DerivationError(
@@ -114,8 +124,9 @@ def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) ->
     for name in (x for x in model.space.input if x in params and x not in free | set(fixed)):
         if not _positive(model.given.get(params[name])):  # the input takes the argument's value
             raise DerivationError(f"{name} sizes the input: give it with --fix {name}=N")
-    held = {s: model.given[p] for s, p in params.items() if _positive(model.given.get(p))}
-    return Plan(variables, fixed, {s: v for s, v in (held | fixed).items() if s not in free})
+    # the declared formulas' symbols at this model: arguments, and sizes a concrete input gives
+    held = model.declared.read(model.given, model.space.input) | fixed
+    return Plan(variables, fixed, {s: v for s, v in held.items() if s not in free})
 
 
 def derive_target(

@@ -142,3 +142,25 @@ def test_an_argument_that_sizes_the_input_needs_a_value(tmp_path, monkeypatch):
     assert json.loads(r.stdout)["formulas"]["weights"] == "20"  # 2*3*3 + 2
     r = run("derive", "nodefault.Net", "--vars", "L", "--input-shape", "channels,L")
     assert r.exit_code == 2 and "channels sizes the input: give it with --fix" in r.stderr
+
+
+def test_a_declared_symbol_goes_by_its_argument_name_too():
+    by_symbol = run("derive", "models.PoolUpsampleNet", "--vars", "NF", "--fix", "S=32", "--json")
+    by_name = run(
+        "derive", "models.PoolUpsampleNet", "--vars", "num_filters", "--fix", "S=32", "--json"
+    )
+    assert by_name.exit_code == 0, by_name.output
+    assert json.loads(by_name.stdout)["variables"] == ["NF"]
+    assert json.loads(by_name.stdout)["formulas"] == json.loads(by_symbol.stdout)["formulas"]
+
+
+def test_declared_formulas_agree_under_arg_and_a_concrete_input():
+    # NIC=3 by --arg, S=32 read off the input: 2880NF + 3328*24 outputs (docs/counting.md)
+    r = run(
+        "derive", "models.PoolUpsampleNet", "--vars", "NF", "--arg", "num_in_channels=3",
+        "--input-shape", "3,32,32", "--json",
+    )
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["formulas"]["outputs"] == "2880*NF + 79872"
+    assert d["declared"] == dict.fromkeys(d["formulas"], True)
