@@ -5,8 +5,8 @@
 Each measurement runs in its own subprocess: time = build + count (archcount builds on meta,
 the peers need real CPU weights); memory = the child's peak RSS (ru_maxrss) above its RSS after
 imports, so torch's own footprint is left out. Imports (torchinfo, fvcore, and the sympy and
-torch._dynamo that torch's meta kernels pull in on first use) happen before the clock starts. A peer that would not fit in memory or runs past
-the timeout is printed as "skipped (reason)".
+torch._dynamo that torch's meta kernels pull in on first use) happen before the clock starts.
+A peer that would not fit in memory or runs past the timeout is printed as "skipped (reason)".
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def transposed_padding(kernel: int, stride: int, net: str) -> tuple[int, int]:
     if not answer.symmetric:
         why = answer.reason or "only an asymmetric crop would"
         raise KernelError(
-            f"{net}: no padding keeps a stride-{stride} transposed conv's shape at k={kernel}: {why}"
+            f"{net}: no padding keeps a stride-{stride} transposed conv's shape "
+            f"at k={kernel}: {why}"
         )
     best = answer.solutions[0]
     return best.padding, best.output_padding

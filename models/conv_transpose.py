@@ -2,8 +2,8 @@
 
 from torch import nn
 
-from models.formulas import SYMBOLS
 from models._kernel import conv_padding, transposed_padding
+from models.formulas import SYMBOLS
 
 
 def down_block(c_in: int, c_out: int, kernel: int, net: str) -> nn.Sequential:

@@ -2,8 +2,8 @@
 
 from torch import nn
 
-from models.formulas import SYMBOLS
 from models._kernel import conv_padding
+from models.formulas import SYMBOLS
 
 
 class PoolUpsampleNet(nn.Module):

@@ -1,4 +1,4 @@
-"""UNet: ConvTransposeNet with the homework's skip connections (torch.cat before layer4 and layer5)."""
+"""UNet: ConvTransposeNet with the homework's skips (torch.cat before layer4 and layer5)."""
 
 import torch
 from torch import nn

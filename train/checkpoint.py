@@ -30,7 +30,7 @@ def prepare_run_dir(path: str | Path) -> Path:
 
 
 def atomic_write(path: Path, payload: bytes) -> None:
-    """Write bytes to a temporary file beside path, then os.replace: readers never see half a file."""
+    """Write bytes to a temporary file beside path, then os.replace: no reader sees half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -1,4 +1,4 @@
-"""`python -m train`: train the colorization nets; a thin typer wrapper over train.loop.train_model."""
+"""`python -m train`: train the colorization nets; a thin typer wrapper over train_model."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def train_command(
     resume: Annotated[bool, typer.Option(help="Continue from RUN_DIR's checkpoints.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Train the nets (the default command); outputs metrics, curves.png, samples.png, checkpoints."""
+    """Train the nets (the default command): metrics, curves.png, samples.png, checkpoints."""
     if ctx.invoked_subcommand is not None:
         return
     from train.loop import TrainConfig
@@ -122,6 +122,7 @@ def main() -> None:
     app()
 
 
-from train.theory_cli import register as _register_theory  # issue 7: theory, sweep
+# theory and sweep register on `app`, so they are imported after it exists
+from train.theory_cli import register as _register_theory  # noqa: E402
 
 _register_theory(app)

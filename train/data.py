@@ -60,7 +60,7 @@ def load_colorization(
     num_colours: int = 24,
     seed: int = 0,
 ) -> ColorizationData:
-    """Read CIFAR-10 from data_dir, keep one category; palette: array, .npy path, or None (k-means)."""
+    """Read CIFAR-10 from data_dir, keep one category; palette: array, .npy path, None (k-means)."""
     if not isinstance(category, int) or not 0 <= category <= 9:
         raise TrainError(f"category must be an integer 0-9, got {category!r}")
     folder = find_batch_dir(data_dir)
@@ -94,7 +94,7 @@ def find_batch_dir(data_dir: str | Path) -> Path:
     root = Path(data_dir)
     for folder in (root, root / "cifar-10-batches-py"):
         if (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file():
-            missing = [n for n in TRAIN_BATCHES + (TEST_BATCH,) if not (folder / n).is_file()]
+            missing = [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (folder / n).is_file()]
             if missing:
                 raise TrainError(f"CIFAR-10 in {folder} lacks {', '.join(missing)}: {HOW_TO_GET}")
             return folder
@@ -102,7 +102,7 @@ def find_batch_dir(data_dir: str | Path) -> Path:
 
 
 def checksum_notes(digests: dict[str, str]) -> list[str]:
-    """One note naming the batches whose md5 differs from the official release (none if all match)."""
+    """One note naming the batches whose md5 differs from the official release (none if equal)."""
     differ = [name for name, md5 in OFFICIAL_MD5.items() if digests.get(name) != md5]
     if not differ:
         return []

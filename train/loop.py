@@ -205,7 +205,7 @@ def train_model(
     resume: bool = False,
     hooks: Hooks | None = None,
 ) -> RunResult:
-    """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/.json, curves/samples.png."""
+    """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/json, curves/samples.png."""
     hooks = hooks or Hooks()
     validate_config(cfg)
     run_dir = prepare_run_dir(run_dir)

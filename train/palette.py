@@ -57,12 +57,12 @@ def quantise(rgb: np.ndarray, palette: np.ndarray, chunk: int = 256) -> torch.Te
         dist = ((x.unsqueeze(1) - pal.view(1, -1, 3, 1, 1)) ** 2).sum(dim=2)  # N, K, H, W
         out.append(dist.argmin(dim=1))
     if not out:
-        return torch.empty((0,) + tuple(rgb.shape[2:]), dtype=torch.int64)
+        return torch.empty((0, *tuple(rgb.shape[2:])), dtype=torch.int64)
     return torch.cat(out)
 
 
 def kmeans_palette(rgb: np.ndarray, k: int, seed: int, iters: int = 30) -> np.ndarray:
-    """K-means centroids (k, 3) in [0, 1] of the pixels of uint8 (N, 3, H, W); seeded, k-means++ init."""
+    """K-means centroids (k, 3) in [0, 1] of the pixels of uint8 (N, 3, H, W); seeded k-means++."""
     gen = torch.Generator().manual_seed(seed)
     pixels = torch.as_tensor(rgb, dtype=torch.float64).permute(0, 2, 3, 1).reshape(-1, 3)
     pixels = pixels / PIXEL_SCALE
@@ -97,7 +97,7 @@ def _kmeans_pp_init(pixels: torch.Tensor, k: int, gen: torch.Generator) -> torch
 def cached_kmeans_palette(
     rgb: np.ndarray, k: int, seed: int, category: int, data_dir: Path, notes: list[str]
 ) -> np.ndarray:
-    """k-means palette cached as .npy beside the data (or in the user cache if that is read-only)."""
+    """k-means palette cached as .npy beside the data (or in the user cache when read-only)."""
     # The digest ties the cache to these exact pixels, so changed data never reuses a stale palette.
     digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes()).hexdigest()[:10]
     name = f"colour_kmeans{k}_cat{category}_seed{seed}_{digest}.npy"

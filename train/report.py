@@ -1,4 +1,4 @@
-"""Rich rendering of training: progress bars, per-epoch lines and tables; prints only to its consoles."""
+"""Rich rendering of training: progress bars, per-epoch lines, tables; prints to its consoles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The homework's optimisation results (min-norm SGD, RMSProp/Adam, optimal step, weight decay) as runnable checks."""
+"""The homework's optimisation results as runnable checks.
+
+Min-norm SGD, RMSProp/Adam, the optimal step, weight decay.
+"""
 
 from __future__ import annotations
 
@@ -144,7 +147,7 @@ def torch_rmsprop(lr: float = 0.01, alpha: float = 0.9, eps: float = 1e-8, steps
 
 
 def check_rmsprop(steps: int = 2000) -> Result:
-    """RMSProp and Adam end at [2/3, 2/3] (norm 0.943), not at the min-norm [0.8, 0.4] (norm 0.894)."""
+    """RMSProp and Adam end at [2/3, 2/3] (norm 0.943), not the min-norm [0.8, 0.4] (norm 0.894)."""
     w_rms, w_adam, w_torch = rmsprop(steps=steps), adam(steps=steps), torch_rmsprop(steps=steps)
     w_min = np.linalg.pinv(HINT_X[None, :]) @ np.array([HINT_T])
     target = np.full(2, 2.0 / 3.0)
@@ -297,7 +300,8 @@ def check_weight_decay(lr: float = 0.05, lam: float = 0.01, steps: int = 200) ->
 
     sgd1 = gap(sgd_decay(X, t, w0, lr, lam, 1), sgd_l2(X, t, w0, lr, lam_tilde, 1))
     sgdk = gap(sgd_decay(X, t, w0, lr, lam, steps), sgd_l2(X, t, w0, lr, lam_tilde, steps))
-    # Adam(weight_decay=wd) is L2 with λ̃ = wd/2; AdamW(wd) decays by λ = lr·wd: same wd ⇒ λ̃ = λ/(2η).
+    # Adam(weight_decay=wd) is L2 with λ̃ = wd/2; AdamW(wd) decays by λ = lr·wd:
+    # the same wd gives λ̃ = λ/(2η).
     wd = 2 * lam_tilde
     adam1 = gap(torch_adam(X, t, w0, lr, wd, 1, False), torch_adam(X, t, w0, lr, wd, 1, True))
     adamk = gap(

@@ -60,7 +60,9 @@ def derive_command(
 
         names = None if vars_ is None else [n.strip() for n in vars_.split(",") if n.strip()]
         model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
-        derivation, declared = derive_target(model, names, parse_fix(fix or []), Options(convention))
+        derivation, declared = derive_target(
+            model, names, parse_fix(fix or []), Options(convention)
+        )
 
         data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
         show(derivation_renderable(derivation, per_layer, declared), data, json_out, output)

@@ -1,1 +1,1 @@
-"""Closed forms: Formula (exact, sympy-free), sympy in one module, declared formulas, derivation, explanation."""
+"""Closed forms: Formula (exact, no sympy), sympy in one module, declared, derive, explain."""

@@ -131,7 +131,7 @@ def _put(point: tuple[int, ...], i: int, x: int) -> tuple[int, ...]:
 
 
 def _broken_totals(broken) -> tuple[str, ...]:
-    """The totals (of what was asked for) that are no polynomial on every value; all if unbuildable."""
+    """The totals asked for that are no polynomial on every value; all if unbuildable."""
     if broken.unbuildable:
         return QUANTITIES
     return tuple(q for q in QUANTITIES if (0, "", q) in broken.series)

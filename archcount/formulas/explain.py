@@ -90,9 +90,7 @@ def compare(derivation: Derivation, quantity: str, expected) -> Verdict:
     if difference != 0:
         poly = to_coefficients(difference, derivation.gens)
         parts = () if poly is None else attribute(poly, atoms(derivation, quantity))
-    return Verdict(
-        quantity, expected, truth, difference, parts, derivation.order, derivation.outer
-    )
+    return Verdict(quantity, expected, truth, difference, parts, derivation.order, derivation.outer)
 
 
 def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[tuple[Part, ...], ...]:
@@ -122,7 +120,7 @@ def atoms(derivation: Derivation, quantity: str) -> list[Part]:
     for t, fs in _by_type(unbiased) if quantity == "weights" else ():  # biases are weights
         mine = [f for f in requested if f.info.type == t]
         bias = _minus(summed(mine, quantity), summed(fs, quantity))
-        out.append(Part(bias, f"the {t} biases", +1, ("bias",) + tuple(f.info.label for f in fs)))
+        out.append(Part(bias, f"the {t} biases", +1, ("bias", *tuple(f.info.label for f in fs))))
     out += [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
     singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
     out += [_group([f], quantity, f"{f.info.label} ({f.info.type})", +1) for f in singles]

@@ -63,7 +63,7 @@ def degree(seq: Sequence[int]) -> int | None:
 def probe(
     name: str, base: int, at: Callable[[int], Values | str]
 ) -> tuple[Progression, tuple[Broken, ...]]:
-    """The first step in MODULI on which every series is a polynomial, and why smaller ones failed."""
+    """The first step in MODULI where every series is a polynomial, and why smaller ones failed."""
     failures: list[Broken] = []
     for step in MODULI:
         found = _on_step(name, base, step, at)

@@ -92,7 +92,7 @@ def parse_expression(text: str, names: Mapping[str, sympy.Symbol]) -> sympy.Expr
     cleaned = text.replace("·", "*").replace("²", "^2").replace("³", "^3").replace("⁴", "^4")
     try:
         expr = parse_expr(cleaned, local_dict=dict(names), transformations=transforms)
-    except Exception as exc:  # noqa: BLE001 - sympy raises SyntaxError, TokenError, TypeError, …
+    except Exception as exc:
         raise FormulaError(f"cannot parse {text!r}: {type(exc).__name__}: {exc}") from None
     if not isinstance(expr, sympy.Expr):
         raise FormulaError(f"{text!r} is not an expression")

@@ -1,1 +1,1 @@
-"""The front door: TARGET -> factory, the request that builds once, the homework's argument names."""
+"""The front door: TARGET -> factory, the request that builds once, the homework's names."""

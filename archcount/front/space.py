@@ -102,9 +102,11 @@ def plan(model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int]) ->
             n
             for n in model.known
             if n not in params
-            or n in model.declared.params
-            and params[n] not in model.space.arguments
-            and _positive(model.given.get(params[n]))
+            or (
+                n in model.declared.params
+                and params[n] not in model.space.arguments
+                and _positive(model.given.get(params[n]))
+            )
         ]
     alias = {p: s for s, p in model.declared.params.items()}  # --vars num_filters means NF
     names = [alias.get(n, n) for n in names]
@@ -149,7 +151,9 @@ def check_target(
     expected = [parse_expectation(text, symbols(model.known)) for text in expect]
     used = {str(s) for _, e in expected for s in e.free_symbols}
     fix = dict(fix) | {s: size for s in model.sizes if size is not None and s not in fix}
-    names = [n for n in plan(model, None, {}).variables if n.name not in model.sizes or n.name in used]
+    names = [
+        n for n in plan(model, None, {}).variables if n.name not in model.sizes or n.name in used
+    ]
     derivation, _ = derive_target(model, [v.name for v in names], fix, options)
     return derivation, [compare(derivation, q, e) for q, e in expected]
 

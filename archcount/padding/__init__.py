@@ -1,1 +1,1 @@
-"""Conv and transposed-conv shape equations, their solutions, and model mode over two given builds."""
+"""Conv and transposed-conv shape equations, their solutions, model mode over two builds."""

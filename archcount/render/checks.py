@@ -22,7 +22,7 @@ def cross_check_renderable(check) -> Group:
         table.add_row(c.peer, c.metric, n(c.ours), c.quantity, n(c.theirs), verdict, style=style)
     items = [table]
     for c in check.checks:
-        if c.diffs and not c.agree or not c.explained:
+        if (c.diffs and not c.agree) or not c.explained:
             items.append(_diff_table(c))
     items += [Text(f"skipped: {s}", style="yellow") for s in check.skipped]
     return Group(*items)

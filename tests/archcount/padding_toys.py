@@ -1,4 +1,4 @@
-"""Models with a `kernel` argument that `archcount padding TARGET` solves (tests put this on sys.path)."""
+"""Models with a `kernel` argument for `archcount padding TARGET` (tests put this on sys.path)."""
 
 from torch import nn
 

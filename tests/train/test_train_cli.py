@@ -1,4 +1,4 @@
-"""`python -m train` through typer's CliRunner: a tiny full run, and each bad input -> one line, 2."""
+"""`python -m train` through typer's CliRunner: a tiny run, and each bad input -> one line, 2."""
 
 import json
 import pickle

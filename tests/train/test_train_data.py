@@ -34,7 +34,7 @@ def test_grayscale_is_mean_rgb_over_256(tiny_cifar_dir, tiny_palette):
     assert data.train_x[0, 0, 5, 7].item() == pytest.approx((r + g + b) / 3 / 256, abs=1e-7)
     expected = rows.reshape(-1, 3, 32, 32).astype(float).mean(axis=1) / 256
     np.testing.assert_allclose(data.train_x[:, 0].numpy(), expected, atol=1e-7)
-    assert 0.0 <= data.train_x.min() and data.train_x.max() < 1.0
+    assert data.train_x.min() >= 0.0 and data.train_x.max() < 1.0
 
 
 def test_accepts_parent_folder(tiny_cifar_dir):
@@ -50,7 +50,7 @@ def test_checksum_mismatch_is_one_note_and_loading_goes_on(tiny_cifar_dir, tiny_
 
 
 def test_missing_data_says_how_to_get_it(tmp_path):
-    with pytest.raises(TrainError, match="cifar-10-python.tar.gz"):
+    with pytest.raises(TrainError, match=r"cifar-10-python.tar.gz"):
         load_colorization(tmp_path)
 
 

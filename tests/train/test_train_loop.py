@@ -72,7 +72,7 @@ def test_resume_can_extend_epochs_but_not_change_lr(tiny_data, tmp_path):
     train_model(_cfg(epochs=1), tiny_data, tmp_path)
     longer = train_model(_cfg(epochs=2), tiny_data, tmp_path, resume=True)
     assert [row["epoch"] for row in longer.metrics] == [1, 2]
-    with pytest.raises(TrainError, match="lr=0.001.*0.01"):
+    with pytest.raises(TrainError, match=r"lr=0.001.*0.01"):
         train_model(_cfg(epochs=3, lr=1e-2), tiny_data, tmp_path, resume=True)
 
 
@@ -102,7 +102,7 @@ def test_nan_stops_and_keeps_last_good_checkpoint(tiny_data, tmp_path, monkeypat
 
 
 def test_infinite_lr_gives_nan_with_no_checkpoint(tiny_data, tmp_path):
-    with pytest.raises(TrainError, match="NaN in epoch 1 .*no checkpoint"):
+    with pytest.raises(TrainError, match=r"NaN in epoch 1 .*no checkpoint"):
         train_model(_cfg(lr=float("inf")), tiny_data, tmp_path)
     assert not (tmp_path / "checkpoint.pt").exists()
 

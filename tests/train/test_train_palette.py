@@ -51,7 +51,7 @@ def test_bad_palette_file(tmp_path, array, message):
 
 def test_palette_file_not_npy(tmp_path):
     (tmp_path / "p.npy").write_text("hello")
-    with pytest.raises(TrainError, match="not a plain .npy"):
+    with pytest.raises(TrainError, match=r"not a plain .npy"):
         load_palette(tmp_path / "p.npy")
     with pytest.raises(TrainError, match="not found"):
         load_palette(tmp_path / "absent.npy")

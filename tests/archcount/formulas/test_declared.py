@@ -89,4 +89,8 @@ def test_seed_values_from_spec():
 
 def test_conditions_read_as_words():
     exact = next(f for f in ConvTransposeNet.formulas() if f.quantity == "connections_exact")
-    assert [condition_words(c) for c in exact.conditions] == ["k odd", "S a multiple of 4", "S ≥ k - 1"]
+    assert [condition_words(c) for c in exact.conditions] == [
+        "k odd",
+        "S a multiple of 4",
+        "S ≥ k - 1",
+    ]

@@ -6,9 +6,9 @@ from fractions import Fraction
 import pytest
 import sympy
 
-from archcount.front.space import derive_target, sampled
 from archcount.errors import DerivationError
 from archcount.formulas.explain import compare
+from archcount.front.space import derive_target, sampled
 from archcount.records import Convention, Options
 from models import ConvTransposeNet, PoolUpsampleNet
 

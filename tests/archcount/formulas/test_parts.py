@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archcount.errors import FormulaError
+from archcount.formulas.interpolate import fit, vandermonde_inverse
+from archcount.formulas.probe import degree, probe
 from archcount.formulas.symbolic import display as written
 from archcount.formulas.symbolic import parse_expectation, parse_expression, symbols
 from models.formulas import SYMBOLS as HOMEWORK
@@ -20,8 +22,7 @@ SYMBOLS = symbols(NAMES)
 def display(expr):
     """Written as the homework's derivations write it: NIC, NF, NC, k, S; k and S outside."""
     return written(expr, NAMES, HOMEWORK.outer)
-from archcount.formulas.interpolate import fit, vandermonde_inverse
-from archcount.formulas.probe import degree, probe
+
 
 coefficient = st.fractions(min_value=-50, max_value=50, max_denominator=16)
 polynomial = st.dictionaries(

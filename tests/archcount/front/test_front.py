@@ -88,7 +88,14 @@ def test_derive_in_an_input_size_named_in_the_shape():
 
 def test_derive_other_arguments_held_by_arg():
     r = run(
-        "derive", "toys.Line", "--vars", "width", "--arg", "kernel=5", "--input-shape", "4,16",
+        "derive",
+        "toys.Line",
+        "--vars",
+        "width",
+        "--arg",
+        "kernel=5",
+        "--input-shape",
+        "4,16",
         "--json",
     )
     assert r.exit_code == 0, r.output
@@ -100,16 +107,38 @@ def test_derive_other_arguments_held_by_arg():
     [("weights=15*width + 2", 0), ("connections=224 width", 0), ("weights=15*width", 1)],
 )
 def test_check_a_1d_model(expect, code):
-    r = run("check", "toys.Line", "--expect", expect, "--fix", "channels=4", "--fix", "kernel=3",
-            "--input-shape", "4,16", "--json")
+    r = run(
+        "check",
+        "toys.Line",
+        "--expect",
+        expect,
+        "--fix",
+        "channels=4",
+        "--fix",
+        "kernel=3",
+        "--input-shape",
+        "4,16",
+        "--json",
+    )
     assert r.exit_code == code, r.output
     (c,) = json.loads(r.stdout)["checks"]
     assert c["ok"] is (code == 0)
 
 
 def test_check_wrong_formula_names_the_difference():
-    r = run("check", "toys.Line", "--expect", "weights=15*width", "--fix", "channels=4",
-            "--fix", "kernel=3", "--input-shape", "4,16", "--json")
+    r = run(
+        "check",
+        "toys.Line",
+        "--expect",
+        "weights=15*width",
+        "--fix",
+        "channels=4",
+        "--fix",
+        "kernel=3",
+        "--input-shape",
+        "4,16",
+        "--json",
+    )
     assert r.exit_code == 1
     assert json.loads(r.stdout)["checks"][0]["difference"] == "2"
 
@@ -136,8 +165,17 @@ def test_an_argument_that_sizes_the_input_needs_a_value(tmp_path, monkeypatch):
         "        super().__init__(channels, 2, 3)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    r = run("derive", "nodefault.Net", "--vars", "L", "--input-shape", "channels,L",
-            "--arg", "channels=3", "--json")
+    r = run(
+        "derive",
+        "nodefault.Net",
+        "--vars",
+        "L",
+        "--input-shape",
+        "channels,L",
+        "--arg",
+        "channels=3",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["formulas"]["weights"] == "20"  # 2*3*3 + 2
     r = run("derive", "nodefault.Net", "--vars", "L", "--input-shape", "channels,L")
@@ -157,8 +195,15 @@ def test_a_declared_symbol_goes_by_its_argument_name_too():
 def test_declared_formulas_agree_under_arg_and_a_concrete_input():
     # NIC=3 by --arg, S=32 read off the input: 2880NF + 3328*24 outputs (docs/counting.md)
     r = run(
-        "derive", "models.PoolUpsampleNet", "--vars", "NF", "--arg", "num_in_channels=3",
-        "--input-shape", "3,32,32", "--json",
+        "derive",
+        "models.PoolUpsampleNet",
+        "--vars",
+        "NF",
+        "--arg",
+        "num_in_channels=3",
+        "--input-shape",
+        "3,32,32",
+        "--json",
     )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)

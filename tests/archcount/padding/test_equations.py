@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from archcount.errors import InputError
-from archcount.padding.equations import Op, PaddingError, equation, solve, solve_one
 from archcount.front.padding import solve_target
 from archcount.front.request import CountRequest
+from archcount.padding.equations import Op, PaddingError, equation, solve, solve_one
 from models import ConvTransposeNet, PoolUpsampleNet
 from models._kernel import KernelError
 
@@ -81,10 +81,8 @@ def equations(draw):
         st.integers(1, 20),
         st.integers(1, 45),
     )
-    if draw(st.booleans()):  # the usual question: the same in every dim
-        axes = [draw(axis)] * dims
-    else:
-        axes = [draw(axis) for _ in range(dims)]
+    same = draw(st.booleans())  # the usual question: the same in every dim
+    axes = [draw(axis)] * dims if same else [draw(axis) for _ in range(dims)]
     k, s, d, n, out = zip(*axes)
     if draw(st.integers(0, 2)) == 0:  # stride = dilation = 1: where only unequal pads work
         s = d = (1,) * dims
