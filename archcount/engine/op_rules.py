@@ -8,7 +8,9 @@ How each family is counted (nominal taps, as the module rules count them):
   add/sub/mul/... (pointwise on >= 2 non-scalar tensors)   one per operand per output (2 for x+y)
   pointwise on one tensor (relu, x*0.5, ...)                an element-wise op: 1 per output, and
                             like an activation it adds nothing under the `units` convention
-  upsample/interpolate      nearest 1, linear 2, bilinear 4, bicubic 16, trilinear 8 per output
+  upsample/interpolate      nearest 1, linear 2, bilinear 4, bicubic 16, trilinear 8 per output;
+                            antialiased (_aa) the same when upsampling, unknown when shrinking;
+                            mode="area" runs _adaptive_avg_pool*d
   max/avg pool              prod(kernel) per output; adaptive pools: the actual window sizes
   sum/mean/amax/... (reductions)   input elements / output elements per output
   softmax/log_softmax       the normalised dim's size per output (element-wise, like nn.Softmax)
@@ -16,18 +18,33 @@ How each family is counted (nominal taps, as the module rules count them):
   embedding                 1 per output
 Views, copies, casts, factories, indexing and boolean masks are storage, not arithmetic: they
 are not recorded. Any other op is recorded with unknown connections, never as zero.
+
+To count a new op: `@op_rule(torch.ops.aten.my_op)` on a function of (args, kwargs, out) where
+every tensor is already its shape; it returns the connections of the whole batch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from math import prod
 
 import torch
-from torch.utils._pytree import tree_leaves
+from torch.utils._pytree import tree_leaves, tree_map
 
-from archcount.records import Kind
+from archcount.engine.registry import OpRegistry, OpRule, Shape
 from archcount.engine.taps import adaptive_window_sum, per_dim, spatial
+from archcount.errors import RuleError
+from archcount.records import Kind
+
+OP_RULES = OpRegistry()
+op_rule = OP_RULES.register
+aten = torch.ops.aten
+
+
+def _present(*names: str) -> list:
+    """The packets of `names` this torch build has (newer kernels are missing from older ones)."""
+    return [getattr(aten, n) for n in names if hasattr(aten, n)]
 
 
 @dataclass(frozen=True)
@@ -37,115 +54,191 @@ class OpTaps:
     kind: Kind
     outputs: int
     connections: int | None
+    error: str | None = None  # the rule raised: "ValueError: ..." (connections then None)
 
 
-_STORAGE = {
-    "_unsafe_view", "_reshape_alias", "view", "reshape", "clone", "contiguous", "_to_copy",
-    "copy", "copy_", "detach", "alias", "lift_fresh", "lift_fresh_copy", "index", "index_select",
-    "gather", "select", "slice", "narrow", "repeat", "flip", "roll", "tril", "triu", "fill",
-    "fill_", "zero_", "constant_pad_nd", "split", "split_with_sizes", "unbind", "empty_like",
-    "zeros_like", "ones_like", "full_like", "new_empty", "new_zeros", "new_ones", "new_full",
-    "scalar_tensor", "masked_fill", "masked_fill_", "where", "_assert_tensor_metadata",
-    "native_dropout", "dropout", "bernoulli_", "_local_scalar_dense", "slice_scatter",
-    "select_scatter", "index_put", "index_put_", "scatter", "scatter_", "unfold", "pad",
-}  # fmt: skip
-_MATMUL = {"mm", "addmm", "bmm", "baddbmm", "addbmm"}
-_SDPA_PREFIX = "_scaled_dot_product_"
-_JOIN = {"cat", "stack"}
-_INTERP = {"nearest": 1, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
-_POOL = {"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"}
-_REDUCE = {"sum", "mean", "amax", "amin", "max", "min", "prod", "logsumexp", "var", "std"}
-_SOFTMAX = {"softmax", "_softmax", "log_softmax", "_log_softmax", "_safe_softmax"}
-_NORMS = {
-    "native_layer_norm", "native_batch_norm", "_native_batch_norm_legit",
-    "_native_batch_norm_legit_no_training", "native_group_norm", "_fused_rms_norm", "rms_norm",
-}  # fmt: skip
+def as_shapes(obj):
+    """`obj` (nested args) with every tensor replaced by tuple(tensor.shape)."""
+    return tree_map(lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else v, obj)
 
 
-def op_taps(func, args: tuple, kwargs: dict, out) -> OpTaps | None:
+def op_taps(func, args: tuple, kwargs: dict, out, registry: OpRegistry | None = None):
     """The op's kind, outputs and connections (whole batch), or None for storage ops."""
-    name = func.overloadpacket.__name__
     ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
     outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-    if not ins or not outs or func.is_view or name in _STORAGE or outs[0].dtype == torch.bool:
+    if not ins or not outs or func.is_view or outs[0].dtype == torch.bool:
         return None
-    y = outs[0]
-    for family in (_matmul, _convolution, _sdpa, _join, _resample, _pool, _softmax, _norm):
-        taps = family(name, args, y)
-        if taps is not None:
-            return taps
-    if name in _REDUCE or name.split(".")[0].rstrip("_") in _REDUCE:
-        return OpTaps(Kind.LAYER, y.numel(), ins[0].numel())  # each output reads in/out units
-    if name == "embedding":
-        return OpTaps(Kind.LAYER, y.numel(), y.numel())
-    if torch.Tag.pointwise in func.tags:
-        return _pointwise(ins, y)
-    return OpTaps(Kind.UNSUPPORTED, y.numel(), None)
-
-
-def _matmul(name, args, y) -> OpTaps | None:
-    if name not in _MATMUL:
+    y = tuple(outs[0].shape)
+    rule = (registry or OP_RULES).lookup(func)
+    if rule is None:
+        return _fallback(func, ins, y)
+    if rule.fn is None:
         return None
-    a = args[0] if name in ("mm", "bmm") else args[1]
-    return OpTaps(Kind.LAYER, y.numel(), y.numel() * a.shape[-1])
+    return _applied(func, rule, as_shapes(args), as_shapes(kwargs or {}), y)
 
 
-def _convolution(name, args, y) -> OpTaps | None:
-    if name not in ("convolution", "_convolution", "convolution_overrideable"):
-        return None
-    x, w, transposed = args[0], args[1], args[6]
-    # weight is (C_out, C_in/g, *k), or (C_in, C_out/g, *k) when transposed
-    taps = x.numel() if transposed else y.numel()
-    return OpTaps(Kind.LAYER, y.numel(), taps * prod(w.shape[1:]))
+def _applied(func, rule: OpRule, args: tuple, kwargs: dict, y: Shape) -> OpTaps:
+    """rule.fn on shapes; a rule that raises gives unknown connections and the error."""
+    try:
+        n = rule.fn(args, kwargs, y)
+    except Exception as exc:  # a configuration the rule cannot count: unknown, not a crash
+        text = str(exc).strip().splitlines()
+        return OpTaps(rule.kind, prod(y), None, f"{type(exc).__name__}: {text[0] if text else ''}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        raise RuleError(f"the rule for aten.{func.overloadpacket.__name__} returned {n!r}")
+    return OpTaps(rule.kind, prod(y), n)
 
 
-def _sdpa(name, args, y) -> OpTaps | None:
-    if not name.startswith(_SDPA_PREFIX):
-        return None
-    q, k, v = args[:3]
-    lead, tgt, d = prod(q.shape[:-2]), q.shape[-2], q.shape[-1]
-    src, dv = k.shape[-2], v.shape[-1]
-    return OpTaps(Kind.LAYER, y.numel(), lead * tgt * src * (d + dv))
-
-
-def _join(name, args, y) -> OpTaps | None:
-    return OpTaps(Kind.LAYER, y.numel(), y.numel()) if name in _JOIN else None
-
-
-def _resample(name, args, y) -> OpTaps | None:
-    if not name.lstrip("_").startswith("upsample_"):
-        return None
-    mode = name.lstrip("_").removeprefix("upsample_").rstrip("123d_a").removesuffix("_exact")
-    taps = _INTERP.get(mode)
-    return OpTaps(Kind.LAYER, y.numel(), None if taps is None else y.numel() * taps)
-
-
-def _pool(name, args, y) -> OpTaps | None:
-    base = name.removesuffix("_with_indices").lstrip("_")
-    if base in _POOL:
-        dims = int(base[-2])
-        return OpTaps(Kind.LAYER, y.numel(), y.numel() * prod(per_dim(args[1], dims)))
-    if base.startswith("adaptive_") and base[-2].isdigit():
-        dims, x = int(base[-2]), args[0]
-        sizes = zip(spatial(tuple(x.shape), dims), spatial(tuple(y.shape), dims))
-        windows = prod(adaptive_window_sum(i, o) for i, o in sizes)
-        return OpTaps(Kind.LAYER, y.numel(), y.numel() // prod(y.shape[-dims:]) * windows)
-    return None
-
-
-def _softmax(name, args, y) -> OpTaps | None:
-    if name not in _SOFTMAX:
-        return None
-    return OpTaps(Kind.ELEMENTWISE, y.numel(), y.numel() * y.shape[args[1]])
-
-
-def _norm(name, args, y) -> OpTaps | None:
-    return OpTaps(Kind.NORM, y.numel(), y.numel()) if name in _NORMS else None
-
-
-def _pointwise(ins: list[torch.Tensor], y: torch.Tensor) -> OpTaps:
+def _fallback(func, ins: list[torch.Tensor], y: Shape) -> OpTaps:
     """x + y reads two units per output; x * 0.5 or relu(x) is element-wise (one)."""
+    if torch.Tag.pointwise not in func.tags:
+        return OpTaps(Kind.UNSUPPORTED, prod(y), None)
     operands = sum(1 for t in ins if t.dim() > 0 and t.dtype != torch.bool)
     if operands >= 2:
-        return OpTaps(Kind.LAYER, y.numel(), y.numel() * operands)
-    return OpTaps(Kind.ELEMENTWISE, y.numel(), y.numel())
+        return OpTaps(Kind.LAYER, prod(y), prod(y) * operands)
+    return OpTaps(Kind.ELEMENTWISE, prod(y), prod(y))
+
+
+OP_RULES.add(
+    [
+        aten._unsafe_view, aten.view, aten.reshape, aten.clone, aten.contiguous, aten._to_copy,
+        aten.copy, aten.copy_, aten.detach, aten.alias, aten.lift_fresh, aten.lift_fresh_copy,
+        aten.index, aten.index_select, aten.gather, aten.select, aten.slice, aten.narrow,
+        aten.repeat, aten.flip, aten.roll, aten.tril, aten.triu, aten.fill, aten.fill_,
+        aten.zero_, aten.constant_pad_nd, aten.split, aten.split_with_sizes, aten.unbind,
+        aten.empty_like, aten.zeros_like, aten.ones_like, aten.full_like, aten.new_empty,
+        aten.new_zeros, aten.new_ones, aten.new_full, aten.scalar_tensor, aten.masked_fill,
+        aten.masked_fill_, aten.where, aten.native_dropout, aten.dropout, aten.bernoulli_,
+        aten._local_scalar_dense, aten.slice_scatter, aten.select_scatter, aten.index_put,
+        aten.index_put_, aten.scatter, aten.scatter_, aten.unfold, aten.pad,
+        *_present("_reshape_alias", "_assert_tensor_metadata"),
+    ],
+    Kind.VIEW,
+)  # fmt: skip
+
+
+@op_rule(aten.mm, aten.bmm)
+def matmul(args, kwargs, out):
+    """outputs * K, K = a's last dim (the contracted size)."""
+    return prod(out) * args[0][-1]
+
+
+@op_rule(aten.addmm, aten.baddbmm, aten.addbmm)
+def matmul_add(args, kwargs, out):
+    """outputs * K, K = the first factor's last dim; the added term is not a connection."""
+    return prod(out) * args[1][-1]
+
+
+@op_rule(aten.convolution, aten._convolution, aten.convolution_overrideable)
+def convolution(args, kwargs, out):
+    """(outputs, or inputs when transposed) * prod(weight[1:]) = C_in/g * prod(k) per output."""
+    x, w, transposed = args[0], args[1], args[6]
+    # weight is (C_out, C_in/g, *k), or (C_in, C_out/g, *k) when transposed
+    return prod(x if transposed else out) * prod(w[1:])
+
+
+@op_rule(
+    *_present(
+        "_scaled_dot_product_attention_math",
+        "_scaled_dot_product_attention_math_for_mps",
+        "_scaled_dot_product_flash_attention",
+        "_scaled_dot_product_flash_attention_for_cpu",
+        "_scaled_dot_product_efficient_attention",
+        "_scaled_dot_product_cudnn_attention",
+        "_scaled_dot_product_fused_attention_overrideable",
+    )
+)
+def attention(args, kwargs, out):
+    """N*H * L*S*(d + dv): QK^T reads d per score, AV reads S per value."""
+    q, k, v = args[:3]
+    return prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
+def per_output(args, kwargs, out, *, taps: int = 1):
+    """outputs * taps."""
+    return prod(out) * taps
+
+
+OP_RULES.add([aten.cat, aten.stack, aten.embedding], Kind.LAYER, per_output)
+OP_RULES.add(
+    [
+        aten.native_layer_norm, aten.native_batch_norm, aten._native_batch_norm_legit,
+        aten._native_batch_norm_legit_no_training, aten.native_group_norm,
+        *_present("_fused_rms_norm", "rms_norm"),
+    ],
+    Kind.NORM,
+    per_output,
+)  # fmt: skip
+
+_RESAMPLE = {
+    1: [
+        aten.upsample_nearest1d,
+        aten.upsample_nearest2d,
+        aten.upsample_nearest3d,
+        *_present("_upsample_nearest_exact1d", "_upsample_nearest_exact2d"),
+        *_present("_upsample_nearest_exact3d"),
+    ],
+    2: [aten.upsample_linear1d],
+    4: [aten.upsample_bilinear2d],
+    16: [aten.upsample_bicubic2d],
+    8: [aten.upsample_trilinear3d],
+}
+for _taps, _packets in _RESAMPLE.items():
+    OP_RULES.add(_packets, Kind.LAYER, partial(per_output, taps=_taps))
+
+
+def resample_antialiased(args, kwargs, out, *, taps: int):
+    """outputs * taps when no spatial dim shrinks; None (unknown) when one does."""
+    # Shrinking, the antialias filter widens with the scale: its taps are not the nominal ones.
+    x = args[0]
+    return None if any(o < i for o, i in zip(spatial(out, 2), spatial(x, 2))) else prod(out) * taps
+
+
+OP_RULES.add(_present("_upsample_bilinear2d_aa"), Kind.LAYER, partial(resample_antialiased, taps=4))
+OP_RULES.add(_present("_upsample_bicubic2d_aa"), Kind.LAYER, partial(resample_antialiased, taps=16))
+
+
+def pool_window(args, kwargs, out, *, dims: int):
+    """outputs * prod(kernel): args[1] is the kernel size."""
+    return prod(out) * prod(per_dim(args[1], dims))
+
+
+def adaptive_pool(args, kwargs, out, *, dims: int):
+    """Sum of the actual windows: leading * prod over dims of adaptive_window_sum(in, out)."""
+    x = args[0]
+    windows = prod(adaptive_window_sum(i, o) for i, o in zip(spatial(x, dims), spatial(out, dims)))
+    return prod(out) // prod(spatial(out, dims)) * windows
+
+
+_POOLS = {  # the number of spatial dims of each op, bound here rather than read from its name
+    1: [aten.max_pool1d, aten.max_pool1d_with_indices, aten.avg_pool1d],
+    2: [aten.max_pool2d, aten.max_pool2d_with_indices, aten.avg_pool2d],
+    3: [aten.max_pool3d, aten.max_pool3d_with_indices, aten.avg_pool3d],
+}
+_ADAPTIVE = {
+    1: [aten.adaptive_avg_pool1d, aten.adaptive_max_pool1d],
+    2: [aten.adaptive_avg_pool2d, aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d],
+    3: [aten.adaptive_avg_pool3d, aten._adaptive_avg_pool3d, aten.adaptive_max_pool3d],
+}
+for _dims in (1, 2, 3):
+    OP_RULES.add(_POOLS[_dims], Kind.LAYER, partial(pool_window, dims=_dims))
+    OP_RULES.add(_ADAPTIVE[_dims], Kind.LAYER, partial(adaptive_pool, dims=_dims))
+
+
+@op_rule(
+    aten.sum, aten.mean, aten.amax, aten.amin, aten.max, aten.min, aten.prod,
+    aten.logsumexp, aten.var, aten.std,
+)  # fmt: skip
+def reduction(args, kwargs, out):
+    """Input elements: each output reads in/out of them."""
+    return prod(args[0])
+
+
+@op_rule(
+    aten.softmax, aten._softmax, aten.log_softmax, aten._log_softmax,
+    *_present("_safe_softmax"),
+    kind=Kind.ELEMENTWISE,
+)  # fmt: skip
+def softmax(args, kwargs, out):
+    """outputs * size of the normalised dim args[1]."""
+    return prod(out) * out[args[1]]

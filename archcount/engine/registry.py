@@ -1,10 +1,12 @@
-"""The rule registry: per-layer counting rules looked up along a module type's MRO."""
+"""The rule registries: module rules looked up along a type's MRO, aten-op rules by packet."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import torch
 from torch import nn
 
 from archcount.errors import RuleError
@@ -24,14 +26,29 @@ class Taps:
 # A rule sees the module and shapes (whole batch), never tensors; it returns Taps or an int
 # (nominal == exact). None as a rule means "no connections to compute" (views).
 RuleFn = Callable[[nn.Module, tuple[Shape, ...], tuple[Shape, ...]], "Taps | int"]
+# Which of a module's parameters are biases (what include_bias=False leaves out).
+BiasesFn = Callable[[nn.Module], Iterable["torch.Tensor | None"]]
+
+
+def own_bias(module: nn.Module) -> tuple[torch.Tensor, ...]:
+    """The module's own `bias` parameter, when it has one (conv, linear, bilinear, ...)."""
+    bias = getattr(module, "bias", None)
+    return (bias,) if isinstance(bias, torch.Tensor) else ()
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How one module type is counted: its kind and its connection formula."""
+    """How one module type is counted: its kind, its connection formula, its biases."""
 
     kind: Kind
     fn: RuleFn | None
+    biases: BiasesFn | None = None  # None: the module's own `bias` attribute
+
+    def biases_of(self, module: nn.Module) -> tuple[torch.Tensor, ...]:
+        """The parameters of `module` this rule declares biases."""
+        if self.biases is None:
+            return own_bias(module)
+        return tuple(p for p in self.biases(module) if p is not None)
 
 
 class RuleRegistry:
@@ -41,7 +58,11 @@ class RuleRegistry:
         self._rules: dict[type, Rule] = dict(rules or {})
 
     def register(
-        self, *types: type, kind: Kind = Kind.LAYER, override: bool = False
+        self,
+        *types: type,
+        kind: Kind = Kind.LAYER,
+        override: bool = False,
+        biases: BiasesFn | None = None,
     ) -> Callable[[RuleFn | None], RuleFn | None]:
         """Decorator: register `fn` for every type in `types`; refuses duplicates."""
 
@@ -49,7 +70,7 @@ class RuleRegistry:
             for t in types:
                 if t in self._rules and not override:
                     raise RuleError(f"a rule for {t.__name__} is already registered")
-                self._rules[t] = Rule(kind, fn)
+                self._rules[t] = Rule(kind, fn, biases)
             return fn
 
         return decorate
@@ -74,3 +95,59 @@ class RuleRegistry:
 
     def __contains__(self, module_type: type) -> bool:
         return self.lookup(module_type) is not None
+
+
+# An op rule sees the op's args and kwargs with every tensor replaced by its shape (a tuple)
+# and the shape of its first output; it returns the connections (whole batch), or None when
+# it cannot tell. None as a rule means "storage, not arithmetic" (views, copies, indexing).
+OpRuleFn = Callable[[tuple, dict[str, Any], Shape], "int | None"]
+OpPacket = Any  # a torch._ops.OpOverloadPacket such as torch.ops.aten.mm
+
+
+@dataclass(frozen=True)
+class OpRule:
+    """How one aten op is counted: its kind and its connection formula (None: storage)."""
+
+    kind: Kind
+    fn: OpRuleFn | None
+
+
+class OpRegistry:
+    """Aten OverloadPacket -> OpRule; every overload of a packet shares its rule."""
+
+    def __init__(self, rules: Mapping[OpPacket, OpRule] | None = None) -> None:
+        self._rules: dict[OpPacket, OpRule] = dict(rules or {})
+
+    def register(
+        self, *packets: OpPacket, kind: Kind = Kind.LAYER, override: bool = False
+    ) -> Callable[[OpRuleFn | None], OpRuleFn | None]:
+        """Decorator: register `fn` for every packet in `packets`; refuses duplicates."""
+
+        def decorate(fn: OpRuleFn | None) -> OpRuleFn | None:
+            for p in packets:
+                if p in self._rules and not override:
+                    raise RuleError(f"a rule for aten.{p.__name__} is already registered")
+                self._rules[p] = OpRule(kind, fn)
+            return fn
+
+        return decorate
+
+    def add(self, packets: Iterable[OpPacket], kind: Kind, fn: OpRuleFn | None = None) -> None:
+        """Register one rule for several packets without a decorator."""
+        self.register(*packets, kind=kind)(fn)
+
+    def lookup(self, func: Any) -> OpRule | None:
+        """The rule of an op overload's packet (or of a packet itself), or None."""
+        return self._rules.get(getattr(func, "overloadpacket", func))
+
+    def merged(self, extra: Mapping[OpPacket, OpRule | OpRuleFn] | None) -> OpRegistry:
+        """A copy with `extra` rules (a bare function means Kind.LAYER) overriding ours."""
+        out = OpRegistry(self._rules)
+        for p, r in (extra or {}).items():
+            out._rules[getattr(p, "overloadpacket", p)] = (
+                r if isinstance(r, OpRule) else OpRule(Kind.LAYER, r)
+            )
+        return out
+
+    def __contains__(self, func: Any) -> bool:
+        return self.lookup(func) is not None
