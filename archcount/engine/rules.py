@@ -6,13 +6,14 @@ To support a new layer, add a function here decorated with `@rule(YourLayer)`; i
 
 from __future__ import annotations
 
+from functools import partial
 from math import prod
 
 from torch import nn
 
-from archcount.records import Kind
 from archcount.engine.registry import RuleRegistry, Taps
 from archcount.engine.taps import adaptive_window_sum, hits, leading, per_dim, spatial
+from archcount.records import Kind
 
 RULES = RuleRegistry()
 rule = RULES.register
@@ -80,11 +81,6 @@ def bilinear(m, ins, outs):
     return _numel(outs[:1]) * m.in1_features * m.in2_features
 
 
-def _pool_dims(m) -> int:
-    name = type(m).__name__
-    return int(name[-2]) if name[-2:-1].isdigit() else 1
-
-
 def _window(m, dims, ins, outs, dilation=1):
     k, s = per_dim(m.kernel_size, dims), per_dim(m.stride or m.kernel_size, dims)
     p, d = per_dim(getattr(m, "padding", 0), dims), per_dim(dilation, dims)
@@ -97,32 +93,41 @@ def _window(m, dims, ins, outs, dilation=1):
     return Taps(nominal, prod(y) // prod(spatial(y, dims)) * prod(per))
 
 
-@rule(nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
-def max_pool(m, ins, outs):
+def max_pool(m, ins, outs, *, dims: int):
     """outputs * prod(K); exact drops taps on padding and past the edge (ceil_mode)."""
-    return _window(m, _pool_dims(m), ins, outs, m.dilation)
+    return _window(m, dims, ins, outs, m.dilation)
 
 
-@rule(nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)
-def avg_pool(m, ins, outs):
+def avg_pool(m, ins, outs, *, dims: int):
     """outputs * prod(K); exact drops taps on padding and past the edge (ceil_mode)."""
-    return _window(m, _pool_dims(m), ins, outs)
+    return _window(m, dims, ins, outs)
 
 
-@rule(
-    nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d,
-    nn.AdaptiveAvgPool3d,
-    nn.AdaptiveMaxPool1d,
-    nn.AdaptiveMaxPool2d,
-    nn.AdaptiveMaxPool3d,
-)
-def adaptive_pool(m, ins, outs):
-    """Sum of the actual window sizes: prod over dims of sum_i (ceil((i+1)in/out) - floor(i in/out))."""
-    dims = _pool_dims(m)
+def adaptive_pool(m, ins, outs, *, dims: int):
+    """Actual window sizes: prod over dims of sum_i (ceil((i+1)in/out) - floor(i*in/out))."""
     (x,), (y,) = ins[:1], outs[:1]
     per = [adaptive_window_sum(i, o) for i, o in zip(spatial(x, dims), spatial(y, dims))]
     return prod(y) // prod(spatial(y, dims)) * prod(per)
+
+
+# The spatial dims of each pool type are bound here, to the type: a subclass of MaxPool2d
+# inherits dims=2 with the rule, whatever it is called.
+_POOLS = {
+    max_pool: [(nn.MaxPool1d,), (nn.MaxPool2d,), (nn.MaxPool3d,)],
+    avg_pool: [
+        (nn.AvgPool1d, nn.LPPool1d),
+        (nn.AvgPool2d, nn.LPPool2d),
+        (nn.AvgPool3d, nn.LPPool3d),
+    ],
+    adaptive_pool: [
+        (nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d),
+        (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d),
+        (nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d),
+    ],
+}
+for _fn, _by_dims in _POOLS.items():
+    for _dims, _types in enumerate(_by_dims, start=1):
+        RULES.add(_types, Kind.LAYER, partial(_fn, dims=_dims))
 
 
 _INTERP_TAPS = {
@@ -137,8 +142,10 @@ _INTERP_TAPS = {
 
 @rule(nn.Upsample)
 def upsample(m, ins, outs):
-    """outputs * taps: nearest 1, (bi/tri)linear 2^d, bicubic 16."""
-    return _numel(outs[:1]) * _INTERP_TAPS[m.mode]
+    """outputs * taps: nearest 1, (bi/tri)linear 2^d, bicubic 16; area: adaptive avg pooling."""
+    if m.mode == "area":  # F.interpolate runs adaptive_avg_pool on the spatial dims
+        return adaptive_pool(m, ins, outs, dims=len(outs[0]) - 2)
+    return _numel(outs[:1]) * _INTERP_TAPS[m.mode]  # another mode: KeyError, counted unknown
 
 
 RULES.add(
@@ -220,6 +227,11 @@ RULES.add(
 # archcount.engine.functional reports.
 
 
+def _mha_biases(m: nn.MultiheadAttention):
+    """The packed in-projection bias, out_proj's bias and the key/value bias rows."""
+    return (m.in_proj_bias, m.out_proj.bias, m.bias_k, m.bias_v)
+
+
 def _mha_lengths(m: nn.MultiheadAttention, q, k) -> tuple[int, int, int]:
     """(batch, target length L, source length S) of query/key shapes, batched or not."""
     if len(q) == 2:  # unbatched (L, E)
@@ -229,7 +241,7 @@ def _mha_lengths(m: nn.MultiheadAttention, q, k) -> tuple[int, int, int]:
     return q[1], q[0], k[0]
 
 
-@rule(nn.MultiheadAttention)
+@rule(nn.MultiheadAttention, biases=_mha_biases)
 def multihead_attention(m, ins, outs):
     """N*(L*E*E + S*E*kdim + S*E*vdim + 2*L*S'*E + L*E*E): projections, QK^T, AV, out_proj.
 
