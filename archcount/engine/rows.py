@@ -6,9 +6,9 @@ from math import prod
 
 from torch import nn
 
+from archcount.engine.registry import Taps, own_bias
 from archcount.errors import RuleError
 from archcount.records import Convention, Kind, LayerCount, Options
-from archcount.engine.registry import Taps
 
 
 def layer_row(call, registry, options: Options, batch: int, seen: set[int], warnings: list[str]):
@@ -20,11 +20,12 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
         return None
     # "Ignore biases" means the biases of weighted layers; a norm's shift goes with the norm.
     keep_bias = options.include_bias or kind is Kind.NORM
-    trainable, frozen = _claim(call.module, seen, lambda n: keep_bias or not _is_bias(n))
-    outputs, nominal, exact = _counts(call, rule, kind, options.convention)
+    biases = {id(p) for p in (rule.biases_of(call.module) if rule else own_bias(call.module))}
+    trainable, frozen = _claim(call.module, seen, lambda p: keep_bias or id(p) not in biases)
+    outputs, nominal, exact = _counts(call, rule, kind, options.convention, warnings)
     if kind is Kind.UNSUPPORTED:
         _warn_unsupported(call, warnings)
-    per = _PerExample(batch, call.name, warnings)
+    per = PerExample(batch, call.name, warnings)
     return LayerCount(
         name=call.name,
         type=type(call.module).__name__,
@@ -40,14 +41,20 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
     )
 
 
-def _counts(call, rule, kind: Kind, convention: Convention):
+def _counts(call, rule, kind: Kind, convention: Convention, warnings: list[str]):
     """(outputs, nominal, exact) for the whole batch; None connections when unknown."""
     if kind.silent_under(convention):
         return 0, 0, 0
     outputs = sum(prod(s) for s in call.outputs)
     if rule is None or rule.fn is None:
         return outputs, None, None
-    taps = rule.fn(call.module, call.inputs, call.outputs)
+    try:
+        taps = rule.fn(call.module, call.inputs, call.outputs)
+    except Exception as exc:  # a configuration the rule cannot count: unknown, not a crash
+        msg = f"{_where(call)}: its rule failed ({_one_line(exc)}); connections unknown"
+        if msg not in warnings:  # once per module, not once per call
+            warnings.append(msg)
+        return outputs, None, None
     if isinstance(taps, int) and not isinstance(taps, bool):
         taps = Taps(taps, taps)
     if not isinstance(taps, Taps) or min(taps.nominal, taps.exact) < 0:
@@ -55,23 +62,28 @@ def _counts(call, rule, kind: Kind, convention: Convention):
     return outputs, taps.nominal, taps.exact
 
 
+def _where(call) -> str:
+    return f"{call.name} ({type(call.module).__name__})"
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def _claim(module: nn.Module, seen: set[int], keep) -> tuple[int, int]:
     """(trainable, frozen) elements of params not seen before and kept; marks all as seen."""
     trainable = frozen = 0
-    for name, p in module.named_parameters():
+    for p in module.parameters():
         if id(p) in seen:
             continue
         seen.add(id(p))
-        if keep(name):
+        if keep(p):
             if p.requires_grad:
                 trainable += p.numel()
             else:
                 frozen += p.numel()
     return trainable, frozen
-
-
-def _is_bias(param_name: str) -> bool:
-    return "bias" in param_name.rsplit(".", 1)[-1]
 
 
 def _warn_unsupported(call, warnings: list[str]) -> None:
@@ -84,8 +96,8 @@ def _warn_unsupported(call, warnings: list[str]) -> None:
         warnings.append(msg)
 
 
-class _PerExample:
-    """Divide whole-batch counts by the batch; a count without a batch dim stays whole."""
+class PerExample:
+    """n // batch for a whole-batch count; one that does not divide stays whole, with a warning."""
 
     def __init__(self, batch: int, name: str, warnings: list[str]) -> None:
         self.batch, self.name, self.warnings = batch, name, warnings
