@@ -3,7 +3,8 @@
 Forward hooks see modules, not the `torch.cat`, `x + y` or `q @ k.T` written in a forward.
 This pass runs the forward once more under a TorchDispatchMode (as torch.utils.flop_counter
 does; it works on meta tensors), keeps a module stack with hooks, and records each aten op
-that runs outside every counted module, with outputs and connections from archcount.op_rules.
+that runs outside every counted module, with outputs and connections from
+archcount.engine.op_rules.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from archcount.engine.op_rules import OpTaps, op_taps
+from archcount.engine.op_rules import OP_RULES, OpTaps, op_taps
+from archcount.engine.registry import OpRegistry
+from archcount.engine.rows import PerExample
+from archcount.engine.walk import Prepared, prepare, run_hooked
 from archcount.records import Convention, Kind, LayerCount, Report
-from archcount.engine.rules import RULES
-from archcount.engine.walk import _example_args, counted_modules, run_hooked
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class FunctionalOps:
     ops: tuple[OpCount, ...]
     covered_calls: int | None  # None: the scan found no torch call outside modules, no pass ran
     convention: Convention = Convention.UNITS
+    warnings: tuple[str, ...] = ()  # op rules that failed, counts that do not divide the batch
 
     @property
     def outputs(self) -> int:
@@ -86,6 +89,7 @@ class FunctionalOps:
             "connections_unknown_in": list(self.unknown),
             "covered_op_calls": self.covered_calls,
             "ops": [x.to_dict() for x in self.ops],
+            "warnings": list(self.warnings),
         }
 
 
@@ -97,32 +101,42 @@ def functional_ops(
     input_dtype: torch.dtype = torch.float32,
     convention: Convention | str = Convention.UNITS,
     rules: Mapping | None = None,
+    op_rules: Mapping | None = None,
     name: str | None = None,
 ) -> FunctionalOps:
-    """One forward under a dispatch mode: the ops run outside every counted module, per example.
+    """One forward under a dispatch mode: the ops run outside every counted module, per example."""
+    prepared = prepare(model, input_size, example_input, input_dtype, rules)
+    return functional_pass(prepared, convention=convention, op_rules=op_rules, name=name)
+
+
+def functional_pass(
+    prepared: Prepared,
+    *,
+    convention: Convention | str = Convention.UNITS,
+    op_rules: Mapping | None = None,
+    name: str | None = None,
+) -> FunctionalOps:
+    """The functional ops of a prepared run (the same args, modules and batch as its count).
 
     A cheap torch-function scan goes first: when the model's own code calls no torch function
     outside its counted modules, the dispatch pass (which imports torch._dynamo) is skipped.
     """
-    args = _example_args(model, input_size, example_input, input_dtype)
-    targets = counted_modules(model, RULES.merged(rules))
-    counted = {id(m) for _, m in targets}
-    if not _calls_outside(model, args, targets, counted):
+    counted = {id(m) for _, m in prepared.targets}
+    if not _calls_outside(prepared, counted):
         return FunctionalOps((), None, Convention(convention))
-    recorder = _Recorder(name or type(model).__name__)
-    _run_with_stack(model, args, targets, counted, recorder, recorder.stack)
-    shape = args[0].shape if args and isinstance(args[0], torch.Tensor) else ()
-    batch = shape[0] if len(shape) else 1
-    ops = tuple(_per_example(x, batch) for x in recorder.counts.values())
-    return FunctionalOps(ops, recorder.covered, Convention(convention))
+    recorder = _Recorder(name or type(prepared.model).__name__, OP_RULES.merged(op_rules))
+    _run_with_stack(prepared, counted, recorder, recorder.stack)
+    warnings = list(recorder.warnings)
+    ops = tuple(_per_example(x, prepared.batch, warnings) for x in recorder.counts.values())
+    return FunctionalOps(ops, recorder.covered, Convention(convention), tuple(warnings))
 
 
-def _run_with_stack(model, args, targets, counted: set[int], mode, stack: list) -> None:
+def _run_with_stack(prepared: Prepared, counted: set[int], mode, stack: list) -> None:
     """run_hooked under `mode`, with the module stack kept on `stack`; hooks always removed."""
-    handles = _stack_hooks(model, counted, stack)
+    handles = _stack_hooks(prepared.model, counted, stack)
     try:
         with mode:
-            run_hooked(model, args, targets)
+            run_hooked(prepared.model, prepared.args, prepared.targets)
     finally:
         for h in handles:
             h.remove()
@@ -148,9 +162,9 @@ class _Scan(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _calls_outside(model, args, targets, counted: set[int]) -> bool:
+def _calls_outside(prepared: Prepared, counted: set[int]) -> bool:
     scan = _Scan()
-    _run_with_stack(model, args, targets, counted, scan, scan.stack)
+    _run_with_stack(prepared, counted, scan, scan.stack)
     return scan.found
 
 
@@ -182,11 +196,12 @@ def _stack_hooks(model: nn.Module, counted: set[int], stack: list) -> list:
 class _Recorder(TorchDispatchMode):
     """Runs each op and adds it to the owner's tally unless a counted module is running it."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, registry: OpRegistry) -> None:
         super().__init__()
-        self.root = root
+        self.root, self.registry = root, registry
         self.stack: list[tuple[str, bool]] = []
         self.counts: dict[tuple[str, str], OpCount] = {}
+        self.warnings: list[str] = []
         self.covered = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -195,10 +210,14 @@ class _Recorder(TorchDispatchMode):
         if self.stack and self.stack[-1][1]:
             self.covered += 1
             return out
-        taps = op_taps(func, args, kwargs, out)
+        taps = op_taps(func, args, kwargs, out, self.registry)
         if taps is not None:
             owner = (self.stack[-1][0] if self.stack else "") or self.root
-            self._add(owner, f"aten.{func.overloadpacket.__name__}", taps)
+            op = f"aten.{func.overloadpacket.__name__}"
+            self._add(owner, op, taps)
+            msg = f"{owner}: {op}: its rule failed ({taps.error}); connections unknown"
+            if taps.error and msg not in self.warnings:
+                self.warnings.append(msg)
         return out
 
     def _add(self, owner: str, op: str, taps: OpTaps) -> None:
@@ -218,12 +237,10 @@ class _Recorder(TorchDispatchMode):
         )
 
 
-def _per_example(x: OpCount, batch: int) -> OpCount:
-    """Whole-batch counts divided by the batch (kept whole when they do not divide)."""
-    if batch <= 1 or x.outputs % batch or (x.connections or 0) % batch:
-        return x
-    conn = None if x.connections is None else x.connections // batch
-    return replace(x, outputs=x.outputs // batch, connections=conn)
+def _per_example(x: OpCount, batch: int, warnings: list[str]) -> OpCount:
+    """Whole-batch counts divided by the batch, as a module row's are (rows.PerExample)."""
+    per = PerExample(batch, f"{x.owner}: {x.op}", warnings)
+    return replace(x, outputs=per(x.outputs), connections=per(x.connections))
 
 
 def functional_rows(functional: FunctionalOps) -> tuple[LayerCount, ...]:
@@ -248,5 +265,9 @@ def functional_rows(functional: FunctionalOps) -> tuple[LayerCount, ...]:
 
 
 def with_functional(report: Report, functional: FunctionalOps) -> Report:
-    """`report` with the functional ops as extra rows, so its totals include them."""
-    return replace(report, layers=report.layers + functional_rows(functional))
+    """`report` with the functional ops as extra rows (and their warnings), in its totals."""
+    return replace(
+        report,
+        layers=report.layers + functional_rows(functional),
+        warnings=report.warnings + functional.warnings,
+    )

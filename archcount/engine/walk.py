@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.errors import ForwardError, InputError
-from archcount.records import Convention, Options, Report
+from archcount.engine.registry import RuleRegistry
 from archcount.engine.rows import layer_row, orphan_rows
 from archcount.engine.rules import RULES
+from archcount.errors import ForwardError, InputError, RuleError
+from archcount.records import Convention, Options, Report
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,37 @@ class Call:
     call: int
     inputs: tuple[tuple[int, ...], ...]
     outputs: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One run made ready: the model, its example args, the modules to hook, rules, batch."""
+
+    model: nn.Module
+    args: tuple
+    targets: tuple[tuple[str, nn.Module], ...]
+    registry: RuleRegistry
+    batch: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of the first input tensor, () when there is none."""
+        shapes = _shapes(self.args)
+        return tuple(shapes[0]) if shapes else ()
+
+
+def prepare(
+    model: nn.Module,
+    input_size: Sequence[int] | None = None,
+    example_input: Any = None,
+    input_dtype: torch.dtype = torch.float32,
+    rules: Mapping | None = None,
+) -> Prepared:
+    """The example args (exactly one of input_size, example_input), counted modules, batch."""
+    registry = RULES.merged(rules)
+    args = _example_args(model, input_size, example_input, input_dtype)
+    targets = tuple(counted_modules(model, registry))
+    return Prepared(model, args, targets, registry, batch_of(args))
 
 
 def count(
@@ -46,20 +78,29 @@ def count(
     the device of the model's parameters (meta for a model built under torch.device("meta")).
     """
     options = Options(Convention(convention), include_bias, include_norm)
-    registry = RULES.merged(rules)
-    args = _example_args(model, input_size, example_input, input_dtype)
-    targets = counted_modules(model, registry)
-    calls = run_hooked(model, args, targets)
+    prepared = prepare(model, input_size, example_input, input_dtype, rules)
+    return count_prepared(prepared, options, name=name, params=params)
+
+
+def count_prepared(
+    prepared: Prepared,
+    options: Options,
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Report:
+    """The Report of one hooked forward of a prepared run under `options`."""
+    calls = run_hooked(prepared.model, prepared.args, prepared.targets)
     return report_of(
-        model,
+        prepared.model,
         calls,
-        targets,
-        registry,
+        prepared.targets,
+        prepared.registry,
         options,
-        batch=_batch_of(args),
-        name=name or type(model).__name__,
+        batch=prepared.batch,
+        name=name or type(prepared.model).__name__,
         params=params,
-        input_shape=tuple(_shapes(args)[0]) if _shapes(args) else (),
+        input_shape=prepared.input_shape,
     )
 
 
@@ -145,6 +186,8 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
         with eval_mode(model), torch.no_grad():
             try:
                 model(*args)
+            except RuleError:  # an op rule's bug inside the dispatch pass, not the model's
+                raise
             except Exception as exc:  # re-raised with the layer that failed and its shapes
                 raise _forward_error(exc, stack, calls, args) from exc
     finally:
@@ -214,6 +257,7 @@ def device_of(model: nn.Module) -> torch.device:
     return torch.device("meta")
 
 
-def _batch_of(args: tuple) -> int:
+def batch_of(args: tuple) -> int:
+    """The batch: the first size of the first input tensor, 1 when it has no dims."""
     shapes = _shapes(args)
     return shapes[0][0] if shapes and shapes[0] else 1
