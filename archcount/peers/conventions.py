@@ -1,8 +1,9 @@
 """archcount's per-layer numbers recomputed under torchinfo's and fvcore's conventions.
 
 Each view takes one module's group (its rows, per example, the module, its parameter counts)
-and returns the number that peer should report for that module, and why it differs from archcount's, so a
-difference in the totals is explained layer by layer. The peers' own rules, from their source:
+and returns the number that peer should report for that module, and why it differs from
+archcount's, so a difference in the totals is explained layer by layer. The peers' own rules,
+from their source:
   torchinfo  mult-adds of a *leaf* module = for its `weight`/`bias`: params * (batch * output
              positions) for a class named *Conv* (transposed too), else params * batch;
              other *weight*/*bias* params: params * prod(output[:2]). Non-leaf modules add 0.
@@ -61,6 +62,8 @@ def _torchinfo_leaf(m: nn.Module, out: Shape) -> int:
     macs = 0
     for name, p in m.named_parameters():
         if name in ("weight", "bias"):
+            # torchinfo's own rule tests the class name (layer_info.py: `"Conv" in
+            # self.class_name`): reproduced as is, so a class named *Conv* counts as it does
             if "Conv" in type(m).__name__:
                 macs += p.numel() * prod(out[:1] + out[2:])
             else:

@@ -18,11 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.peers import conventions as pc
 from archcount.engine.functional import FunctionalOps, functional_ops, functional_rows
-from archcount.records import LayerCount, Report
 from archcount.engine.rules import RULES
 from archcount.engine.walk import counted_modules, eval_mode
+from archcount.peers import conventions as pc
+from archcount.records import LayerCount, Report
 
 
 @dataclass(frozen=True)
@@ -178,12 +178,14 @@ def _with_rest(check: PeerCheck, rest: int) -> PeerCheck:
 
 def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list[_Group]:
     """Rows grouped by module (all calls together), idle or left-out modules, functional ops."""
+    op_rows = functional_rows(functional)
+    op_names = {r.name for r in op_rows}  # a row of the report is an op row by name, not type
     by_name: dict[str, list[LayerCount]] = {}
     for row in report.layers:
         by_name.setdefault(row.name, []).append(row)
     found = []
     for name, rows in by_name.items():
-        module = None if rows[0].type.startswith("aten.") else _module_of(model, name)
+        module = None if name in op_names else _module_of(model, name)
         found.append((name, rows[0].type, module, tuple(rows)))
     covered = {id(m) for *_, module, _ in found if module is not None for m in module.modules()}
     for name, module in counted_modules(model, RULES):
@@ -191,8 +193,8 @@ def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list
             found.append((name, type(module).__name__, module, ()))
     seen: set[int] = set()
     groups = [_Group(n, t, m, rows, True, *_param_counts(m, seen)) for n, t, m, rows in found]
-    if not any(r.type.startswith("aten.") for r in report.layers):
-        groups += [_Group(r.name, r.type, None, (r,), False) for r in functional_rows(functional)]
+    if not op_names & by_name.keys():  # the ops were not added to the report's totals
+        groups += [_Group(r.name, r.type, None, (r,), False) for r in op_rows]
     return groups
 
 
