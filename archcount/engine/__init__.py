@@ -1,1 +1,1 @@
-"""The counting engine: module-rule and aten-op registries, the rules, tap arithmetic, one prepared run -> Report."""
+"""The counting engine: module and aten-op rule registries, tap arithmetic, one run -> Report."""

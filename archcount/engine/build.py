@@ -1,4 +1,4 @@
-"""Call a model factory on a device: factory(**kwargs) -> nn.Module, user mistakes as TargetError."""
+"""Call a model factory on a device: factory(**kwargs) -> nn.Module; mistakes as TargetError."""
 
 from __future__ import annotations
 

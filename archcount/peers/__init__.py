@@ -1,1 +1,1 @@
-"""Cross-checks against torchinfo, fvcore and FlopCounterMode, and those peers' counting conventions."""
+"""Cross-checks against torchinfo, fvcore and FlopCounterMode, and those peers' conventions."""
