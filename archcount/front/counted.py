@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archcount.engine.functional import FunctionalOps, functional_ops, with_functional
+from archcount.engine.functional import FunctionalOps, functional_pass, with_functional
+from archcount.engine.walk import prepare
 from archcount.formulas.declared import DeclaredCheck, check_declared
-from archcount.front.request import Built, CountRequest, build, count_built
+from archcount.front.request import CountRequest, build, count_built
 from archcount.peers.crosscheck import CrossCheck, cross_check
 from archcount.records import Report
 
@@ -39,17 +40,14 @@ class Counted:
 def count_request(
     request: CountRequest, *, add_functional: bool = False, check: bool = False
 ) -> Counted:
-    """Build once, count, run the functional-op pass (adding its ops if asked) and the peers."""
+    """Build once; count, the functional-op pass (its ops added if asked), peers, declared.
+
+    The count and the functional pass share one prepared run: the same args and batch.
+    """
     built = build(request)
-    report = count_built(request, built)
-    return extend(built, report, add_functional=add_functional, check=check)
-
-
-def extend(
-    built: Built, report: Report, *, add_functional: bool = False, check: bool = False
-) -> Counted:
-    """The functional-op pass, the cross-check (on a CPU copy) and the declared formulas."""
-    functional = functional_ops(built.model, example_input=built.args, convention=report.convention)
+    prepared = prepare(built.model, example_input=built.args)
+    report = count_built(request, built, prepared)
+    functional = functional_pass(prepared, convention=report.convention)
     if add_functional:
         report = with_functional(report, functional)
     peers = None

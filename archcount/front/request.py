@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from archcount.engine.build import arguments, build_model, default_of, takes
-from archcount.engine.walk import count
+from archcount.engine.walk import Prepared, count_prepared, prepare
 from archcount.errors import InputError
 from archcount.front.target import HOMEWORK_ARGS, load_target
 from archcount.records import Options, Report
@@ -131,18 +131,10 @@ def build(request: CountRequest) -> Built:
     return Built(factory, kwargs, model, (x,))
 
 
-def count_built(request: CountRequest, built: Built) -> Report:
-    """Count a resolved request under its options."""
-    o = request.options
-    return count(
-        built.model,
-        example_input=built.args,
-        convention=o.convention,
-        include_bias=o.include_bias,
-        include_norm=o.include_norm,
-        name=request.target,
-        params=built.kwargs,
-    )
+def count_built(request: CountRequest, built: Built, prepared: Prepared | None = None) -> Report:
+    """Count a resolved request under its options (on `prepared`, a run of `built`, if given)."""
+    prepared = prepared or prepare(built.model, example_input=built.args)
+    return count_prepared(prepared, request.options, name=request.target, params=built.kwargs)
 
 
 def count_target(request: CountRequest) -> Report:

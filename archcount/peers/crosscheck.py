@@ -20,7 +20,7 @@ from torch import nn
 
 from archcount.engine.functional import FunctionalOps, functional_ops, functional_rows
 from archcount.engine.rules import RULES
-from archcount.engine.walk import counted_modules, eval_mode
+from archcount.engine.walk import batch_of, counted_modules, eval_mode
 from archcount.peers import conventions as pc
 from archcount.records import LayerCount, Report
 
@@ -126,7 +126,7 @@ def cross_check(
     report: Report, model: nn.Module, args: tuple, functional: FunctionalOps | None = None
 ) -> CrossCheck:
     """Run torchinfo and fvcore on `model` (real tensors) with `args` and compare with `report`."""
-    batch = args[0].shape[0] if args and getattr(args[0], "dim", lambda: 0)() else 1
+    batch = batch_of(args)
     if functional is None:
         functional = functional_ops(model, example_input=args, convention=report.convention)
     groups = _groups(report, model, functional)
@@ -140,7 +140,7 @@ def cross_check(
         except ImportError as exc:
             skipped.append(f"{peer}: not installed ({exc})")
             continue
-        except Exception as exc:  # noqa: BLE001 - a peer failing is reported, not fatal
+        except Exception as exc:
             skipped.append(f"{peer}: failed: {_first_line(exc)}")
             continue
         for metric, quantity, view in _METRICS[peer]:

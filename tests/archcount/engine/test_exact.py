@@ -87,7 +87,7 @@ def test_transposed_exact_is_brute_force(c, op):
     size = (c["size"],) * dims
     if any((i - 1) * s - 2 * p + d * (c["k"] - 1) + op + 1 <= 0 for i in size):
         return
-    r = only_row(convt, (1, 2 * g) + size)
+    r = only_row(convt, (1, 2 * g, *size))
     expected = brute_transposed(
         2 * g, 3 * g, g, size, r.output_shape[2:], (c["k"],) * dims, s, p, d
     )

@@ -88,7 +88,7 @@ def test_op_rule_that_raises_is_unknown_with_a_warning():
 
 
 def test_op_rule_returning_garbage_is_a_rule_error():
-    with pytest.raises(RuleError, match="aten.cumsum"), torch.device("meta"):
+    with pytest.raises(RuleError, match=r"aten.cumsum"), torch.device("meta"):
         functional_ops(
             Functional(lambda x: x.cumsum(1)),
             (1, 2, 4, 4),
