@@ -11,6 +11,8 @@ from archcount.front import request, space
 
 pytestmark = pytest.mark.usefixtures("toys_importable")
 runner = CliRunner()
+# toys.Line's other arguments and its input, held: checks derive in width alone
+LINE_AT_4X16 = ["--fix", "channels=4", "--fix", "kernel=3", "--input-shape", "4,16", "--json"]
 
 
 def run(*args):
@@ -107,38 +109,14 @@ def test_derive_other_arguments_held_by_arg():
     [("weights=15*width + 2", 0), ("connections=224 width", 0), ("weights=15*width", 1)],
 )
 def test_check_a_1d_model(expect, code):
-    r = run(
-        "check",
-        "toys.Line",
-        "--expect",
-        expect,
-        "--fix",
-        "channels=4",
-        "--fix",
-        "kernel=3",
-        "--input-shape",
-        "4,16",
-        "--json",
-    )
+    r = run("check", "toys.Line", "--expect", expect, *LINE_AT_4X16)
     assert r.exit_code == code, r.output
     (c,) = json.loads(r.stdout)["checks"]
     assert c["ok"] is (code == 0)
 
 
 def test_check_wrong_formula_names_the_difference():
-    r = run(
-        "check",
-        "toys.Line",
-        "--expect",
-        "weights=15*width",
-        "--fix",
-        "channels=4",
-        "--fix",
-        "kernel=3",
-        "--input-shape",
-        "4,16",
-        "--json",
-    )
+    r = run("check", "toys.Line", "--expect", "weights=15*width", *LINE_AT_4X16)
     assert r.exit_code == 1
     assert json.loads(r.stdout)["checks"][0]["difference"] == "2"
 
