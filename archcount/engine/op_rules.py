@@ -33,7 +33,7 @@ import torch
 from torch.utils._pytree import tree_leaves, tree_map
 
 from archcount.engine.registry import OpRegistry, OpRule, Shape
-from archcount.engine.taps import adaptive_window_sum, per_dim, spatial
+from archcount.engine.taps import INTERP_TAPS, adaptive_taps, per_dim, spatial
 from archcount.errors import RuleError
 from archcount.records import Kind
 
@@ -170,21 +170,18 @@ OP_RULES.add(
     per_output,
 )  # fmt: skip
 
-_RESAMPLE = {
-    1: [
-        aten.upsample_nearest1d,
-        aten.upsample_nearest2d,
-        aten.upsample_nearest3d,
-        *_present("_upsample_nearest_exact1d", "_upsample_nearest_exact2d"),
-        *_present("_upsample_nearest_exact3d"),
-    ],
-    2: [aten.upsample_linear1d],
-    4: [aten.upsample_bilinear2d],
-    16: [aten.upsample_bicubic2d],
-    8: [aten.upsample_trilinear3d],
+_RESAMPLE = {  # each interpolation mode's ops; its taps per output are taps.INTERP_TAPS
+    "nearest": [aten.upsample_nearest1d, aten.upsample_nearest2d, aten.upsample_nearest3d],
+    "nearest-exact": _present(
+        "_upsample_nearest_exact1d", "_upsample_nearest_exact2d", "_upsample_nearest_exact3d"
+    ),
+    "linear": [aten.upsample_linear1d],
+    "bilinear": [aten.upsample_bilinear2d],
+    "bicubic": [aten.upsample_bicubic2d],
+    "trilinear": [aten.upsample_trilinear3d],
 }
-for _taps, _packets in _RESAMPLE.items():
-    OP_RULES.add(_packets, Kind.LAYER, partial(per_output, taps=_taps))
+for _mode, _packets in _RESAMPLE.items():
+    OP_RULES.add(_packets, Kind.LAYER, partial(per_output, taps=INTERP_TAPS[_mode]))
 
 
 def resample_antialiased(args, kwargs, out, *, taps: int):
@@ -194,8 +191,9 @@ def resample_antialiased(args, kwargs, out, *, taps: int):
     return None if any(o < i for o, i in zip(spatial(out, 2), spatial(x, 2))) else prod(out) * taps
 
 
-OP_RULES.add(_present("_upsample_bilinear2d_aa"), Kind.LAYER, partial(resample_antialiased, taps=4))
-OP_RULES.add(_present("_upsample_bicubic2d_aa"), Kind.LAYER, partial(resample_antialiased, taps=16))
+for _mode in ("bilinear", "bicubic"):
+    _aa = partial(resample_antialiased, taps=INTERP_TAPS[_mode])
+    OP_RULES.add(_present(f"_upsample_{_mode}2d_aa"), Kind.LAYER, _aa)
 
 
 def pool_window(args, kwargs, out, *, dims: int):
@@ -204,10 +202,8 @@ def pool_window(args, kwargs, out, *, dims: int):
 
 
 def adaptive_pool(args, kwargs, out, *, dims: int):
-    """Sum of the actual windows: leading * prod over dims of adaptive_window_sum(in, out)."""
-    x = args[0]
-    windows = prod(adaptive_window_sum(i, o) for i, o in zip(spatial(x, dims), spatial(out, dims)))
-    return prod(out) // prod(spatial(out, dims)) * windows
+    """Sum of the actual windows, as nn.AdaptiveAvgPool counts them (taps.adaptive_taps)."""
+    return adaptive_taps(args[0], out, dims)
 
 
 _POOLS = {  # the number of spatial dims of each op, bound here rather than read from its name

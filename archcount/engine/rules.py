@@ -1,4 +1,4 @@
-"""Built-in counting rules, one small function per layer family (SPEC.md's table).
+"""Built-in counting rules, one small function per layer family (docs/counting.md's table).
 
 To support a new layer, add a function here decorated with `@rule(YourLayer)`; it gets
 (module, input shapes, output shapes) for the whole batch and returns Taps or an int.
@@ -12,7 +12,7 @@ from math import prod
 from torch import nn
 
 from archcount.engine.registry import RuleRegistry, Taps
-from archcount.engine.taps import adaptive_window_sum, hits, leading, per_dim, spatial
+from archcount.engine.taps import INTERP_TAPS, adaptive_taps, hits, leading, per_dim, spatial
 from archcount.records import Kind
 
 RULES = RuleRegistry()
@@ -105,9 +105,7 @@ def avg_pool(m, ins, outs, *, dims: int):
 
 def adaptive_pool(m, ins, outs, *, dims: int):
     """Actual window sizes: prod over dims of sum_i (ceil((i+1)in/out) - floor(i*in/out))."""
-    (x,), (y,) = ins[:1], outs[:1]
-    per = [adaptive_window_sum(i, o) for i, o in zip(spatial(x, dims), spatial(y, dims))]
-    return prod(y) // prod(spatial(y, dims)) * prod(per)
+    return adaptive_taps(ins[0], outs[0], dims)
 
 
 # The spatial dims of each pool type are bound here, to the type: a subclass of MaxPool2d
@@ -130,22 +128,12 @@ for _fn, _by_dims in _POOLS.items():
         RULES.add(_types, Kind.LAYER, partial(_fn, dims=_dims))
 
 
-_INTERP_TAPS = {
-    "nearest": 1,
-    "nearest-exact": 1,
-    "linear": 2,
-    "bilinear": 4,
-    "bicubic": 16,
-    "trilinear": 8,
-}
-
-
 @rule(nn.Upsample)
 def upsample(m, ins, outs):
     """outputs * taps: nearest 1, (bi/tri)linear 2^d, bicubic 16; area: adaptive avg pooling."""
     if m.mode == "area":  # F.interpolate runs adaptive_avg_pool on the spatial dims
         return adaptive_pool(m, ins, outs, dims=len(outs[0]) - 2)
-    return _numel(outs[:1]) * _INTERP_TAPS[m.mode]  # another mode: KeyError, counted unknown
+    return _numel(outs[:1]) * INTERP_TAPS[m.mode]  # another mode: KeyError, counted unknown
 
 
 RULES.add(

@@ -31,6 +31,23 @@ def adaptive_window_sum(in_size: int, out_size: int) -> int:
     )
 
 
+def adaptive_taps(x: tuple[int, ...], y: tuple[int, ...], dims: int) -> int:
+    """Taps of an adaptive pool x -> y: leading sizes * prod over dims of the window sums."""
+    per = [adaptive_window_sum(i, o) for i, o in zip(spatial(x, dims), spatial(y, dims))]
+    return prod(y) // prod(spatial(y, dims)) * prod(per)
+
+
+# Input units read per output by each interpolation mode (area is an adaptive average pool).
+INTERP_TAPS = {
+    "nearest": 1,
+    "nearest-exact": 1,
+    "linear": 2,
+    "bilinear": 4,
+    "bicubic": 16,
+    "trilinear": 8,
+}
+
+
 def per_dim(value, dims: int) -> tuple[int, ...]:
     """An int or a tuple option (kernel, stride, …) spread over `dims` spatial dimensions."""
     if isinstance(value, int):
