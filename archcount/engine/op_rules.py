@@ -32,7 +32,7 @@ from math import prod
 import torch
 from torch.utils._pytree import tree_leaves, tree_map
 
-from archcount.engine.registry import OpRegistry, OpRule, Shape
+from archcount.engine.registry import OpRegistry, OpRule, Shape, failure
 from archcount.engine.taps import INTERP_TAPS, adaptive_taps, per_dim, spatial
 from archcount.errors import RuleError
 from archcount.records import Kind
@@ -82,8 +82,7 @@ def _applied(func, rule: OpRule, args: tuple, kwargs: dict, y: Shape) -> OpTaps:
     try:
         n = rule.fn(args, kwargs, y)
     except Exception as exc:  # a configuration the rule cannot count: unknown, not a crash
-        text = str(exc).strip().splitlines()
-        return OpTaps(rule.kind, prod(y), None, f"{type(exc).__name__}: {text[0] if text else ''}")
+        return OpTaps(rule.kind, prod(y), None, failure(exc))
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         raise RuleError(f"the rule for aten.{func.overloadpacket.__name__} returned {n!r}")
     return OpTaps(rule.kind, prod(y), n)

@@ -151,3 +151,9 @@ class OpRegistry:
 
     def __contains__(self, func: Any) -> bool:
         return self.lookup(func) is not None
+
+
+def failure(exc: Exception) -> str:
+    """'KeyError: first line of the message': how a rule's failure is reported."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -6,7 +6,7 @@ from math import prod
 
 from torch import nn
 
-from archcount.engine.registry import Taps, own_bias
+from archcount.engine.registry import Taps, failure, own_bias
 from archcount.errors import RuleError
 from archcount.records import Convention, Kind, LayerCount, Options
 
@@ -51,7 +51,7 @@ def _counts(call, rule, kind: Kind, convention: Convention, warnings: list[str])
     try:
         taps = rule.fn(call.module, call.inputs, call.outputs)
     except Exception as exc:  # a configuration the rule cannot count: unknown, not a crash
-        msg = f"{_where(call)}: its rule failed ({_one_line(exc)}); connections unknown"
+        msg = f"{_where(call)}: its rule failed ({failure(exc)}); connections unknown"
         if msg not in warnings:  # once per module, not once per call
             warnings.append(msg)
         return outputs, None, None
@@ -64,11 +64,6 @@ def _counts(call, rule, kind: Kind, convention: Convention, warnings: list[str])
 
 def _where(call) -> str:
     return f"{call.name} ({type(call.module).__name__})"
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _claim(module: nn.Module, seen: set[int], keep) -> tuple[int, int]:
