@@ -51,11 +51,44 @@ class Rule:
         return tuple(p for p in self.biases(module) if p is not None)
 
 
-class RuleRegistry:
+class _Registry:
+    """Key -> rule: one decorator that refuses duplicates, and merged copies for overrides."""
+
+    _rule: Callable[..., Any]  # Rule or OpRule: what a bare function becomes (Kind.LAYER)
+
+    def __init__(self, rules: Mapping[Any, Any] | None = None) -> None:
+        self._rules: dict[Any, Any] = dict(rules or {})
+
+    def _key(self, x: Any) -> Any:
+        return x
+
+    def _label(self, key: Any) -> str:
+        return key.__name__
+
+    def _put(self, keys: Iterable[Any], rule: Any, override: bool) -> None:
+        for key in map(self._key, keys):
+            if key in self._rules and not override:
+                raise RuleError(f"a rule for {self._label(key)} is already registered")
+            self._rules[key] = rule
+
+    def merged(self, extra: Mapping[Any, Any] | None):
+        """A copy with `extra` rules (a bare function means Kind.LAYER) overriding ours."""
+        out = type(self)(self._rules)
+        for k, r in (extra or {}).items():
+            out._rules[self._key(k)] = r if isinstance(r, self._rule) else self._rule(Kind.LAYER, r)
+        return out
+
+    def lookup(self, x: Any):
+        raise NotImplementedError
+
+    def __contains__(self, x: Any) -> bool:
+        return self.lookup(x) is not None
+
+
+class RuleRegistry(_Registry):
     """Module type -> Rule; subclasses inherit their nearest ancestor's rule."""
 
-    def __init__(self, rules: Mapping[type, Rule] | None = None) -> None:
-        self._rules: dict[type, Rule] = dict(rules or {})
+    _rule = Rule
 
     def register(
         self,
@@ -67,10 +100,7 @@ class RuleRegistry:
         """Decorator: register `fn` for every type in `types`; refuses duplicates."""
 
         def decorate(fn: RuleFn | None) -> RuleFn | None:
-            for t in types:
-                if t in self._rules and not override:
-                    raise RuleError(f"a rule for {t.__name__} is already registered")
-                self._rules[t] = Rule(kind, fn, biases)
+            self._put(types, Rule(kind, fn, biases), override)
             return fn
 
         return decorate
@@ -85,16 +115,6 @@ class RuleRegistry:
             if t in self._rules:
                 return self._rules[t]
         return None
-
-    def merged(self, extra: Mapping[type, Rule | RuleFn] | None) -> RuleRegistry:
-        """A copy with `extra` rules (a bare function means Kind.LAYER) overriding ours."""
-        out = RuleRegistry(self._rules)
-        for t, r in (extra or {}).items():
-            out._rules[t] = r if isinstance(r, Rule) else Rule(Kind.LAYER, r)
-        return out
-
-    def __contains__(self, module_type: type) -> bool:
-        return self.lookup(module_type) is not None
 
 
 # An op rule sees the op's args and kwargs with every tensor replaced by its shape (a tuple)
@@ -112,11 +132,16 @@ class OpRule:
     fn: OpRuleFn | None
 
 
-class OpRegistry:
+class OpRegistry(_Registry):
     """Aten OverloadPacket -> OpRule; every overload of a packet shares its rule."""
 
-    def __init__(self, rules: Mapping[OpPacket, OpRule] | None = None) -> None:
-        self._rules: dict[OpPacket, OpRule] = dict(rules or {})
+    _rule = OpRule
+
+    def _key(self, x: Any) -> Any:
+        return getattr(x, "overloadpacket", x)  # aten.mm.default -> aten.mm
+
+    def _label(self, key: Any) -> str:
+        return f"aten.{key.__name__}"
 
     def register(
         self, *packets: OpPacket, kind: Kind = Kind.LAYER, override: bool = False
@@ -124,10 +149,7 @@ class OpRegistry:
         """Decorator: register `fn` for every packet in `packets`; refuses duplicates."""
 
         def decorate(fn: OpRuleFn | None) -> OpRuleFn | None:
-            for p in packets:
-                if p in self._rules and not override:
-                    raise RuleError(f"a rule for aten.{p.__name__} is already registered")
-                self._rules[p] = OpRule(kind, fn)
+            self._put(packets, OpRule(kind, fn), override)
             return fn
 
         return decorate
@@ -138,19 +160,7 @@ class OpRegistry:
 
     def lookup(self, func: Any) -> OpRule | None:
         """The rule of an op overload's packet (or of a packet itself), or None."""
-        return self._rules.get(getattr(func, "overloadpacket", func))
-
-    def merged(self, extra: Mapping[OpPacket, OpRule | OpRuleFn] | None) -> OpRegistry:
-        """A copy with `extra` rules (a bare function means Kind.LAYER) overriding ours."""
-        out = OpRegistry(self._rules)
-        for p, r in (extra or {}).items():
-            out._rules[getattr(p, "overloadpacket", p)] = (
-                r if isinstance(r, OpRule) else OpRule(Kind.LAYER, r)
-            )
-        return out
-
-    def __contains__(self, func: Any) -> bool:
-        return self.lookup(func) is not None
+        return self._rules.get(self._key(func))
 
 
 def failure(exc: Exception) -> str:
