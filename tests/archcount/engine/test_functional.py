@@ -62,17 +62,6 @@ def test_residual_add_two_taps_per_output_and_linears_covered(device):
     assert f.covered_calls > 0  # the Linear's addmm ran inside a counted module
 
 
-class Functional(nn.Module):
-    """Arithmetic written in forward, on a 1x2x4x4 input (a child, so the model is no leaf)."""
-
-    def __init__(self, op):
-        super().__init__()
-        self.op, self.pre = op, nn.Identity()
-
-    def forward(self, x):
-        return self.op(self.pre(x))
-
-
 @pytest.mark.parametrize(
     ("op", "name", "outputs", "connections"),
     [
@@ -91,15 +80,15 @@ class Functional(nn.Module):
         (lambda x: x.mean((2, 3)), "aten.mean", 2, 32),
     ],
 )
-def test_op_formulas_by_hand(op, name, outputs, connections):
+def test_op_formulas_by_hand(op, name, outputs, connections, functional_net):
     with torch.device("meta"):
-        f = functional_ops(Functional(op), (1, 2, 4, 4))
+        f = functional_ops(functional_net(op), (1, 2, 4, 4))
     x = _ops(f)[("Functional", name)]
     assert (x.outputs, x.connections) == (outputs, connections)
 
 
-def test_unknown_op_is_named_not_zero():
-    f = functional_ops(Functional(lambda x: torch.cumsum(x, 1)), (1, 2, 4, 4))
+def test_unknown_op_is_named_not_zero(functional_net):
+    f = functional_ops(functional_net(lambda x: torch.cumsum(x, 1)), (1, 2, 4, 4))
     assert f.unknown == ("aten.cumsum",)
 
 

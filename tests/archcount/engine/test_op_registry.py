@@ -5,7 +5,6 @@ from math import prod
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from archcount.engine.functional import functional_ops
 from archcount.engine.op_rules import OP_RULES, op_rule
@@ -45,21 +44,12 @@ def test_merged_is_a_copy():
     assert mine.lookup(aten.cumsum).kind is Kind.LAYER
 
 
-class Functional(nn.Module):
-    def __init__(self, op):
-        super().__init__()
-        self.op, self.pre = op, nn.Identity()
-
-    def forward(self, x):
-        return self.op(self.pre(x))
-
-
 def _only(f):
     (x,) = f.ops
     return x
 
 
-def test_user_op_rule_sees_shapes():
+def test_user_op_rule_sees_shapes(functional_net):
     seen = []
 
     def cumsum(args, kwargs, out):
@@ -68,16 +58,16 @@ def test_user_op_rule_sees_shapes():
 
     with torch.device("meta"):
         f = functional_ops(
-            Functional(lambda x: x.cumsum(1)), (1, 2, 4, 4), op_rules={aten.cumsum: cumsum}
+            functional_net(lambda x: x.cumsum(1)), (1, 2, 4, 4), op_rules={aten.cumsum: cumsum}
         )
     assert seen == [(((1, 2, 4, 4), 1), (1, 2, 4, 4))]
     assert (_only(f).connections, f.unknown) == (32, ())
 
 
-def test_op_rule_that_raises_is_unknown_with_a_warning():
+def test_op_rule_that_raises_is_unknown_with_a_warning(functional_net):
     with torch.device("meta"):
         f = functional_ops(
-            Functional(lambda x: x.cumsum(1)),
+            functional_net(lambda x: x.cumsum(1)),
             (1, 2, 4, 4),
             op_rules={aten.cumsum: lambda a, k, o: 1 // 0},
         )
@@ -87,10 +77,10 @@ def test_op_rule_that_raises_is_unknown_with_a_warning():
     assert "Functional: aten.cumsum" in w and "ZeroDivisionError" in w
 
 
-def test_op_rule_returning_garbage_is_a_rule_error():
+def test_op_rule_returning_garbage_is_a_rule_error(functional_net):
     with pytest.raises(RuleError, match=r"aten.cumsum"), torch.device("meta"):
         functional_ops(
-            Functional(lambda x: x.cumsum(1)),
+            functional_net(lambda x: x.cumsum(1)),
             (1, 2, 4, 4),
             op_rules={aten.cumsum: lambda a, k, o: -3},
         )
@@ -135,18 +125,18 @@ MODES = [  # call, input shape, op, taps per output
 
 
 @pytest.mark.parametrize(("call", "shape", "op", "taps"), MODES, ids=[m[2] for m in MODES])
-def test_interpolate_modes_by_hand(call, shape, op, taps):
+def test_interpolate_modes_by_hand(call, shape, op, taps, functional_net):
     out = call(torch.zeros(shape))
     with torch.device("meta"):
-        x = _only(functional_ops(Functional(call), shape))
+        x = _only(functional_ops(functional_net(call), shape))
     assert (x.op, x.outputs, x.connections) == (op, out.numel(), out.numel() * taps)
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-def test_shrinking_with_antialias_is_unknown_never_an_error(mode):
+def test_shrinking_with_antialias_is_unknown_never_an_error(mode, functional_net):
     with torch.device("meta"):
         f = functional_ops(
-            Functional(_interp(scale_factor=0.5, mode=mode, antialias=True)), (1, 2, 4, 4)
+            functional_net(_interp(scale_factor=0.5, mode=mode, antialias=True)), (1, 2, 4, 4)
         )
     assert _only(f).connections is None and _only(f).outputs == 8
     assert f.unknown == (f"aten._upsample_{mode}2d_aa",)
@@ -165,8 +155,8 @@ POOLS = [  # call, input shape, op, connections by hand
 
 
 @pytest.mark.parametrize(("call", "shape", "op", "expected"), POOLS)
-def test_pool_ops_bind_their_dims(call, shape, op, expected):
+def test_pool_ops_bind_their_dims(call, shape, op, expected, functional_net):
     with torch.device("meta"):
-        x = _only(functional_ops(Functional(call), shape))
+        x = _only(functional_ops(functional_net(call), shape))
     assert x.connections == expected
     assert op is None or x.op == op
