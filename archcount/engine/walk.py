@@ -90,18 +90,33 @@ def count_prepared(
     params: Mapping[str, Any] | None = None,
 ) -> Report:
     """The Report of one hooked forward of a prepared run under `options`."""
+    name = name or type(prepared.model).__name__
+    return reports_of(prepared, (options,), name=name, params=params)[0]
+
+
+def reports_of(
+    prepared: Prepared,
+    variants: Sequence[Options],
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> list[Report]:
+    """One hooked forward, its rows under each of `variants` (the forward is what costs)."""
     calls = run_hooked(prepared.model, prepared.args, prepared.targets)
-    return report_of(
-        prepared.model,
-        calls,
-        prepared.targets,
-        prepared.registry,
-        options,
-        batch=prepared.batch,
-        name=name or type(prepared.model).__name__,
-        params=params,
-        input_shape=prepared.input_shape,
-    )
+    return [
+        report_of(
+            prepared.model,
+            calls,
+            prepared.targets,
+            prepared.registry,
+            options,
+            batch=prepared.batch,
+            name=type(prepared.model).__name__ if name is None else name,
+            params=params,
+            input_shape=prepared.input_shape,
+        )
+        for options in variants
+    ]
 
 
 def report_of(

@@ -11,11 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from archcount.engine.build import arguments, build_model
-from archcount.engine.rules import RULES
-from archcount.engine.walk import counted_modules, report_of, run_hooked
+from archcount.engine.walk import prepare, reports_of
 from archcount.errors import ArchcountError
 from archcount.formulas.closed_form import Symbols
 from archcount.formulas.syntax import QUANTITIES
@@ -67,26 +64,10 @@ def count_point(
     variants: Sequence[Options],
 ) -> list[Report]:
     """Reports of factory(**kwargs) on an input of `size` (batch 1), one per option variant."""
-    model = _built(factory, kwargs)
-    args = (torch.zeros(tuple(size), device="meta"),)
-    targets = counted_modules(model, RULES)
+    prepared = prepare(_built(factory, kwargs), tuple(size))
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
         warnings.simplefilter("ignore", UserWarning)
-        calls = run_hooked(model, args, targets)
-    return [
-        report_of(
-            model,
-            calls,
-            targets,
-            RULES,
-            options,
-            batch=size[0],
-            name="",
-            params=kwargs,
-            input_shape=tuple(size),
-        )
-        for options in variants
-    ]
+        return reports_of(prepared, variants, name="", params=kwargs)
 
 
 _last: list = [None, None]  # (key, model): grid points that differ only in S share one build
