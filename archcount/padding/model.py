@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import nn
 
-from archcount.engine.rules import RULES
 from archcount.engine.taps import per_dim, spatial
-from archcount.engine.walk import Call, counted_modules, device_of, run_hooked
+from archcount.engine.walk import Call, prepare, run_hooked
 from archcount.errors import TargetError
 from archcount.padding.equations import Answer, Op, Pad, equation, solve
 
@@ -103,8 +101,8 @@ def solve_model(
 
 def _conv_calls(model: nn.Module, size: tuple[int, ...]) -> list[Call]:
     """The reference forward's calls of Conv*/ConvTranspose* modules, in order."""
-    args = (torch.zeros(size, device=device_of(model)),)
-    calls = run_hooked(model, args, counted_modules(model, RULES))
+    run = prepare(model, size)
+    calls = run_hooked(run.model, run.args, run.targets)
     return [c for c in calls if isinstance(c.module, nn.modules.conv._ConvNd)]
 
 
