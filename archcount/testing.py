@@ -1,0 +1,1 @@
+"""pytest helpers for users' own models (the pytest11 plugin lives here)."""
