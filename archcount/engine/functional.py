@@ -98,6 +98,7 @@ def functional_ops(
     input_size: Sequence[int] | None = None,
     *,
     example_input: Any = None,
+    example_kwargs: Mapping[str, Any] | None = None,
     input_dtype: torch.dtype = torch.float32,
     convention: Convention | str = Convention.UNITS,
     rules: Mapping | None = None,
@@ -105,7 +106,7 @@ def functional_ops(
     name: str | None = None,
 ) -> FunctionalOps:
     """One forward under a dispatch mode: the ops run outside every counted module, per example."""
-    prepared = prepare(model, input_size, example_input, input_dtype, rules)
+    prepared = prepare(model, input_size, example_input, input_dtype, rules, example_kwargs)
     return functional_pass(prepared, convention=convention, op_rules=op_rules, name=name)
 
 
@@ -136,7 +137,7 @@ def _run_with_stack(prepared: Prepared, counted: set[int], mode, stack: list) ->
     handles = _stack_hooks(prepared.model, counted, stack)
     try:
         with mode:
-            run_hooked(prepared.model, prepared.args, prepared.targets)
+            run_hooked(prepared.model, prepared.args, prepared.targets, prepared.kwargs)
     finally:
         for h in handles:
             h.remove()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -37,11 +37,12 @@ class Prepared:
     targets: tuple[tuple[str, nn.Module], ...]
     registry: RuleRegistry
     batch: int
+    kwargs: dict[str, Any] = field(default_factory=dict)  # the forward is model(*args, **kwargs)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """The shape of the first input tensor, () when there is none."""
-        shapes = _shapes(self.args)
+        """The shape of the first input tensor (args first, then kwargs), () when there is none."""
+        shapes = _shapes((self.args, self.kwargs))
         return tuple(shapes[0]) if shapes else ()
 
 
@@ -51,12 +52,17 @@ def prepare(
     example_input: Any = None,
     input_dtype: torch.dtype = torch.float32,
     rules: Mapping | None = None,
+    example_kwargs: Mapping[str, Any] | None = None,
 ) -> Prepared:
-    """The example args (exactly one of input_size, example_input), counted modules, batch."""
+    """The example inputs, counted modules and batch of one run.
+
+    Give input_size (a zero tensor of that shape) or example_input: a tensor, a tuple/list of
+    positional args, or a dict of keyword args; example_kwargs adds keyword args to either.
+    """
     registry = RULES.merged(rules)
-    args = _example_args(model, input_size, example_input, input_dtype)
+    args, kwargs = example_inputs(model, input_size, example_input, input_dtype, example_kwargs)
     targets = tuple(counted_modules(model, registry))
-    return Prepared(model, args, targets, registry, batch_of(args))
+    return Prepared(model, args, targets, registry, batch_of(args, kwargs), kwargs)
 
 
 def count(
@@ -64,6 +70,7 @@ def count(
     input_size: Sequence[int] | None = None,
     *,
     example_input: Any = None,
+    example_kwargs: Mapping[str, Any] | None = None,
     input_dtype: torch.dtype = torch.float32,
     convention: Convention | str = Convention.UNITS,
     include_bias: bool = True,
@@ -76,9 +83,11 @@ def count(
 
     `input_size` includes the batch dimension, e.g. (1, 3, 32, 32); the tensor is made on
     the device of the model's parameters (meta for a model built under torch.device("meta")).
+    Or `example_input`: a tensor, a tuple of args or a dict of keyword args (plus
+    `example_kwargs`); the batch is the first size of the first tensor among them.
     """
     options = Options(Convention(convention), include_bias, include_norm)
-    prepared = prepare(model, input_size, example_input, input_dtype, rules)
+    prepared = prepare(model, input_size, example_input, input_dtype, rules, example_kwargs)
     return count_prepared(prepared, options, name=name, params=params)
 
 
@@ -102,7 +111,7 @@ def reports_of(
     params: Mapping[str, Any] | None = None,
 ) -> list[Report]:
     """One hooked forward, its rows under each of `variants` (the forward is what costs)."""
-    calls = run_hooked(prepared.model, prepared.args, prepared.targets)
+    calls = run_hooked(prepared.model, prepared.args, prepared.targets, prepared.kwargs)
     return [
         report_of(
             prepared.model,
@@ -172,7 +181,9 @@ def module_type_has_rule(module: nn.Module, registry) -> bool:
     return type(module) is not nn.Module and type(module) in registry
 
 
-def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
+def run_hooked(
+    model: nn.Module, args: tuple, targets, kwargs: Mapping[str, Any] | None = None
+) -> list[Call]:
     """One forward under no_grad in eval mode; hooks removed and modes restored in a finally."""
     calls: list[Call] = []
     stack: list[tuple[str, nn.Module, tuple]] = []
@@ -200,11 +211,11 @@ def run_hooked(model: nn.Module, args: tuple, targets) -> list[Call]:
             handles.append(module.register_forward_hook(post(name), with_kwargs=True))
         with eval_mode(model), torch.no_grad():
             try:
-                model(*args)
+                model(*args, **(kwargs or {}))
             except RuleError:  # an op rule's bug inside the dispatch pass, not the model's
                 raise
             except Exception as exc:  # re-raised with the layer that failed and its shapes
-                raise _forward_error(exc, stack, calls, args) from exc
+                raise _forward_error(exc, stack, calls, (args, kwargs)) from exc
     finally:
         for h in handles:
             h.remove()
@@ -251,18 +262,28 @@ def _shapes(obj: Any) -> tuple[tuple[int, ...], ...]:
     return ()
 
 
-def _example_args(model: nn.Module, input_size, example_input, dtype) -> tuple:
-    if (input_size is None) == (example_input is None):
+def example_inputs(
+    model: nn.Module, input_size, example_input, dtype, example_kwargs=None
+) -> tuple[tuple, dict[str, Any]]:
+    """(args, kwargs) of the forward: a zero tensor of input_size, or example_input split."""
+    if (input_size is None) == (example_input is None) and not (
+        input_size is None and example_kwargs
+    ):
         raise InputError("give exactly one of input_size and example_input")
+    kwargs = dict(example_kwargs or {})
+    if isinstance(example_input, Mapping):
+        return (), {**dict(example_input), **kwargs}
+    if isinstance(example_input, (tuple, list)):
+        return tuple(example_input), kwargs
     if example_input is not None:
-        return (
-            tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
-        )
+        return (example_input,), kwargs
+    if input_size is None:  # keyword inputs only
+        return (), kwargs
     size = tuple(input_size)
     if not size or any(not isinstance(n, int) or n <= 0 for n in size):
         raise InputError(f"input size must be positive integers, got {size}")
     # zeros, not empty: valid indices for embeddings, no NaNs for real devices
-    return (torch.zeros(size, dtype=dtype, device=device_of(model)),)
+    return (torch.zeros(size, dtype=dtype, device=device_of(model)),), kwargs
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -272,7 +293,7 @@ def device_of(model: nn.Module) -> torch.device:
     return torch.device("meta")
 
 
-def batch_of(args: tuple) -> int:
-    """The batch: the first size of the first input tensor, 1 when it has no dims."""
-    shapes = _shapes(args)
+def batch_of(args: tuple, kwargs: Mapping[str, Any] | None = None) -> int:
+    """The batch: the first size of the first input tensor (args, then kwargs), 1 without dims."""
+    shapes = _shapes((args, dict(kwargs or {})))
     return shapes[0][0] if shapes and shapes[0] else 1
