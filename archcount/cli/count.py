@@ -90,6 +90,25 @@ def count_command(
             help="Compare with torchinfo and fvcore (run on a CPU copy), differences explained.",
         ),
     ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            min=1,
+            metavar="N",
+            help="A row per module down to depth N with its subtotals (1: the model's "
+            "children); runs of identical numbered blocks as one row 'blocks.0–11 ×12'.",
+            rich_help_panel="Views",
+        ),
+    ] = None,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand",
+            help="With --depth: a row for every block, runs of identical ones not merged.",
+            rich_help_panel="Views",
+        ),
+    ] = False,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -119,4 +138,13 @@ def count_command(
         counted = count_request(request, add_functional=functional, check=check)
         from archcount.render.report import counted_renderable
 
-        show(counted_renderable(counted), counted.to_dict(), json_out, output)
+        data, table = counted.to_dict(), None
+        if depth is not None:
+            from archcount.render.modules import modules_table
+            from archcount.render.tree import collapsed, module_tree
+
+            root = module_tree(counted.report, counted.module_types)
+            root = root if expand else collapsed(root)
+            table = modules_table(counted.report, root, depth)
+            data["modules"] = [c.to_dict(depth) for c in root.children]
+        show(counted_renderable(counted, table), data, json_out, output)

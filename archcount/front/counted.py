@@ -4,7 +4,7 @@ the model's declared formulas, all from the same build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archcount.engine.functional import FunctionalOps, functional_pass, with_functional
@@ -24,6 +24,7 @@ class Counted:
     functional_added: bool = False
     cross: CrossCheck | None = None
     declared: tuple[DeclaredCheck, ...] = ()
+    module_types: dict[str, str] = field(default_factory=dict)  # name -> class, '' the model
 
     def to_dict(self) -> dict[str, Any]:
         """Report.to_dict() plus `functional` (with `added`), `cross_check` and `formulas`."""
@@ -55,4 +56,5 @@ def count_request(
         real = built.on_cpu()
         peers = cross_check(report, real.model, real.args, functional)
     declared = check_declared(type(built.model), built.arguments, report)
-    return Counted(report, functional, add_functional, peers, declared)
+    types = {name: type(m).__name__ for name, m in built.model.named_modules()}
+    return Counted(report, functional, add_functional, peers, declared, types)

@@ -93,10 +93,10 @@ def warnings_renderable(report: Report) -> Text:
     return Text("\n".join(f"warning: {w}" for w in report.warnings), style="yellow")
 
 
-def report_renderable(report: Report) -> Group:
-    """The table, the trainable/frozen split, and the warnings."""
+def report_renderable(report: Report, table: Table | None = None) -> Group:
+    """The table (per layer, unless another is given), the trainable/frozen split, warnings."""
     t = report.totals
-    items = [report_table(report)]
+    items = [report_table(report) if table is None else table]
     if t.frozen_weights:
         items.append(
             Text(f"weights: {n(t.trainable_weights)} trainable, {n(t.frozen_weights)} frozen")
@@ -128,9 +128,10 @@ def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
     return table
 
 
-def counted_renderable(counted: Counted) -> Group:
-    """The main command's output: the report, the functional ops, the peers, the declared."""
-    items = [report_renderable(counted.report)]
+def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
+    """The main command's output: the report (or `table` in its place, e.g. the modules'),
+    the functional ops, the peers, the declared formulas."""
+    items = [report_renderable(counted.report, table)]
     if counted.functional is not None and counted.functional.ops:
         items.append(functional_renderable(counted.functional, counted.functional_added))
     if counted.cross is not None:
