@@ -243,3 +243,7 @@ def multihead_attention(m, ins, outs):
     projections = tgt * e * e + src * e * m.kdim + src * e * m.vdim + tgt * e * e
     attention = 2 * tgt * src_attended * e  # scores: head_dim taps each; values: S' taps each
     return n * (projections + attention)
+
+
+# Recurrent layers (RNN, LSTM, GRU and their cells) live in their own file and register here.
+import archcount.engine.recurrent  # noqa: E402, F401
