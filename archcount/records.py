@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -154,6 +156,19 @@ class Report:
             "warnings": list(self.warnings),
         }
 
+    def to_pandas(self, totals: bool = False):
+        """A pandas DataFrame, one row per layer (and a 'total' row when `totals`)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Report.to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(flat_rows(self.to_dict(), totals))
+
+    def _repr_html_(self) -> str:
+        """The terminal's table as HTML, for a notebook cell (built here: records know no
+        renderer, and rich's HTML export is a whole page)."""
+        return html_table(self)
+
 
 def call_label(name: str, call: int) -> str:
     """A module's name, with '(call N)' from its second call on."""
@@ -162,3 +177,67 @@ def call_label(name: str, call: int) -> str:
 
 def _listed(shape: tuple[int, ...] | None) -> list[int] | None:
     return None if shape is None else list(shape)
+
+
+def flat_rows(data: Mapping[str, Any], totals: bool = True) -> list[dict[str, Any]]:
+    """A --json count's layers (then a 'total' row), one scalar per column: CSV, DataFrame.
+
+    Shapes are written 1×32×16×16, lists joined with '; ', nested objects as 'key.sub'
+    columns; a column a row lacks is None (the total row has no type, shapes, ...).
+    """
+    rows = [_flat(layer) for layer in data["layers"]]
+    if totals:
+        rows.append({"name": "total"} | _flat(data["totals"]))
+    columns = dict.fromkeys(k for r in rows for k in r)
+    return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def _flat(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, Mapping):
+            out |= _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            sep = "×" if key.endswith("shape") else "; "
+            out[prefix + key] = sep.join(map(str, value))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def html_table(report: Report) -> str:
+    """layer, type, output, weights, outputs, connections, exact; totals in the footer."""
+    t = report.totals
+    q = " + ?" if t.unknown else ""
+    head = ("layer", "type", "output", "weights", "outputs", "connections", "exact")
+    cells = [
+        (
+            x.label,
+            x.type,
+            "×".join(map(str, x.output_shape[1:])) if x.output_shape else "",
+            *map(_count, (x.weights, x.outputs, x.connections, x.connections_exact)),
+        )
+        for x in report.layers
+    ]
+    total = ("total", "", "", _count(t.weights), _count(t.outputs))
+    total += (_count(t.connections) + q, _count(t.connections_exact) + q)
+    shape = "×".join(map(str, report.input_shape))
+    caption = f"{report.model} on {shape}; {report.convention.value}, counts per example"
+    lines = [f"<table><caption>{html.escape(caption)}</caption>", _tr(head, "th")]
+    lines += [_tr(c, "td") for c in cells]
+    lines += [f"<tfoot>{_tr(total, 'th')}</tfoot></table>"]
+    lines += [f"<p>warning: {html.escape(w)}</p>" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def _tr(cells, tag: str) -> str:
+    """A row: text cells left, counts (from the fourth column on) right-aligned."""
+    out = []
+    for i, c in enumerate(cells):
+        align = ' style="text-align:right"' if i >= 3 else ' style="text-align:left"'
+        out.append(f"<{tag}{align}>{html.escape(str(c))}</{tag}>")
+    return "<tr>" + "".join(out) + "</tr>"
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

@@ -86,7 +86,8 @@ Output = Annotated[
         "--output",
         "-o",
         metavar="FILE",
-        help="Also write to FILE: .md, .html, .svg (as shown) or .json.",
+        help="Also write to FILE: .md, .html, .svg (as shown), .json, or .csv (a count's "
+        "rows: one per layer, then the totals).",
     ),
 ]
 Fix = Annotated[

@@ -1,10 +1,13 @@
 """The same renderables as the terminal, as Markdown, HTML or SVG text, or the JSON data.
 
-The format follows a file suffix (.md, .html/.htm, .svg, .json); anything else is an error.
+The format follows a file suffix (.md, .html/.htm, .svg, .json, .csv); anything else is an
+error. A .csv holds a count's rows (one per layer, then the totals), from the JSON data.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -13,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from archcount.errors import InputError
+from archcount.records import flat_rows
 
-SUFFIXES = (".md", ".html", ".htm", ".svg", ".json")
+SUFFIXES = (".md", ".html", ".htm", ".svg", ".json", ".csv")
 WIDTH = 140  # recorded consoles are not terminals: a fixed width keeps files reproducible
 
 
@@ -25,11 +29,25 @@ def exported(suffix: str, renderable: Any, data: dict[str, Any]) -> str:
         raise InputError(f"use one of {', '.join(SUFFIXES)}")
     if suffix == ".json":
         return json.dumps(data, indent=2) + "\n"
+    if suffix == ".csv":
+        return csv_text(data)
     if suffix == ".md":
         return markdown(renderable)
     console = Console(record=True, width=WIDTH, file=_Null(), force_terminal=True)
     console.print(renderable)
     return console.export_svg() if suffix == ".svg" else console.export_html()
+
+
+def csv_text(data: dict[str, Any]) -> str:
+    """One row per layer, then a 'total' row; unknown counts are empty cells."""
+    if "layers" not in data or "totals" not in data:
+        raise InputError(".csv holds a count's layers: write it from `archcount TARGET`")
+    rows = flat_rows(data)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def markdown(renderable: Any) -> str:
