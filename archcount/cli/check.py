@@ -18,6 +18,7 @@ from archcount.cli.options import (
     Target,
     parse_fix,
     parse_symbolic_shape,
+    prints_to_stderr,
     show,
     user_errors,
 )
@@ -53,14 +54,17 @@ def check_command(
     [dim]archcount check models.PoolUpsampleNet --expect "outputs=2880*NF + 3328*NC"[/]
     """
     with user_errors(debug):
+        from archcount.cli.output import check_writable
         from archcount.front.space import check_target, sampled
         from archcount.front.target import parse_args
         from archcount.records import Options
         from archcount.render.formulas import check_renderable
 
-        model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+        check_writable(output)
         fixed = parse_fix(fix or [])
-        derivation, verdicts = check_target(model, expect, fixed, Options(convention), size)
+        with prints_to_stderr(json_out):
+            model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+            derivation, verdicts = check_target(model, expect, fixed, Options(convention), size)
         data = derivation.to_dict() | {
             "checks": [v.to_dict(derivation.gens) for v in verdicts],
             "ok": all(v.ok for v in verdicts),

@@ -22,6 +22,7 @@ from archcount.cli.options import (
     Target,
     Width,
     parse_shape,
+    prints_to_stderr,
     show,
     user_errors,
 )
@@ -118,6 +119,7 @@ def count_command(
     [dim]archcount models.ConvTransposeNet --nf 16 --size 64 --convention modules --json[/]
     """
     with user_errors(debug):
+        from archcount.cli.output import check_writable
         from archcount.front.counted import count_request
         from archcount.front.request import CountRequest
         from archcount.front.target import parse_args
@@ -135,7 +137,9 @@ def count_command(
             device=device,
             options=Options(convention, not ignore_bias, not ignore_norm),
         )
-        counted = count_request(request, add_functional=functional, check=check)
+        check_writable(output)
+        with prints_to_stderr(json_out):
+            counted = count_request(request, add_functional=functional, check=check)
         from archcount.render.report import counted_renderable
 
         data, table = counted.to_dict(), None

@@ -17,6 +17,7 @@ from archcount.cli.options import (
     Target,
     parse_fix,
     parse_symbolic_shape,
+    prints_to_stderr,
     show,
     user_errors,
 )
@@ -53,16 +54,18 @@ def derive_command(
     [dim]archcount derive mymodels.Net --vars width --input-shape 4,16[/]
     """
     with user_errors(debug):
+        from archcount.cli.output import check_writable
         from archcount.front.space import derive_target, sampled
         from archcount.front.target import parse_args
         from archcount.records import Options
         from archcount.render.formulas import derivation_renderable
 
         names = None if vars_ is None else [n.strip() for n in vars_.split(",") if n.strip()]
-        model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
-        derivation, declared = derive_target(
-            model, names, parse_fix(fix or []), Options(convention)
-        )
+        check_writable(output)
+        fixed = parse_fix(fix or [])
+        with prints_to_stderr(json_out):
+            model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+            derivation, declared = derive_target(model, names, fixed, Options(convention))
 
         data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
         show(derivation_renderable(derivation, per_layer, declared), data, json_out, output)

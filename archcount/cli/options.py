@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from contextlib import contextmanager, redirect_stdout
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from archcount.errors import ArchcountError
 from archcount.records import Convention
@@ -102,25 +103,74 @@ Fix = Annotated[
 
 @contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
-    """The one place that maps our errors to a red line on stderr and exit code 2."""
+    """The one place that maps every failure to one red line on stderr and an exit code.
+
+    Our errors exit 2 as they are; what the user's code raises (at import, in its
+    constructor or forward: anything, SystemExit included) exits 2 named by its type; an
+    interrupt exits 130. --debug re-raises instead, for the traceback.
+    """
     try:
         yield
-    except ArchcountError as exc:
+    except (typer.Exit, typer.Abort, TyperException):
+        raise  # typer's own exits and usage errors
+    except KeyboardInterrupt:
         if debug:
             raise
-        from rich.console import Console
+        fail("interrupted", code=130)
+    except BaseException as exc:  # the user's code can raise anything
+        if debug or not isinstance(exc, Exception | SystemExit):
+            raise
+        fail(failure_line(exc))
 
-        Console(stderr=True, soft_wrap=True, highlight=False).print(
-            f"error: {exc}", style="red", markup=False
+
+def failure_line(exc: BaseException) -> str:
+    """One line for a failure: ours as it is, anything else named with its type."""
+    if isinstance(exc, ArchcountError):
+        return one_line(str(exc))
+    if isinstance(exc, RecursionError):
+        return (
+            "recursion too deep: the model contains itself or nests modules deeper than "
+            f"Python's limit ({sys.getrecursionlimit()}); --debug shows where"
         )
-        raise typer.Exit(2) from None
+    if isinstance(exc, MemoryError):
+        return "out of memory: try --device meta, or smaller sizes"
+    if isinstance(exc, SystemExit):
+        return f"the model's code called sys.exit({exc.code!r}); --debug shows where"
+    text = one_line(str(exc))
+    return f"{type(exc).__name__}{': ' + text if text else ''} (--debug shows the traceback)"
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """`text` on one line (whitespace runs become one space), cut at `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `error: message` in red on stderr and exit with `code`."""
+    from rich.console import Console
+
+    Console(stderr=True, soft_wrap=True, highlight=False).print(
+        f"error: {message}", style="red", markup=False
+    )
+    raise typer.Exit(code) from None
+
+
+@contextmanager
+def prints_to_stderr(json_out: bool) -> Iterator[None]:
+    """Under --json, what the user's model prints while built and run goes to stderr."""
+    if not json_out:
+        yield
+        return
+    with redirect_stdout(sys.stderr):
+        yield
 
 
 def echo_json(data: dict) -> None:
-    """Write `data` as JSON to stdout, unwrapped."""
-    import json
+    """Write `data` as strict JSON to stdout, unwrapped (non-finite numbers as null)."""
+    from archcount.cli.output import dumps
 
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.write(dumps(data) + "\n")
 
 
 def echo_rich(renderable) -> None:
@@ -161,9 +211,9 @@ def parse_symbolic_shape(text: str | None) -> tuple[int | str, ...] | None:
     from archcount.errors import InputError
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() or p.isidentifier() for p in parts):
+    if not parts or not all(_whole(p) or p.isidentifier() for p in parts):
         raise InputError(f"--input-shape wants integers or names like 4,16 or 3,S,S, got {text!r}")
-    return tuple(int(p) if p.isdigit() else p for p in parts)
+    return tuple(int(p) if _whole(p) else p for p in parts)
 
 
 def parse_fix(pairs: list[str]) -> dict[str, int]:
@@ -173,7 +223,14 @@ def parse_fix(pairs: list[str]) -> dict[str, int]:
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip().isidentifier() or not value.strip().lstrip("-").isdigit():
-            raise InputError(f"--fix wants NAME=INTEGER, e.g. S=32, got {pair!r}")
+        if not sep or not name.strip().isidentifier() or not _whole(value.strip().lstrip("-")):
+            raise InputError(f"--fix wants NAME=INTEGER, e.g. S=32, got {pair[:60]!r}")
+        if int(value) < 0:
+            raise InputError(f"--fix {pair}: a held value is a whole number >= 0")
         out[name.strip()] = int(value)
     return out
+
+
+def _whole(text: str) -> bool:
+    """ASCII digits only ('²'.isdigit() is True, but int('²') fails), at most 30 of them."""
+    return text.isascii() and text.isdigit() and len(text) <= 30

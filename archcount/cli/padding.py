@@ -22,6 +22,7 @@ from archcount.cli.options import (
     echo_json,
     echo_rich,
     parse_shape,
+    prints_to_stderr,
     user_errors,
 )
 
@@ -135,7 +136,8 @@ def padding_command(
             width=size if size is not None else width,
             input_shape=parse_shape(input_shape),
         )
-        result = solve_target(request, _one_int("--k", k), ref_k, kernel_arg)
+        with prints_to_stderr(json_out):
+            result = solve_target(request, _one_int("--k", k), ref_k, kernel_arg)
         echo_json(result.to_dict()) if json_out else echo_rich(model_renderable(result))
 
 

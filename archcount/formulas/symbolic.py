@@ -8,28 +8,26 @@ here); archcount finds it on the model's class and never imports `models` itself
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import sympy
 
 from archcount.errors import FormulaError
-from archcount.formulas.syntax import QUANTITIES, mod_words, walk
+from archcount.formulas.syntax import QUANTITIES, fold, mod_words, parse, shown, walk
 
 _ALIASES = {"exact": "connections_exact", "params": "weights", "units": "outputs"}
-_RELATIONS = {
-    ast.Eq: sympy.Eq,
-    ast.GtE: sympy.Ge,
-    ast.LtE: sympy.Le,
-    ast.Gt: sympy.Gt,
-    ast.Lt: sympy.Lt,
-}
+_RELATIONS = {"==": sympy.Eq, ">=": sympy.Ge, "<=": sympy.Le, ">": sympy.Gt, "<": sympy.Lt}
 
 
 def sympy_of(text: str) -> sympy.Basic:
     """A declared formula or condition (Python syntax) as a sympy expression or relation."""
-    return walk(text, symbol, sympy.Integer, _RELATIONS)
+    return walk(text, symbol, rational, _RELATIONS)
+
+
+def rational(q: Fraction) -> sympy.Rational:
+    """An exact number as sympy's."""
+    return sympy.Rational(q.numerator, q.denominator)
 
 
 def condition_text(c: sympy.Basic) -> str:
@@ -74,42 +72,27 @@ def quantity_name(text: str) -> str:
     """'outputs' / 'exact' / … -> the canonical quantity, or FormulaError."""
     name = _ALIASES.get(text.strip(), text.strip())
     if name not in QUANTITIES:
-        raise FormulaError(f"unknown quantity {text!r}: use one of {', '.join(QUANTITIES)}")
+        raise FormulaError(f"unknown quantity {shown(text)}: use one of {', '.join(QUANTITIES)}")
     return name
 
 
 def parse_expression(text: str, names: Mapping[str, sympy.Symbol]) -> sympy.Expr:
-    """Parse a user's formula ('k^2*(NIC*NF) + 12NF' works); unknown names are FormulaError."""
-    from sympy.parsing.sympy_parser import (
-        convert_xor,
-        implicit_multiplication,
-        parse_expr,
-        standard_transformations,
-    )
+    """A user's formula ('k^2(NIC·NF) + 12NF' works) as sympy, built from our checked tree.
 
-    # Implicit multiplication lets students write 12NF or 2880 NF, as on paper.
-    transforms = (*standard_transformations, convert_xor, implicit_multiplication)
-    cleaned = text.replace("·", "*").replace("²", "^2").replace("³", "^3").replace("⁴", "^4")
-    try:
-        expr = parse_expr(cleaned, local_dict=dict(names), transformations=transforms)
-    except Exception as exc:
-        raise FormulaError(f"cannot parse {text!r}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(expr, sympy.Expr):
-        raise FormulaError(f"{text!r} is not an expression")
-    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)
-    if unknown:
-        raise FormulaError(
-            f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {text!r}: "
-            f"use {', '.join(names)}"
-        )
-    return expr
+    Only numbers, `names` and + - * / ** ^ ( ) are read (syntax.parse); anything else,
+    and any other name, is a FormulaError before sympy sees a thing.
+    """
+    tree = parse(text, known=list(names))
+    return fold(tree, names.__getitem__, rational)
 
 
 def parse_expectation(text: str, names: Mapping[str, sympy.Symbol]) -> tuple[str, sympy.Expr]:
     """'outputs=2880*NF + 3328*NC' -> ('outputs', expr)."""
     quantity, sep, rhs = text.partition("=")
     if not sep or not rhs.strip():
-        raise FormulaError(f"--expect wants QUANTITY=FORMULA, e.g. outputs=2880*NF, got {text!r}")
+        raise FormulaError(
+            f"--expect wants QUANTITY=FORMULA, e.g. outputs=2880*NF, got {shown(text)}"
+        )
     return quantity_name(quantity), parse_expression(rhs, names)
 
 

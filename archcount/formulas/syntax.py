@@ -1,67 +1,291 @@
-"""The syntax of formulas and conditions: one AST walk over + - * / ** % and one comparison.
+"""The syntax of formulas and conditions: our own tokenizer, parser and tree, on a whitelist.
 
-Python syntax, parsed by `ast` and walked on a whitelist of node types: the one parser
-behind exact evaluation (Fractions, closed_form) and sympy forms (symbolic).
+A formula is numbers, names and + - * / ** ^ ( ), with products as on paper (`12NF`, `k²`,
+`NF·NC`, `2 NF`); a condition adds % and one comparison. Nothing else is read: no calls,
+attributes, subscripts, strings or lambdas reach any parser of Python, and nothing is
+evaluated until the tree has been checked (names, size, nesting, exponents, degree). The one
+parser behind exact evaluation (Fractions, closed_form) and sympy forms (symbolic).
 """
 
 from __future__ import annotations
 
-import ast
 import operator
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
+
+from archcount.errors import FormulaError
 
 QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
+MAX_LENGTH = 2000  # characters: the homework's longest closed form has about 300
+MAX_DEPTH = 40  # nested brackets, signs and exponents
+MAX_EXPONENT = 64  # |n| in x**n; an exponent is a whole number written with constants
+MAX_DEGREE = 8  # total degree: sympy expands (NIC+NF+NC+k+S+1)**8 in 0.4 s; the homework has 6
+MAX_BITS = 4096  # a constant's numerator and denominator, as folded from powers
+
+_TOKEN = re.compile(
+    r"(?P<space>[ \t]+)|(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹]+)|(?P<op>\*\*|==|>=|<=|[-+*/^%()<>·×−≥≤])"
+)
+_SPELLING = {"·": "*", "×": "*", "−": "-", "^": "**", "≥": ">=", "≤": "<="}
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_ARITHMETIC = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
 }
 _COMPARE = {
-    ast.Eq: operator.eq,
-    ast.GtE: operator.ge,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.Lt: operator.lt,
+    "==": operator.eq,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
 }
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a checked formula tree.
+
+    kind: 'num' (value: Fraction), 'name' (value: str), 'neg' (args: (x,)), 'pow' (args:
+    (base,), value: int exponent), 'chain' (args: operands, value: the operators between
+    them, all + - or all * / %), 'compare' (args: (left, right), value: the operator).
+    """
+
+    kind: str
+    value: object = None
+    args: tuple[Node, ...] = ()
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """`text` quoted for an error line: control characters escaped, long text cut."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) pairs: number, name, sup (superscript digits) or op, spellings unified."""
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"formula too long: {len(text)} characters (at most {MAX_LENGTH})")
+    out, i = [], 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m is None:
+            where = f"unexpected {text[i]!r} at position {i + 1}"
+            allowed = "numbers, names, + - * / ^ ( )"
+            raise FormulaError(f"cannot parse {shown(text)}: {where} ({allowed})")
+        if m.lastgroup != "space":
+            out.append((m.lastgroup, _SPELLING.get(m.group(), m.group())))
+        i = m.end()
+    return out
+
+
+class _Parser:
+    """Precedence climbing over tokens; chains are loops, so only brackets nest."""
+
+    def __init__(self, text: str, conditions: bool):
+        self.text, self.conditions = text, conditions
+        self.toks, self.i, self.depth = tokens(text), 0, 0
+
+    def fail(self, what: str) -> FormulaError:
+        return FormulaError(f"cannot parse {shown(self.text)}: {what}")
+
+    def peek(self) -> tuple[str, str]:
+        return self.toks[self.i] if self.i < len(self.toks) else ("end", "")
+
+    def take(self) -> tuple[str, str]:
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        if not self.toks:
+            raise self.fail("empty formula")
+        node = self.sum()
+        kind, tok = self.peek()
+        if kind == "op" and tok in _COMPARE and self.conditions:
+            self.take()
+            node = Node("compare", tok, (node, self.sum()))
+        if self.peek()[0] != "end":
+            raise self.fail(f"unexpected {self.peek()[1]!r}")
+        return node
+
+    def sum(self) -> Node:
+        args, ops = [self.term()], []
+        while self.peek() in (("op", "+"), ("op", "-")):
+            ops.append(self.take()[1])
+            args.append(self.term())
+        return args[0] if not ops else Node("chain", tuple(ops), tuple(args))
+
+    def term(self) -> Node:
+        products = ("*", "/", "%") if self.conditions else ("*", "/")
+        args, ops = [self.unary()], []
+        while True:
+            kind, tok = self.peek()
+            if kind == "op" and tok in products:
+                ops.append(self.take()[1])
+            elif not (kind in ("number", "name") or (kind, tok) == ("op", "(")):
+                break
+            elif kind == "number" and self.toks[self.i - 1][0] == "number":
+                raise self.fail(f"two numbers in a row ({self.toks[self.i - 1][1]} {tok})")
+            else:  # an operand right after an operand: a product, as on paper
+                ops.append("*")
+            args.append(self.unary())
+        return args[0] if not ops else Node("chain", tuple(ops), tuple(args))
+
+    def unary(self) -> Node:
+        self.nest(1)
+        if self.peek() in (("op", "-"), ("op", "+")):
+            sign = self.take()[1]
+            inner = self.unary()
+            node = Node("neg", args=(inner,)) if sign == "-" else inner
+        else:
+            node = self.power()
+        self.nest(-1)
+        return node
+
+    def power(self) -> Node:
+        base = self.atom()
+        if self.peek()[0] == "sup":
+            base = Node("pow", int(self.take()[1].translate(_SUPERSCRIPT)), (base,))
+        if self.peek() == ("op", "**"):
+            self.take()
+            exponent = self.unary()  # right-associative, and 2**-1 is allowed
+            base = Node("pow", _exponent(exponent, self), (base,))
+        return base
+
+    def atom(self) -> Node:
+        kind, tok = self.take()
+        if kind == "number":
+            return Node("num", Fraction(tok))
+        if kind == "name":
+            return Node("name", tok)
+        if (kind, tok) == ("op", "("):
+            node = self.sum()
+            if self.take() != ("op", ")"):
+                raise self.fail("missing ')'")
+            return node
+        raise self.fail("formula ends too early" if kind == "end" else f"unexpected {tok!r}")
+
+    def nest(self, step: int) -> None:
+        self.depth += step
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} deep")
+
+
+def _exponent(node: Node, parser: _Parser) -> int:
+    """The value of an exponent: a whole number written with constants, |n| <= MAX_EXPONENT."""
+    value = constant(node)
+    if value is None:
+        raise parser.fail("an exponent must be a number, not a variable")
+    if value.denominator != 1:
+        raise parser.fail(f"exponent {value} is not a whole number")
+    if abs(value) > MAX_EXPONENT:
+        raise parser.fail(f"exponent {_short(value)} is too large (at most {MAX_EXPONENT})")
+    return int(value)
+
+
+def constant(node: Node) -> Fraction | None:
+    """The exact value of a tree without names, else None; bounded in size."""
+    if node.kind == "name":
+        return None
+    if node.kind == "num":
+        return node.value
+    values = [constant(a) for a in node.args]
+    if any(v is None for v in values):
+        return None
+    try:
+        result = _apply(node, values)
+    except ZeroDivisionError:
+        raise FormulaError("division by zero in a formula") from None
+    if isinstance(result, Fraction) and _bits(result) > MAX_BITS:
+        raise FormulaError(f"a number in the formula has more than {MAX_BITS} bits")
+    return result
+
+
+def degree(node: Node) -> int:
+    """An upper bound on the total degree of the tree as a polynomial (divisions add)."""
+    if node.kind in ("num", "name"):
+        return int(node.kind == "name")
+    if node.kind == "pow":
+        return degree(node.args[0]) * abs(node.value)
+    parts = [degree(a) for a in node.args]
+    if node.kind == "chain" and node.value[0] not in "+-":
+        return sum(parts)
+    return max(parts)
+
+
+def names_of(node: Node) -> set[str]:
+    """Every name the tree uses."""
+    if node.kind == "name":
+        return {node.value}
+    return set().union(*(names_of(a) for a in node.args))
+
+
+def parse(text: str, known: Collection[str] | None = None, conditions: bool = False) -> Node:
+    """`text` as a checked tree; `known` (when given) the only names allowed.
+
+    conditions=True also allows % and one comparison (a declared formula's conditions).
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula is a string, got {type(text).__name__}")
+    tree = _Parser(text, conditions).parse()
+    constant(tree)  # refuses division by zero and huge numbers before anything is built
+    if known is not None:
+        unknown = sorted(names_of(tree) - set(known))
+        if unknown:
+            s = "s" if len(unknown) > 1 else ""
+            raise FormulaError(
+                f"unknown name{s} {', '.join(unknown)} in {shown(text)}: "
+                f"use {', '.join(known) or 'numbers only'}"
+            )
+    if degree(tree) > MAX_DEGREE:
+        raise FormulaError(f"{shown(text)} has degree {degree(tree)} (at most {MAX_DEGREE})")
+    return tree
+
+
+def fold(tree: Node, name: Callable, number: Callable, compare: Mapping = _COMPARE):
+    """Build a checked tree bottom-up from name(str) and number(Fraction) leaves."""
+    if tree.kind == "name":
+        return name(tree.value)
+    if tree.kind == "num":
+        return number(tree.value)
+    values = [fold(a, name, number, compare) for a in tree.args]
+    if tree.kind == "compare":
+        return compare[tree.value](*values)
+    return _apply(tree, values)
+
+
+def _apply(node: Node, values: list):
+    if node.kind == "neg":
+        return -values[0]
+    if node.kind == "pow":
+        return values[0] ** node.value
+    if node.kind == "compare":
+        return _COMPARE[node.value](*values)
+    result = values[0]
+    for op, value in zip(node.value, values[1:]):
+        result = _ARITHMETIC[op](result, value)
+    return result
 
 
 def walk(text: str, name: Callable, number: Callable, compare: Mapping = _COMPARE):
-    """Build `text` bottom-up from name(id) and number(int) leaves with + - * / ** % and
-    one comparison; the one parser behind evaluation (Fractions) and sympy forms."""
-
-    def node_value(node: ast.AST):
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return number(node.value)
-        if isinstance(node, ast.Name):
-            return name(node.id)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -node_value(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = node_value(node.left), node_value(node.right)
-            if isinstance(node.op, ast.Pow):  # exponents are small non-negative integers
-                right = int(right)
-            return _BINARY[type(node.op)](left, right)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in compare:
-            left, right = node_value(node.left), node_value(node.comparators[0])
-            return compare[type(node.ops[0])](left, right)
-        raise ValueError(f"unsupported in a declared formula: {ast.unparse(node)}")
-
-    return node_value(ast.parse(text, mode="eval").body)
+    """Parse a declared formula or condition (% and one comparison allowed), then fold it."""
+    return fold(parse(text, conditions=True), name, number, compare)
 
 
 def evaluate(text: str, values: Mapping[str, int]) -> Fraction | bool:
     """`text` at `values`, exactly: / gives Fractions, a comparison gives a bool."""
-    return walk(text, lambda n: Fraction(values[n]), Fraction)
+    tree = parse(text, known=values.keys(), conditions=True)
+    return fold(tree, lambda n: Fraction(values[n]), lambda q: q)
 
 
 def names_in(text: str) -> set[str]:
     """The variable names a formula or condition uses."""
-    return {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+    return names_of(parse(text, conditions=True))
 
 
 def mod_words(name: str, modulus: int, residue: int) -> str:
@@ -71,3 +295,12 @@ def mod_words(name: str, modulus: int, residue: int) -> str:
     if residue == 0:
         return f"{name} a multiple of {modulus}"
     return f"{name} ≡ {residue} (mod {modulus})"
+
+
+def _bits(q: Fraction) -> int:
+    return max(q.numerator.bit_length(), q.denominator.bit_length())
+
+
+def _short(q: Fraction) -> str:
+    text = str(q)
+    return text if len(text) <= 20 else f"{text[:8]}…({len(text)} digits)"

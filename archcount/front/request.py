@@ -21,6 +21,7 @@ _DTYPES = {"float": torch.float32, "long": torch.long}
 # well under a second of arithmetic. Above it, meta: no memory, no arithmetic. Small models
 # gain from CPU because PyTorch's meta kernels import sympy and torch._dynamo (~1.3 s).
 AUTO_CPU_WORK = 10**9
+MAX_ELEMENTS = 2**61  # PyTorch counts a storage's bytes in an int64: 2^61 float32s at most
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ def input_size(request: CountRequest, factory) -> tuple[int, ...]:
         raise InputError(
             f"sizes must be positive integers: batch {request.batch}, "
             f"input {'x'.join(map(str, per))}"
+        )
+    if prod(size) > MAX_ELEMENTS:  # even on meta
+        raise InputError(
+            f"input {'x'.join(map(str, size))} has {prod(size):.3g} elements: more than "
+            "PyTorch can hold (2^61)"
         )
     return size
 

@@ -30,12 +30,15 @@ def load_target(spec: str) -> Callable[..., Any]:
         raise TargetError(
             f"TARGET must look like package.module.Class or package.module:factory, got {spec!r}"
         )
+    dotted = [*module_name.split("."), *attr.split(".")]
+    if not all(part.isidentifier() for part in dotted):
+        raise TargetError(
+            f"TARGET is dotted Python names, not a file path: got {spec!r} (run archcount "
+            "in the folder that holds the package, or add that folder to PYTHONPATH)"
+        )
     if os.getcwd() not in sys.path:  # let users count models defined in their working folder
         sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TargetError(f"cannot import module {module_name!r}: {exc}") from exc
+    module = _imported(module_name)
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -44,6 +47,22 @@ def load_target(spec: str) -> Callable[..., Any]:
     if not callable(obj):
         raise TargetError(f"{spec} is not a class or a function")
     return obj
+
+
+def _imported(module_name: str):
+    """importlib.import_module; whatever the module raises at import is a TargetError."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TargetError(f"cannot import module {module_name!r}: {exc}") from exc
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "its source"
+        message = f"module {module_name!r} has a syntax error ({where}): {exc.msg}"
+        raise TargetError(message) from exc
+    except (Exception, SystemExit) as exc:  # the module's own code, run by importing it
+        raise TargetError(
+            f"importing module {module_name!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def parse_args(pairs: list[str]) -> dict[str, Any]:
@@ -55,6 +74,6 @@ def parse_args(pairs: list[str]) -> dict[str, Any]:
             raise TargetError(f"--arg wants NAME=VALUE, got {pair!r}")
         try:
             out[name] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             out[name] = text
     return out
