@@ -141,9 +141,10 @@ def failure_line(exc: BaseException) -> str:
 
 
 def one_line(text: str, limit: int = 400) -> str:
-    """`text` on one line (whitespace runs become one space), cut at `limit` characters."""
+    """`text` on one line (whitespace runs become one space), its middle cut past `limit`."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    half = limit // 2
+    return text if len(text) <= limit else f"{text[:half]} … {text[-half:]}"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

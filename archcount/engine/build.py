@@ -40,7 +40,8 @@ def build_model(factory: Callable[..., Any], kwargs: Mapping[str, Any], device: 
             "meta" in str(exc) or isinstance(exc, NotImplementedError)
         )
         hint = " (it may need real tensors: try --device cpu)" if meta_trouble else ""
-        raise TargetError(f"{label}({_kw(kwargs)}) failed: {exc}{hint}") from exc
+        detail = str(exc) or type(exc).__name__  # MemoryError() says nothing itself
+        raise TargetError(f"{label}({_kw(kwargs)}) failed: {detail}{hint}") from exc
     if not isinstance(model, nn.Module):
         raise TargetError(f"{label} returned {type(model).__name__}, not a torch.nn.Module")
     return model

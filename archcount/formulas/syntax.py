@@ -26,7 +26,7 @@ MAX_DEGREE = 8  # total degree: sympy expands (NIC+NF+NC+k+S+1)**8 in 0.4 s; the
 MAX_BITS = 4096  # a constant's numerator and denominator, as folded from powers
 
 _TOKEN = re.compile(
-    r"(?P<space>[ \t]+)|(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?P<space>[ \t]+)|(?P<number>[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹]+)|(?P<op>\*\*|==|>=|<=|[-+*/^%()<>·×−≥≤])"
 )
 _SPELLING = {"·": "*", "×": "*", "−": "-", "^": "**", "≥": ">=", "≤": "<="}
@@ -150,7 +150,8 @@ class _Parser:
     def power(self) -> Node:
         base = self.atom()
         if self.peek()[0] == "sup":
-            base = Node("pow", int(self.take()[1].translate(_SUPERSCRIPT)), (base,))
+            written = Node("num", Fraction(self.take()[1].translate(_SUPERSCRIPT)))
+            base = Node("pow", _exponent(written, self), (base,))
         if self.peek() == ("op", "**"):
             self.take()
             exponent = self.unary()  # right-associative, and 2**-1 is allowed

@@ -1,0 +1,59 @@
+"""Bad sizes, shapes, --arg, --fix and --vars values: one line, exit 2, nothing run from them."""
+
+from __future__ import annotations
+
+import pytest
+
+SIZES = [
+    (["--size", "1000000000000", "--device", "meta"], "more than PyTorch can hold"),
+    (["--input-shape", "3,99999999999,99999999999"], "more than PyTorch can hold"),
+    (["--size", "0"], "sizes must be positive"),
+    (["--batch", "-1"], "sizes must be positive"),
+    (["--input-shape", "a,b"], "--input-shape wants integers"),
+    (["--input-shape", "3,__import__('os')"], "--input-shape wants integers"),
+    (["--input-shape", "3,0,4"], "sizes must be positive"),
+    (["--input-dtype", "object"], "--input-dtype must be one of"),
+    (["--device", "cuda:__import__"], None),
+    (["--device", "tpu"], "--device must be auto, meta, cpu or cuda"),
+    (["--input-shape", "5,8,8"], "forward failed in layer conv (Conv2d)"),
+]
+
+
+@pytest.mark.parametrize(("extra", "says"), SIZES, ids=lambda v: str(v)[:50])
+def test_bad_sizes_and_devices(ws, tiny, extra, says):
+    ws.run(tiny, *extra, says=says)
+
+
+ARGS = [
+    ("x=__import__('os').system('touch {m}')", "does not take"),  # a string, never evaluated
+    ("num_filters=__import__('os').system('touch {m}')", "failed"),
+    ("oops", "--arg wants NAME=VALUE"),
+    ("=1", "--arg wants NAME=VALUE"),
+    ("__class__=1", "does not take"),
+    ("num_filters=" + "(" * 500, "failed"),  # too deep for literal_eval: a string
+    ("num_filters=" + "9" * 5000, "failed"),  # too long an int for literal_eval: a string
+    ("num_filters=-3", "failed"),
+]
+
+
+@pytest.mark.parametrize(("arg", "says"), ARGS, ids=lambda v: str(v)[:40])
+def test_bad_args(ws, tiny, arg, says):
+    ws.run(tiny, "--size", "8", "--arg", arg.format(m=ws.marker), says=says)
+
+
+FIX = [
+    (["--fix", "S=-4"], "a held value is a whole number >= 0"),
+    (["--fix", "S=²"], "--fix wants NAME=INTEGER"),  # '²'.isdigit() is True
+    (["--fix", "S=١٢"], "--fix wants NAME=INTEGER"),  # int('١٢') is 12
+    (["--fix", "S=abc"], "--fix wants NAME=INTEGER"),
+    (["--fix", "__import__('os')=1"], "--fix wants NAME=INTEGER"),
+    (["--fix", "S=" + "9" * 100], "--fix wants NAME=INTEGER"),
+    (["--fix", "E=3"], "is neither an input size"),
+    (["--vars", "NF,__import__"], "is neither an input size"),
+    (["--input-shape", "3,S²,S"], "--input-shape wants integers or names"),
+]
+
+
+@pytest.mark.parametrize(("extra", "says"), FIX, ids=lambda v: str(v)[:40])
+def test_bad_derive_options(ws, extra, says):
+    ws.run("derive", "models.PoolUpsampleNet", *extra, says=says)

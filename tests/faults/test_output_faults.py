@@ -1,0 +1,137 @@
+"""--output: checked before any work, written atomically, a full disk loses nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+BUILDS = """
+from pathlib import Path
+from torch import nn
+
+
+class Marked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        Path("BUILT").touch()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [
+        ("no/such/folder/report.md", "no folder"),
+        ("report.txt", "use one of .md"),
+        ("report", "use one of .md"),
+        (".", "use one of .md"),
+        ("adir.md", "is a folder"),
+    ],
+)
+@pytest.mark.parametrize("command", ["count", "derive", "check"])
+def test_bad_output_refused_before_any_work(ws, command, output, says):
+    (ws.root / "adir.md").mkdir()
+    target = f"{ws.module(BUILDS)}.Marked"
+    extra = {"check": ["-e", "outputs=NF"], "derive": [], "count": ["--size", "8"]}[command]
+    ws.run(command, target, *extra, "--output", output, says=says)
+    assert not (ws.root / "BUILT").exists(), "the model was built before --output was checked"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder_refused(ws, tiny):
+    folder = ws.root / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        ws.run(tiny, "--size", "8", "--output", "ro/report.md", says="not writable")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_disk_full_while_writing_keeps_the_old_report(ws, tiny, monkeypatch):
+    """ENOSPC at fsync (as a full disk gives it): the earlier report intact, no temp file."""
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    ws.run(tiny, "--size", "8", "--output", "keep.json", says="disk full writing --output")
+    assert sorted(p.name for p in ws.root.iterdir() if p.name.startswith(".keep")) == []
+
+
+@contextlib.contextmanager
+def small_tmpfs(tmp_path: Path, size: str = "48k"):
+    """A tmpfs of `size` (root only; skips where mounting is not allowed)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
+    where.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+def test_real_full_disk_keeps_the_old_report(ws, tiny):
+    with small_tmpfs(ws.root) as disk:
+        old = disk / "report.html"
+        old.write_text("<p>the report of yesterday</p>\n")
+        filler = disk / "filler"
+        with contextlib.suppress(OSError), open(filler, "wb") as f:
+            while True:  # fill the disk to the last block
+                f.write(b"\0" * 4096)
+                f.flush()
+        before = old.read_bytes()
+        r = ws.run(tiny, "--size", "8", "--output", str(old), says="disk full writing")
+        assert "the earlier file is intact" in r.stderr
+        assert old.read_bytes() == before
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "report.html"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_output_mode_follows_the_umask(ws, tiny, umask, mode):
+    from typer.testing import CliRunner
+
+    from archcount.cli.app import app
+
+    old = os.umask(umask)
+    try:
+        r = CliRunner().invoke(app, [tiny, "--size", "8", "--output", "keep.json"])
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert (ws.root / "keep.json").stat().st_mode & 0o777 == mode
+    assert json.loads((ws.root / "keep.json").read_text())["totals"]["weights"] == 4 * 27 + 4
+
+
+def test_non_finite_numbers_are_null_with_a_warning(capsys):
+    from archcount.cli.output import dumps
+
+    text = dumps({"a": float("nan"), "b": [1.5, float("inf")], "c": {"d": -float("inf")}})
+    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": {"d": None}}
+    assert "NaN" not in text and "Infinity" not in text
+    assert capsys.readouterr().err.count("non-finite number") == 3
+
+
+def test_non_finite_in_an_output_file(ws):
+    from archcount.cli.output import write_output
+
+    write_output(ws.root / "x.json", None, {"ratio": float("nan")})
+    assert json.loads((ws.root / "x.json").read_text()) == {"ratio": None}
