@@ -27,6 +27,7 @@ from archcount.cli.options import (
     user_errors,
 )
 from archcount.records import Convention
+from archcount.training.options import Optimizer, Precision
 
 
 def count_command(
@@ -110,6 +111,52 @@ def count_command(
             rich_help_panel="Views",
         ),
     ] = False,
+    training: Annotated[
+        bool,
+        typer.Option(
+            "--training",
+            help="Also the cost of one training step at --batch: forward and backward "
+            "multiply-adds (input- and weight-gradient), bytes saved for backward, parameter, "
+            "gradient and optimizer bytes, the estimated peak; per layer, counted on meta.",
+            rich_help_panel="Training",
+        ),
+    ] = False,
+    optimizer: Annotated[
+        Optimizer,
+        typer.Option(
+            "--optimizer",
+            help="State buffers: sgd 0, momentum 1, adam/adamw 2.",
+            rich_help_panel="Training",
+        ),
+    ] = Optimizer.ADAM,
+    dtype: Annotated[
+        Precision,
+        typer.Option(
+            "--dtype",
+            help="fp32; bf16 (everything bf16); fp16-mixed (fp16 weights and activations, "
+            "fp32 master weights and optimizer state).",
+            rich_help_panel="Training",
+        ),
+    ] = Precision.FP32,
+    freeze: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--freeze",
+            metavar="PATTERN",
+            help="Freeze the parameters whose names match a glob, e.g. 'layer1.*'; repeatable.",
+            rich_help_panel="Training",
+        ),
+    ] = None,
+    fit: Annotated[
+        str | None,
+        typer.Option(
+            "--fit",
+            metavar="SIZE",
+            help="The largest batch whose estimated peak fits SIZE (80GiB, 16GB, 512MiB); "
+            "implies --training.",
+            rich_help_panel="Training",
+        ),
+    ] = None,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -117,6 +164,7 @@ def count_command(
     """Count a model: a row per layer call, totals, and what could not be counted.
 
     [dim]archcount models.ConvTransposeNet --nf 16 --size 64 --convention modules --json[/]
+    [dim]archcount models.PoolUpsampleNet --training --batch 100 --fit 8GiB[/]
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
@@ -137,9 +185,21 @@ def count_command(
             device=device,
             options=Options(convention, not ignore_bias, not ignore_norm),
         )
+        cost = None
+        if training or fit is not None:
+            from archcount.training.options import TrainingOptions
+
+            cost = TrainingOptions(batch, optimizer, dtype, tuple(freeze or ()))
+        fit_bytes = None
+        if fit is not None:
+            from archcount.training.fit import parse_bytes
+
+            fit_bytes = parse_bytes(fit)
         check_writable(output)
         with prints_to_stderr(json_out):
-            counted = count_request(request, add_functional=functional, check=check)
+            counted = count_request(
+                request, add_functional=functional, check=check, training=cost, fit_bytes=fit_bytes
+            )
         from archcount.render.report import counted_renderable
 
         data, table = counted.to_dict(), None

@@ -11,8 +11,12 @@ from archcount.engine.functional import FunctionalOps, functional_pass, with_fun
 from archcount.engine.walk import prepare
 from archcount.formulas.declared import DeclaredCheck, check_declared
 from archcount.front.request import CountRequest, build, count_built
+from archcount.front.training import fit_of, training_of
 from archcount.peers.crosscheck import CrossCheck, cross_check
 from archcount.records import Report
+from archcount.training.cost import TrainingCost
+from archcount.training.fit import Fit
+from archcount.training.options import TrainingOptions
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class Counted:
     cross: CrossCheck | None = None
     declared: tuple[DeclaredCheck, ...] = ()
     module_types: dict[str, str] = field(default_factory=dict)  # name -> class, '' the model
+    training: TrainingCost | None = None  # --training: one step at its batch
+    fit: Fit | None = None  # --fit: the largest batch that fits
 
     def to_dict(self) -> dict[str, Any]:
         """Report.to_dict() plus `functional` (with `added`), `cross_check` and `formulas`."""
@@ -35,11 +41,20 @@ class Counted:
             data["cross_check"] = self.cross.to_dict()
         if self.declared:
             data["formulas"] = [c.to_dict() for c in self.declared]
+        if self.training is not None:
+            data["training"] = self.training.to_dict()
+        if self.fit is not None:
+            data["fit"] = self.fit.to_dict()
         return data
 
 
 def count_request(
-    request: CountRequest, *, add_functional: bool = False, check: bool = False
+    request: CountRequest,
+    *,
+    add_functional: bool = False,
+    check: bool = False,
+    training: TrainingOptions | None = None,
+    fit_bytes: int | None = None,
 ) -> Counted:
     """Build once; count, the functional-op pass (its ops added if asked), peers, declared.
 
@@ -57,4 +72,8 @@ def count_request(
         peers = cross_check(report, real.model, real.args, functional)
     declared = check_declared(type(built.model), built.arguments, report)
     types = {name: type(m).__name__ for name, m in built.model.named_modules()}
-    return Counted(report, functional, add_functional, peers, declared, types)
+    cost = fit = None
+    if training is not None:  # one training pass on meta (and --fit's solve)
+        cost = training_of(built, training, request.target)
+        fit = None if fit_bytes is None else fit_of(built, training, fit_bytes, request.target)
+    return Counted(report, functional, add_functional, peers, declared, types, cost, fit)

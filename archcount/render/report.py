@@ -13,6 +13,7 @@ from archcount.front.counted import Counted
 from archcount.records import Convention, Kind, LayerCount, Report
 from archcount.render.checks import cross_check_renderable, functional_renderable
 from archcount.render.text import MARK_STYLE, n, shape
+from archcount.render.training import training_renderable
 
 _CONVENTION_NOTE = {
     Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
@@ -138,4 +139,6 @@ def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
         items.append(cross_check_renderable(counted.cross))
     if counted.declared:
         items.append(declared_table(counted.declared))
+    if counted.training is not None:
+        items.append(training_renderable(counted.training, counted.fit))
     return Group(*items)

@@ -1,1 +1,2 @@
-"""What training costs: backward multiply-adds, bytes saved for backward, optimizer state, peak."""
+"""Training cost: backward multiply-adds per layer, bytes saved for backward, optimizer state,
+an estimated peak for one step, the largest batch that fits; from one forward, no backward."""

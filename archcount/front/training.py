@@ -1,0 +1,42 @@
+"""The training cost of a built request: one training pass on meta, and --fit's solve."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from archcount.engine.build import build_model
+from archcount.front.request import Built
+from archcount.training.cost import TrainingCost, training_cost
+from archcount.training.fit import Fit, fit_batch
+from archcount.training.options import TrainingOptions
+
+
+def meta_args(built: Built, batch: int) -> tuple[torch.Tensor, ...]:
+    """The build's example inputs at another batch, on meta."""
+    return tuple(
+        torch.zeros((batch, *a.shape[1:]), dtype=a.dtype, device="meta") for a in built.args
+    )
+
+
+def on_meta(built: Built) -> torch.nn.Module:
+    """The built model on meta (the same object when it already is)."""
+    return built.model if built.on_meta else build_model(built.factory, built.kwargs, "meta")
+
+
+def training_of(built: Built, options: TrainingOptions, name: str) -> TrainingCost:
+    """One training step of the build at options.batch, on meta (no memory, no arithmetic)."""
+    model = on_meta(built)
+    return training_cost(model, meta_args(built, options.batch), options, name=name)
+
+
+def fit_of(built: Built, options: TrainingOptions, limit: int, name: str) -> Fit:
+    """The largest batch whose estimated peak fits `limit` bytes."""
+    model = on_meta(built)
+
+    def cost_at(batch: int) -> TrainingCost:
+        opts = replace(options, batch=batch)
+        return training_cost(model, meta_args(built, batch), opts, name=name)
+
+    return fit_batch(cost_at, limit)
