@@ -11,6 +11,7 @@ from archcount.cli.options import (
     ConventionOpt,
     Debug,
     Height,
+    Inputs,
     InputShape,
     Json,
     K,
@@ -48,6 +49,7 @@ def count_command(
         ),
     ] = 1,
     input_shape: InputShape = None,
+    input_: Inputs = None,
     input_dtype: Annotated[
         str,
         typer.Option(
@@ -89,7 +91,8 @@ def count_command(
         bool,
         typer.Option(
             "--cross-check",
-            help="Compare with torchinfo and fvcore (run on a CPU copy), differences explained.",
+            help="Compare with torchinfo and fvcore (on a CPU copy) and FlopCounterMode (on "
+            "meta), every difference explained.",
         ),
     ] = False,
     depth: Annotated[
@@ -163,12 +166,18 @@ def count_command(
 ) -> None:
     """Count a model: a row per layer call, totals, and what could not be counted.
 
+    TARGET is package.module.Class, package.module:factory, hf:MODEL_TYPE (a transformers
+    model from its config's defaults, --arg sets config fields, never downloaded) or
+    timm:NAME (pretrained=False).
+
     [dim]archcount models.ConvTransposeNet --nf 16 --size 64 --convention modules --json[/]
     [dim]archcount models.PoolUpsampleNet --training --batch 100 --fit 8GiB[/]
+    [dim]archcount hf:gpt2 --input input_ids=1,1024:long --arg n_layer=2[/]
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
         from archcount.front.counted import count_request
+        from archcount.front.inputs import parse_inputs
         from archcount.front.request import CountRequest
         from archcount.front.target import parse_args
         from archcount.records import Options
@@ -184,6 +193,7 @@ def count_command(
             input_dtype=input_dtype,
             device=device,
             options=Options(convention, not ignore_bias, not ignore_norm),
+            inputs=parse_inputs(input_),
         )
         cost = None
         if training or fit is not None:

@@ -28,7 +28,8 @@ ConventionOpt = Annotated[
 Target = Annotated[
     str,
     typer.Argument(
-        help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet.",
+        help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet; "
+        "or hf:MODEL_TYPE (transformers config defaults), timm:NAME.",
         show_default=False,
     ),
 ]
@@ -69,6 +70,18 @@ InputShape = Annotated[
         metavar="C,H,W",
         rich_help_panel="Input",
         help="Per-example input shape, for models that take no image, e.g. 128 or 3,224,224.",
+    ),
+]
+Inputs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-i",
+        metavar="NAME=SHAPE[:DTYPE]",
+        rich_help_panel="Input",
+        help="A keyword input of forward, whole shape with the batch, e.g. "
+        "input_ids=1,128:long; repeatable. DTYPE: float (default), long, int, half, bf16, "
+        "bool, ... Zeros, ones for a NAME ending in mask.",
     ),
 ]
 SymbolicShape = Annotated[

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcount.engine.functional import FunctionalOps, functional_pass, with_functional
-from archcount.engine.walk import prepare
 from archcount.formulas.declared import DeclaredCheck, check_declared
-from archcount.front.request import CountRequest, build, count_built
+from archcount.front.request import Built, CountRequest, build, count_built, prepare_built
 from archcount.front.training import fit_of, training_of
 from archcount.peers.crosscheck import CrossCheck, cross_check
 from archcount.records import Report
@@ -61,15 +60,17 @@ def count_request(
     The count and the functional pass share one prepared run: the same args and batch.
     """
     built = build(request)
-    prepared = prepare(built.model, example_input=built.args)
+    prepared = prepare_built(built)
     report = count_built(request, built, prepared)
     functional = functional_pass(prepared, convention=report.convention)
     if add_functional:
         report = with_functional(report, functional)
     peers = None
     if check:  # peers need real tensors: a CPU copy when counting on meta
-        real = built.on_cpu()
-        peers = cross_check(report, real.model, real.args, functional)
+        real, meta = built.on_cpu(), _meta_run(built)
+        peers = cross_check(
+            report, real.model, real.args, functional, kwargs=real.inputs, meta=meta
+        )
     declared = check_declared(type(built.model), built.arguments, report)
     types = {name: type(m).__name__ for name, m in built.model.named_modules()}
     cost = fit = None
@@ -77,3 +78,9 @@ def count_request(
         cost = training_of(built, training, request.target)
         fit = None if fit_bytes is None else fit_of(built, training, fit_bytes, request.target)
     return Counted(report, functional, add_functional, peers, declared, types, cost, fit)
+
+
+def _meta_run(built: Built) -> tuple | None:
+    """(model, args, kwargs) on meta for FlopCounterMode: the build itself when counted on
+    meta; else None, and the cross-check runs it on a meta copy of the real model."""
+    return (built.model, built.args, built.inputs) if built.on_meta else None

@@ -12,10 +12,9 @@ import torch
 from archcount.engine.build import arguments, build_model, default_of, takes
 from archcount.engine.walk import Prepared, count_prepared, prepare
 from archcount.errors import InputError
+from archcount.front.inputs import InputSpec, dtype_named
 from archcount.front.target import HOMEWORK_ARGS, load_target
 from archcount.records import Options, Report
-
-_DTYPES = {"float": torch.float32, "long": torch.long}
 
 # --device auto runs a real CPU pass when parameters x input positions stays under this:
 # well under a second of arithmetic. Above it, meta: no memory, no arithmetic. Small models
@@ -38,6 +37,7 @@ class CountRequest:
     input_dtype: str = "float"
     device: str = "auto"
     options: Options = field(default_factory=Options)
+    inputs: tuple[InputSpec, ...] = ()  # --input NAME=SHAPE[:DTYPE]: keyword inputs of forward
 
     def constructor_kwargs(self, factory) -> dict[str, Any]:
         """--nic/--nf/--nc/--k under the homework's names, then every --arg.
@@ -98,6 +98,8 @@ class Built:
     kwargs: dict[str, Any]
     model: torch.nn.Module
     args: tuple[torch.Tensor, ...]
+    inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # keyword inputs of forward
+    specs: tuple[InputSpec, ...] = ()  # what args and inputs were made from
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -107,15 +109,15 @@ class Built:
     @property
     def on_meta(self) -> bool:
         """True when the model holds no real tensors (peers cannot run it)."""
-        return self.args[0].device.type == "meta"
+        return any(t.device.type == "meta" for t in (*self.args, *self.inputs.values()))
 
     def on_cpu(self) -> Built:
         """This build with a real CPU model and input (itself when already real)."""
         if not self.on_meta:
             return self
         model = build_model(self.factory, self.kwargs, "cpu")
-        args = tuple(torch.zeros(a.shape, dtype=a.dtype) for a in self.args)
-        return replace(self, model=model, args=args)
+        args, inputs = _tensors(self.specs, "cpu")
+        return replace(self, model=model, args=args, inputs=inputs)
 
 
 def build(request: CountRequest) -> Built:
@@ -123,23 +125,43 @@ def build(request: CountRequest) -> Built:
 
     --device auto builds on meta first (no memory) and again on CPU only for small work.
     """
-    if request.input_dtype not in _DTYPES:
-        raise InputError(f"--input-dtype must be one of {', '.join(_DTYPES)}")
+    dtype = dtype_named(request.input_dtype, "--input-dtype")
     device = check_device(request.device)
     factory = load_target(request.target)
-    size = input_size(request, factory)
     kwargs = request.constructor_kwargs(factory)
     model = build_model(factory, kwargs, "meta" if device == "auto" else device)
+    specs = input_specs(request, factory, model, dtype)
     if device == "auto":
-        device = "cpu" if small_work(model, size) else "meta"
+        device = "cpu" if small_work(model, specs[0].shape) else "meta"
         model = build_model(factory, kwargs, "cpu") if device == "cpu" else model
-    x = torch.zeros(size, dtype=_DTYPES[request.input_dtype], device=device)
-    return Built(factory, kwargs, model, (x,))
+    return Built(factory, kwargs, model, *_tensors(specs, device), specs)
+
+
+def input_specs(request: CountRequest, factory, model, dtype: torch.dtype) -> tuple[InputSpec, ...]:
+    """A zoo model's own default inputs unless --input is given (--input-shape: the main
+    input's per-example shape); else --input-shape or (batch, channels, height, width) as the
+    positional input, unless only --input (keyword inputs) is given, then every --input."""
+    if hasattr(factory, "default_inputs") and not request.inputs:  # front.zoo's factories
+        return tuple(factory.default_inputs(model, request.batch, request.input_shape))
+    positional = ()
+    if request.input_shape is not None or not request.inputs:
+        positional = (InputSpec("", input_size(request, factory), dtype),)
+    return positional + tuple(request.inputs)
+
+
+def _tensors(specs, device) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
+    args = tuple(s.tensor(device) for s in specs if not s.name)
+    return args, {s.name: s.tensor(device) for s in specs if s.name}
+
+
+def prepare_built(built: Built) -> Prepared:
+    """The engine's prepared run of a build: its positional and keyword inputs."""
+    return prepare(built.model, example_input=built.args, example_kwargs=built.inputs)
 
 
 def count_built(request: CountRequest, built: Built, prepared: Prepared | None = None) -> Report:
     """Count a resolved request under its options (on `prepared`, a run of `built`, if given)."""
-    prepared = prepared or prepare(built.model, example_input=built.args)
+    prepared = prepared or prepare_built(built)
     return count_prepared(prepared, request.options, name=request.target, params=built.kwargs)
 
 

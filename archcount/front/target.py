@@ -21,7 +21,11 @@ HOMEWORK_ARGS = {"nic": "num_in_channels", "nf": "num_filters", "nc": "num_colou
 
 
 def load_target(spec: str) -> Callable[..., Any]:
-    """Import `spec` and return the class or factory it names."""
+    """Import `spec` and return the class or factory it names (hf:/timm: from front.zoo)."""
+    if spec.startswith(("hf:", "timm:")):  # model zoos: built from configs, never downloaded
+        from archcount.front.zoo import zoo_factory
+
+        return zoo_factory(spec)
     if ":" in spec:
         module_name, _, attr = spec.partition(":")
     else:

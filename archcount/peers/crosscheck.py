@@ -1,6 +1,8 @@
-"""--cross-check: archcount's totals beside torchinfo's and fvcore's, every difference explained.
+"""--cross-check: archcount's totals beside torchinfo's, fvcore's and FlopCounterMode's, every
+difference explained.
 
-Each peer runs on a real (CPU) copy of the model. A difference is explained when archcount's
+torchinfo and fvcore run on a real (CPU) copy of the model, FlopCounterMode on meta
+(archcount.peers.flopcounter says why). A difference is explained when archcount's
 per-layer numbers, recomputed under that peer's convention (archcount.peers.conventions), add up
 to exactly the peer's total; each layer line also shows the peer's own per-layer number.
 torchinfo and fvcore are imported only here, and only when asked for.
@@ -9,6 +11,7 @@ torchinfo and fvcore are imported only here, and only when asked for.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import warnings
 from collections.abc import Callable
@@ -22,6 +25,8 @@ from archcount.engine.functional import FunctionalOps, functional_ops, functiona
 from archcount.engine.rules import RULES
 from archcount.engine.walk import batch_of, counted_modules, eval_mode
 from archcount.peers import conventions as pc
+from archcount.peers.flopcounter import PEER as FLOP_COUNTER
+from archcount.peers.flopcounter import flopcounter_macs, run_flop_counter
 from archcount.records import LayerCount, Report
 
 
@@ -62,6 +67,13 @@ class PeerCheck:
     def explained(self) -> bool:
         """The recomputation under the peer's convention gives exactly the peer's total."""
         return self.expected == self.theirs
+
+    @property
+    def verdict(self) -> str:
+        """'agree' only when the totals are equal and the recomputation says so too."""
+        if self.agree:
+            return "agree" if self.explained else "same total, recomputation NOT explained"
+        return "differ: " + ("explained" if self.explained else "NOT explained")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -119,24 +131,40 @@ _METRICS: dict[str, tuple[tuple[str, str, Callable], ...]] = {
         ("flops", "connections", pc.fvcore_flops),
         ("activations", "outputs", pc.fvcore_acts),
     ),
+    FLOP_COUNTER: (("MACs", "connections", flopcounter_macs),),
 }
 
 
 def cross_check(
-    report: Report, model: nn.Module, args: tuple, functional: FunctionalOps | None = None
+    report: Report,
+    model: nn.Module,
+    args: tuple,
+    functional: FunctionalOps | None = None,
+    *,
+    kwargs: dict | None = None,
+    meta: tuple[nn.Module, tuple, dict] | None = None,
 ) -> CrossCheck:
-    """Run torchinfo and fvcore on `model` (real tensors) with `args` and compare with `report`."""
-    batch = batch_of(args)
+    """Run torchinfo and fvcore on `model` (real tensors) with `args` and `kwargs`, and
+    FlopCounterMode on `meta` (model, args, kwargs on meta; default: `model` itself), and
+    compare each with `report`."""
+    kwargs = dict(kwargs or {})
+    batch = batch_of(args or tuple(kwargs.values()))
     if functional is None:
         functional = functional_ops(model, example_input=args, convention=report.convention)
+    meta = meta or _on_meta(model, args, kwargs)
+    runners = {
+        "torchinfo": lambda: _run_torchinfo(model, args, kwargs, batch),
+        "fvcore": lambda: _run_fvcore(model, args, kwargs, batch),
+        FLOP_COUNTER: lambda: run_flop_counter(*meta, batch),
+    }
     groups = _groups(report, model, functional)
     unique = sum(p.numel() for p in model.parameters())
     rest = unique - sum(g.first_params for g in groups)  # held by no counted module
     checks: list[PeerCheck] = []
     skipped: list[str] = []
-    for peer, runner in (("torchinfo", _run_torchinfo), ("fvcore", _run_fvcore)):
+    for peer, runner in runners.items():
         try:
-            totals, own = runner(model, args, batch)
+            totals, own = runner()
         except ImportError as exc:
             skipped.append(f"{peer}: not installed ({exc})")
             continue
@@ -192,17 +220,28 @@ def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list
         if id(module) not in covered:
             found.append((name, type(module).__name__, module, ()))
     seen: set[int] = set()
-    groups = [_Group(n, t, m, rows, True, *_param_counts(m, seen)) for n, t, m, rows in found]
+    grouped = {id(m) for *_, m, _ in found if m is not None}
+    groups = [
+        _Group(n, t, m, rows, True, *_param_counts(m, seen, grouped)) for n, t, m, rows in found
+    ]
     if not op_names & by_name.keys():  # the ops were not added to the report's totals
         groups += [_Group(r.name, r.type, None, (r,), False) for r in op_rows]
     return groups
 
 
-def _param_counts(module: nn.Module | None, seen: set[int]) -> tuple[int, int]:
-    """(all parameters of `module`, those not in `seen`); marks them seen."""
+def _param_counts(module: nn.Module | None, seen: set[int], grouped: set[int]) -> tuple[int, int]:
+    """(parameters of `module`, those not in `seen`); marks them seen. A container's row (one
+    holding parameters itself, as ViT's embeddings its cls_token) has only those: the ones its
+    descendants hold are their own groups' (counting them again double-counted them)."""
     if module is None:
         return 0, 0
-    params = list(module.parameters())
+    inner = {
+        id(p)
+        for m in module.modules()
+        if m is not module and id(m) in grouped
+        for p in m.parameters()
+    }
+    params = [p for p in module.parameters() if id(p) not in inner]
     first = sum(p.numel() for p in params if id(p) not in seen)
     seen.update(id(p) for p in params)
     return sum(p.numel() for p in params), first
@@ -215,10 +254,24 @@ def _module_of(model: nn.Module, name: str) -> nn.Module | None:
         return model if name == type(model).__name__ else None
 
 
-def _run_torchinfo(model: nn.Module, args: tuple, batch: int) -> PeerRun:
+def _on_meta(model: nn.Module, args: tuple, kwargs: dict) -> tuple[nn.Module, tuple, dict]:
+    """A meta copy of the model and inputs (FlopCounterMode's device; ties kept by deepcopy)."""
+    if all(t.device.type == "meta" for t in (*model.parameters(), *args, *kwargs.values())):
+        return model, args, kwargs
+
+    def meta(v):
+        return torch.empty_like(v, device="meta") if isinstance(v, torch.Tensor) else v
+
+    copied = copy.deepcopy(model).to("meta")
+    return copied, tuple(meta(a) for a in args), {k: meta(v) for k, v in kwargs.items()}
+
+
+def _run_torchinfo(model: nn.Module, args: tuple, kwargs: dict, batch: int) -> PeerRun:
     from torchinfo import summary
 
-    stats = summary(model, input_data=list(args), verbose=0, depth=1000, device="cpu")
+    data = list(args) if args else kwargs  # a dict is passed to forward as keywords
+    more = kwargs if args else {}
+    stats = summary(model, input_data=data, verbose=0, depth=1000, device="cpu", **more)
     macs: dict[int, int] = {}
     params: dict[int, int] = {}
     for info in stats.summary_list:
@@ -238,7 +291,9 @@ def _run_torchinfo(model: nn.Module, args: tuple, batch: int) -> PeerRun:
     return totals, own
 
 
-def _run_fvcore(model: nn.Module, args: tuple, batch: int) -> PeerRun:
+def _run_fvcore(model: nn.Module, args: tuple, kwargs: dict, batch: int) -> PeerRun:
+    if kwargs:
+        raise ValueError("it traces positional inputs only, not keyword inputs")
     with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 

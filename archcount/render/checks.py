@@ -15,11 +15,8 @@ def cross_check_renderable(check) -> Group:
     for header in ("peer", "metric", "archcount", "as", "peer value", "verdict"):
         table.add_column(header, justify="right" if header.endswith("value") else "left")
     for c in check.checks:
-        verdict = (
-            "agree" if c.agree else "differ: " + ("explained" if c.explained else "NOT explained")
-        )
-        style = "green" if c.agree else ("" if c.explained else "red")
-        table.add_row(c.peer, c.metric, n(c.ours), c.quantity, n(c.theirs), verdict, style=style)
+        style = "red" if not c.explained else ("green" if c.agree else "")
+        table.add_row(c.peer, c.metric, n(c.ours), c.quantity, n(c.theirs), c.verdict, style=style)
     items = [table]
     for c in check.checks:
         if (c.diffs and not c.agree) or not c.explained:

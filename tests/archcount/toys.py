@@ -60,3 +60,15 @@ def recorded(width: int = 4):
     """tiny(width), noting the device it is built on in BUILT."""
     BUILT.append(torch.empty(0).device.type)
     return tiny(width)
+
+
+class Keywords(nn.Module):
+    """forward(input_ids, attention_mask=None): keyword inputs, an embedding scaled by the mask."""
+
+    def __init__(self, vocab: int = 10, width: int = 3):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, width)
+
+    def forward(self, input_ids, attention_mask=None):
+        x = self.emb(input_ids)
+        return x if attention_mask is None else x * attention_mask[..., None]

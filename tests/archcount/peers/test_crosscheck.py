@@ -32,6 +32,7 @@ def test_both_peers_ran_all_metrics(net_checks):
         ("fvcore", "params"),
         ("fvcore", "flops"),
         ("fvcore", "activations"),
+        ("FlopCounterMode", "MACs"),
     }
 
 
@@ -90,7 +91,7 @@ def test_cli_cross_check_json_and_functional():
     d = json.loads(r.stdout)
     assert d["functional"]["added"] and d["functional"]["ops"][0]["op"] == "aten.cat"
     checks = d["cross_check"]["checks"]
-    assert len(checks) == 5 and all(c["explained"] for c in checks)
+    assert len(checks) == 6 and all(c["explained"] for c in checks)
     flops = next(c for c in checks if c["metric"] == "flops")
     cat = next(x for x in flops["layers"] if x["type"] == "aten.cat")
     assert cat["expected"] == 0 and "aten.cat" in cat["why"]  # fvcore ignores cat

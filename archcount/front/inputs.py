@@ -1,0 +1,75 @@
+"""Example inputs: `--input NAME=SHAPE[:DTYPE]` (keyword arguments of forward) and their dtypes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from archcount.errors import InputError
+
+# Names a user may write for a dtype (--input ...:DTYPE and --input-dtype).
+DTYPES: dict[str, torch.dtype] = {
+    "float": torch.float32,
+    "float32": torch.float32,
+    "double": torch.float64,
+    "float64": torch.float64,
+    "half": torch.float16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "long": torch.long,
+    "int64": torch.long,
+    "int": torch.int32,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One example input: its keyword name ('' = positional), whole shape, dtype."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+
+    def tensor(self, device: str | torch.device) -> torch.Tensor:
+        """Zeros (valid token ids); ones for a name ending in 'mask' (nothing masked)."""
+        fill = torch.ones if self.name.endswith("mask") else torch.zeros
+        return fill(self.shape, dtype=self.dtype, device=device)
+
+
+def dtype_named(text: str, where: str) -> torch.dtype:
+    """The dtype a user named; InputError listing the names otherwise."""
+    if text not in DTYPES:
+        raise InputError(f"{where}: unknown dtype {text!r} (one of {', '.join(DTYPES)})")
+    return DTYPES[text]
+
+
+def parse_input(text: str) -> InputSpec:
+    """'input_ids=1,128:long' -> InputSpec('input_ids', (1, 128), torch.long); default float."""
+    name, sep, rest = text.partition("=")
+    shape_text, _, dtype_text = rest.partition(":")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise InputError(f"--input wants NAME=SHAPE[:DTYPE] (input_ids=1,128:long), got {text!r}")
+    parts = [p.strip() for p in shape_text.replace("x", ",").split(",")]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise InputError(f"--input {name}: SHAPE wants positive integers like 1,128, got {text!r}")
+    dtype = dtype_named(dtype_text.strip() or "float", f"--input {name}")
+    return InputSpec(name, tuple(int(p) for p in parts), dtype)
+
+
+def parse_inputs(texts: list[str] | None) -> tuple[InputSpec, ...]:
+    """Every --input, names unique."""
+    specs = tuple(parse_input(t) for t in texts or ())
+    names = [s.name for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"--input {', '.join(twice)} given twice")
+    return specs
