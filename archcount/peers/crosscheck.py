@@ -133,6 +133,7 @@ _METRICS: dict[str, tuple[tuple[str, str, Callable], ...]] = {
     ),
     FLOP_COUNTER: (("MACs", "connections", flopcounter_macs),),
 }
+PEERS = tuple(_METRICS)
 
 
 def cross_check(
@@ -143,28 +144,30 @@ def cross_check(
     *,
     kwargs: dict | None = None,
     meta: tuple[nn.Module, tuple, dict] | None = None,
+    peers: tuple[str, ...] = PEERS,
 ) -> CrossCheck:
     """Run torchinfo and fvcore on `model` (real tensors) with `args` and `kwargs`, and
-    FlopCounterMode on `meta` (model, args, kwargs on meta; default: `model` itself), and
-    compare each with `report`."""
+    FlopCounterMode on `meta` (model, args, kwargs on meta; default: a meta copy of `model`),
+    the ones named in `peers`, and compare each with `report`."""
     kwargs = dict(kwargs or {})
-    batch = batch_of(args or tuple(kwargs.values()))
+    batch = batch_of(args, kwargs)
     if functional is None:
-        functional = functional_ops(model, example_input=args, convention=report.convention)
-    meta = meta or _on_meta(model, args, kwargs)
+        functional = functional_ops(
+            model, example_input=args, example_kwargs=kwargs, convention=report.convention
+        )
     runners = {
         "torchinfo": lambda: _run_torchinfo(model, args, kwargs, batch),
         "fvcore": lambda: _run_fvcore(model, args, kwargs, batch),
-        FLOP_COUNTER: lambda: run_flop_counter(*meta, batch),
+        FLOP_COUNTER: lambda: run_flop_counter(*(meta or _on_meta(model, args, kwargs)), batch),
     }
     groups = _groups(report, model, functional)
     unique = sum(p.numel() for p in model.parameters())
     rest = unique - sum(g.first_params for g in groups)  # held by no counted module
     checks: list[PeerCheck] = []
     skipped: list[str] = []
-    for peer, runner in runners.items():
+    for peer in peers:
         try:
-            totals, own = runner()
+            totals, own = runners[peer]()
         except ImportError as exc:
             skipped.append(f"{peer}: not installed ({exc})")
             continue
