@@ -48,10 +48,12 @@ class HFModel:
         defaults = self.config_class()
         unknown = [k for k in overrides if not hasattr(defaults, k)]
         if unknown:
-            fields = ", ".join(sorted(k for k in defaults.to_dict() if not k.startswith("_")))
+            fields = [k for k in defaults.to_dict() if not k.startswith("_")]
+            near = difflib.get_close_matches(unknown[0], fields, n=3)
+            hint = f"did you mean {', '.join(near)}? " if near else ""
             raise TargetError(
                 f"{self.__name__}: {type(defaults).__name__} has no field "
-                f"{', '.join(unknown)} (--arg sets config fields: {fields})"
+                f"{', '.join(unknown)} ({hint}--arg sets config fields)"
             )
         return AutoModel.from_config(self.config_class(**overrides))
 

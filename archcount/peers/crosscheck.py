@@ -113,6 +113,7 @@ class _Group:
     in_report: bool = True  # False: functional ops archcount found but left out of the totals
     all_params: int = 0  # every parameter the module holds
     first_params: int = 0  # those not held by an earlier group (shared ones count once)
+    container: bool = False  # holds modules with groups of their own (its peer sum has them)
 
     def ours(self, field: str) -> int:
         return sum(getattr(r, field) or 0 for r in self.rows) if self.in_report else 0
@@ -158,7 +159,9 @@ def cross_check(
     runners = {
         "torchinfo": lambda: _run_torchinfo(model, args, kwargs, batch),
         "fvcore": lambda: _run_fvcore(model, args, kwargs, batch),
-        FLOP_COUNTER: lambda: run_flop_counter(*(meta or _on_meta(model, args, kwargs)), batch),
+        FLOP_COUNTER: lambda: run_flop_counter(
+            *(meta or _on_meta(model, args, kwargs)), batch, named_like=model
+        ),
     }
     groups = _groups(report, model, functional)
     unique = sum(p.numel() for p in model.parameters())
@@ -192,7 +195,8 @@ def _check(peer, metric, quantity, view, run, groups, report, batch) -> PeerChec
             v = view(g, batch)
         why = v.why if g.in_report else "outside modules, not in archcount's totals (--functional)"
         expected += v.value
-        peer_value = own(metric, g.module) if g.module is not None else None
+        # a container's own number at the peer sums its children's: not this row's
+        peer_value = own(metric, g.module) if g.module is not None and not g.container else None
         if v.value != g.ours(quantity) or (peer_value is not None and peer_value != v.value):
             diffs.append(LayerDiff(g.name, g.type, g.ours(quantity), v.value, peer_value, why))
     ours = getattr(report.totals, quantity)
@@ -225,11 +229,17 @@ def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list
     seen: set[int] = set()
     grouped = {id(m) for *_, m, _ in found if m is not None}
     groups = [
-        _Group(n, t, m, rows, True, *_param_counts(m, seen, grouped)) for n, t, m, rows in found
+        _Group(n, t, m, rows, True, *_param_counts(m, seen, grouped), _holds(m, grouped))
+        for n, t, m, rows in found
     ]
     if not op_names & by_name.keys():  # the ops were not added to the report's totals
         groups += [_Group(r.name, r.type, None, (r,), False) for r in op_rows]
     return groups
+
+
+def _holds(module: nn.Module | None, grouped: set[int]) -> bool:
+    """True when a module below `module` has a group of its own."""
+    return module is not None and any(id(m) in grouped for m in module.modules() if m is not module)
 
 
 def _param_counts(module: nn.Module | None, seen: set[int], grouped: set[int]) -> tuple[int, int]:

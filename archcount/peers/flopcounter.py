@@ -33,7 +33,11 @@ COUNTED_OPS = frozenset(
         "aten._scaled_dot_product_flash_attention",
         "aten._scaled_dot_product_efficient_attention",
         "aten._scaled_dot_product_cudnn_attention",
+        # counted by us wherever they ran; FlopCounterMode, on meta, counts their bmm's
         "aten.scaled_dot_product_attention",
+        "aten._scaled_dot_product_attention_math",
+        "aten._scaled_dot_product_flash_attention_for_cpu",
+        "aten._scaled_dot_product_fused_attention_overrideable",
     }
 )
 # Module rules whose connections are all weight or attention taps it counts (on meta).
@@ -47,8 +51,15 @@ _COUNTED_MODULES = (
 PEER = "FlopCounterMode"
 
 
-def run_flop_counter(model: nn.Module, args: tuple, kwargs: Mapping | None, batch: int):
-    """Its total MACs per example and its own per-module MACs, on meta tensors."""
+def run_flop_counter(
+    model: nn.Module,
+    args: tuple,
+    kwargs: Mapping | None,
+    batch: int,
+    named_like: nn.Module | None = None,
+):
+    """Its total MACs per example and its own per-module MACs, on meta tensors; modules are
+    looked up by their names in `named_like` (the real model the rows were counted on)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from archcount.engine.walk import eval_mode
@@ -58,7 +69,8 @@ def run_flop_counter(model: nn.Module, args: tuple, kwargs: Mapping | None, batc
         model(*args, **dict(kwargs or {}))
     by_module = counter.get_flop_counts()
     root = type(model).__name__
-    names = {id(m): f"{root}.{n}" if n else root for n, m in model.named_modules()}
+    named = (named_like or model).named_modules()
+    names = {id(m): f"{root}.{n}" if n else root for n, m in named}
 
     def own(metric: str, module: nn.Module | None) -> int | None:
         if module is None or id(module) not in names:

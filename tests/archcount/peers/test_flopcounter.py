@@ -64,3 +64,29 @@ def test_equal_totals_with_a_wrong_recomputation_never_say_agree():
     c = PeerCheck("p", "params", "weights", ours=24, theirs=24, expected=44, diffs=())
     assert c.agree and not c.explained
     assert c.verdict != "agree" and "NOT explained" in c.verdict
+
+
+class Attention(nn.Module):
+    """One causal self-attention: a packed qkv projection, then F.scaled_dot_product_attention."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(16, 48, bias=False)
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+def test_cpu_flash_attention_is_counted_on_meta_where_cpu_flopcounter_says_zero():
+    """T = 10, 2 heads of 8: qkv 10·16·48 = 7,680; attention (nominal, the full scores, as
+    FlopCounterMode counts them) 2 heads · 10·10·(8 + 8) = 3,200 MACs per example. On CPU
+    tensors FlopCounterMode sees the fused CPU flash kernel and counts only the 7,680."""
+    model, x = Attention(), torch.zeros(2, 10, 16)
+    c = _checks(model, x)["FlopCounterMode", "MACs"]
+    assert c.theirs == c.expected == 7_680 + 3_200 and c.explained
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    assert counter.get_total_flops() // 2 == 2 * 7_680  # pytorch#195460: no formula, 0
