@@ -47,7 +47,7 @@ class InputSpec:
 def dtype_named(text: str, where: str) -> torch.dtype:
     """The dtype a user named; InputError listing the names otherwise."""
     if text not in DTYPES:
-        raise InputError(f"{where}: unknown dtype {text!r} (one of {', '.join(DTYPES)})")
+        raise InputError(f"{where} must be one of {', '.join(DTYPES)}, got {text!r}")
     return DTYPES[text]
 
 
