@@ -162,12 +162,17 @@ def one_line(text: str, limit: int = 400) -> str:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print `error: message` in red on stderr and exit with `code`."""
+    one_line_error(message)
+    raise typer.Exit(code) from None
+
+
+def one_line_error(message: str) -> None:
+    """`error: message` in red on stderr, on one line."""
     from rich.console import Console
 
     Console(stderr=True, soft_wrap=True, highlight=False).print(
-        f"error: {message}", style="red", markup=False
+        f"error: {one_line(message)}", style="red", markup=False
     )
-    raise typer.Exit(code) from None
 
 
 @contextmanager

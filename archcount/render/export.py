@@ -28,7 +28,7 @@ def exported(suffix: str, renderable: Any, data: dict[str, Any]) -> str:
     if suffix not in SUFFIXES:
         raise InputError(f"use one of {', '.join(SUFFIXES)}")
     if suffix == ".json":
-        return json.dumps(data, indent=2) + "\n"
+        return json.dumps(data, indent=2, allow_nan=False) + "\n"
     if suffix == ".csv":
         return csv_text(data)
     if suffix == ".md":

@@ -57,3 +57,19 @@ FIX = [
 @pytest.mark.parametrize(("extra", "says"), FIX, ids=lambda v: str(v)[:40])
 def test_bad_derive_options(ws, extra, says):
     ws.run("derive", "models.PoolUpsampleNet", *extra, says=says)
+
+
+USAGE = [
+    (["models.PoolUpsampleNet", "--size", "abc"], "Invalid value for '--size'"),
+    (["models.PoolUpsampleNet", "--size", "1e3"], "Invalid value for '--size'"),
+    (["models.PoolUpsampleNet", "--nosuch"], "No such option: --nosuch"),
+    (["models.PoolUpsampleNet", "--convention", "__import__"], "Invalid value for '--convention'"),
+    (["check", "models.PoolUpsampleNet"], "Missing option '--expect'"),
+    (["derive"], "Missing argument 'target'"),
+    (["padding", "conv", "--k"], "requires an argument"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), USAGE, ids=lambda v: str(v)[:40])
+def test_usage_errors_are_one_line_too(ws, args, says):
+    ws.run(*args, says=says)
