@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -130,10 +130,27 @@ def user_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         fail("interrupted", code=130)
+    except BrokenPipeError:  # `archcount ... --json | head`: the reader left; say nothing
+        sys.stdout = _Gone(sys.stdout)  # no second EPIPE when Python flushes it at exit
+        raise typer.Exit(1) from None
     except BaseException as exc:  # the user's code can raise anything
         if debug or not isinstance(exc, Exception | SystemExit):
             raise
         fail(failure_line(exc))
+
+
+class _Gone:
+    """A stream whose reader has left: flushing it is a no-op, the rest is the stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def flush(self) -> None:
+        with suppress(OSError):
+            self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def failure_line(exc: BaseException) -> str:

@@ -135,3 +135,18 @@ def test_non_finite_in_an_output_file(ws):
 
     write_output(ws.root / "x.json", None, {"ratio": float("nan")})
     assert json.loads((ws.root / "x.json").read_text()) == {"ratio": None}
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(ws, tiny, monkeypatch):
+    """`archcount ... --json | head -c 1`: EPIPE on stdout is a quiet exit 1."""
+    from typer.testing import CliRunner
+
+    import archcount.cli.output
+    from archcount.cli.app import app
+
+    def gone(data):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(archcount.cli.output, "dumps", gone)
+    r = CliRunner().invoke(app, [tiny, "--size", "8", "--json"])
+    assert r.exit_code == 1 and r.stderr == "", (r.exit_code, r.stderr)
