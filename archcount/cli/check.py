@@ -34,7 +34,8 @@ def check_command(
             "-e",
             metavar="QUANTITY=FORMULA",
             help="Your formula, e.g. 'outputs=2880*NF + 3328*NC'; repeatable. Quantities: "
-            "weights, outputs, connections, connections_exact.",
+            "weights, outputs, connections, connections_exact. Written as on paper (12NF, k², "
+            "k^2, NF·NC): numbers, the model's names and + - * / ^ ( ) only.",
         ),
     ],
     size: Size = None,
