@@ -24,15 +24,24 @@ class Kind(str, Enum):
     ELEMENTWISE = "elementwise"  # activations, dropout: units only under `modules`
     VIEW = "view"  # reshapes and padding: never units
     UNSUPPORTED = "unsupported"  # no rule: outputs counted, connections unknown
+    CACHE = "cache"  # copies into a kept state (a KV cache): shown, totalled apart
 
     def silent_under(self, convention: Convention) -> bool:
         """True when this kind adds no outputs or connections under `convention`."""
         return self is Kind.VIEW or (self is Kind.ELEMENTWISE and convention is Convention.UNITS)
 
 
+class Source(str, Enum):
+    """Where a row's counts come from."""
+
+    RULE = "rule"  # the module type's rule (hooks)
+    OPS = "ops"  # a module without a rule, counted from the aten ops run inside it
+    FUNCTIONAL = "functional"  # ops run by a container's own forward code, outside its children
+
+
 @dataclass(frozen=True)
 class LayerCount:
-    """Counts of one call of one module, per example."""
+    """Counts of one call of one module (or one op of a module's own code), per example."""
 
     name: str
     type: str
@@ -45,6 +54,9 @@ class LayerCount:
     outputs: int
     connections: int | None
     connections_exact: int | None
+    source: Source = Source.RULE
+    owner: str | None = None  # FUNCTIONAL rows: the module whose own code ran the op
+    ops: tuple[tuple[str, int, int | None], ...] = ()  # (op, calls, connections) it counts
 
     @property
     def label(self) -> str:
@@ -71,6 +83,9 @@ class LayerCount:
             "outputs": self.outputs,
             "connections": self.connections,
             "connections_exact": self.connections_exact,
+            "source": self.source.value,
+            "owner": self.owner,
+            "ops": [{"op": o, "calls": c, "connections": n} for o, c, n in self.ops],
         }
 
 
@@ -85,19 +100,23 @@ class Totals:
     connections: int
     connections_exact: int
     unknown: tuple[str, ...]
+    cache_copies: int = 0  # elements copied into kept state (KV caches), not in connections
 
     @classmethod
     def of(cls, layers: tuple[LayerCount, ...]) -> Totals:
-        """Totals of `layers` (weights are already de-duplicated per row)."""
-        known = [x for x in layers if x.connections is not None]
+        """Totals of `layers` (weights are already de-duplicated per row); cache rows apart."""
+        cache = [x for x in layers if x.kind is Kind.CACHE]
+        rest = [x for x in layers if x.kind is not Kind.CACHE]
+        known = [x for x in rest if x.connections is not None]
         return cls(
             weights=sum(x.weights for x in layers),
             trainable_weights=sum(x.trainable_weights for x in layers),
             frozen_weights=sum(x.frozen_weights for x in layers),
-            outputs=sum(x.outputs for x in layers),
+            outputs=sum(x.outputs for x in rest),
             connections=sum(x.connections for x in known),
             connections_exact=sum(x.connections_exact or 0 for x in known),
-            unknown=tuple(dict.fromkeys(x.name for x in layers if x.connections is None)),
+            unknown=tuple(dict.fromkeys(x.name for x in rest if x.connections is None)),
+            cache_copies=sum(x.connections or 0 for x in cache),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +129,7 @@ class Totals:
             "connections": self.connections,
             "connections_exact": self.connections_exact,
             "connections_unknown_in": list(self.unknown),
+            "cache_copies": self.cache_copies,
         }
 
 
@@ -120,6 +140,7 @@ class Options:
     convention: Convention = Convention.UNITS
     include_bias: bool = True
     include_norm: bool = True
+    functional: bool = True  # ops in a container's own forward code are rows of the totals
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,7 @@ class Report:
             "convention": self.convention.value,
             "include_bias": self.options.include_bias,
             "include_norm": self.options.include_norm,
+            "functional": self.options.functional,
             "totals": self.totals.to_dict(),
             "layers": [x.to_dict() for x in self.layers],
             "warnings": list(self.warnings),

@@ -82,11 +82,12 @@ def count_command(
     functional: Annotated[
         bool,
         typer.Option(
-            "--functional",
-            help="Add arithmetic done outside modules (torch.cat, x + y, F.interpolate, "
-            "matmuls), which is always listed, to the totals.",
+            "--functional/--no-functional",
+            help="Arithmetic a module's own forward code runs outside its children (x + y, "
+            "q @ k, SDPA, F.interpolate) is in the totals, on rows such as "
+            "'h.0.attn (aten.bmm ×2)'; --no-functional leaves it out.",
         ),
-    ] = False,
+    ] = True,
     check: Annotated[
         bool,
         typer.Option(
@@ -192,7 +193,7 @@ def count_command(
             input_shape=parse_shape(input_shape),
             input_dtype=input_dtype,
             device=device,
-            options=Options(convention, not ignore_bias, not ignore_norm),
+            options=Options(convention, not ignore_bias, not ignore_norm, functional),
             inputs=parse_inputs(input_),
         )
         cost = None
@@ -207,9 +208,7 @@ def count_command(
             fit_bytes = parse_bytes(fit)
         check_writable(output)
         with prints_to_stderr(json_out):
-            counted = count_request(
-                request, add_functional=functional, check=check, training=cost, fit_bytes=fit_bytes
-            )
+            counted = count_request(request, check=check, training=cost, fit_bytes=fit_bytes)
         from archcount.render.report import counted_renderable
 
         data, table = counted.to_dict(), None

@@ -4,7 +4,8 @@ How each family is counted (nominal taps, as the module rules count them):
   mm/addmm/bmm/baddbmm      K per output (the contracted size); a bias add is not a connection
   convolution               as nn.ConvNd / nn.ConvTransposeNd
   scaled_dot_product_*      L*S*d (scores) + L*S*dv (weighted values) per batch and head
-  cat/stack                 1 per output: each output copies one input unit
+  cat/stack                 a view (adds nothing): each output copies one input unit; copies
+                            into a kept state (a KV cache) are shown apart as cache copies
   add/sub/mul/... (pointwise on >= 2 non-scalar tensors)   one per operand per output (2 for x+y)
   pointwise on one tensor (relu, x*0.5, ...)                an element-wise op: 1 per output, and
                             like an activation it adds nothing under the `units` convention
@@ -30,10 +31,11 @@ from functools import partial
 from math import prod
 
 import torch
-from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils._pytree import tree_map
 
-from archcount.engine.registry import OpRegistry, OpRule, Shape, failure
-from archcount.engine.taps import INTERP_TAPS, adaptive_taps, per_dim, spatial
+from archcount.engine.registry import OpRegistry, OpRule, Shape, Taps, failure
+from archcount.engine.tags import root, set_root
+from archcount.engine.taps import INTERP_TAPS, adaptive_taps, hits, per_dim, spatial
 from archcount.errors import RuleError
 from archcount.records import Kind
 
@@ -53,8 +55,14 @@ class OpTaps:
 
     kind: Kind
     outputs: int
-    connections: int | None
+    nominal: int | None
+    exact: int | None = None
     error: str | None = None  # the rule raised: "ValueError: ..." (connections then None)
+
+    @property
+    def connections(self) -> int | None:
+        """The nominal connections."""
+        return self.nominal
 
 
 def as_shapes(obj):
@@ -62,16 +70,23 @@ def as_shapes(obj):
     return tree_map(lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else v, obj)
 
 
-def op_taps(func, args: tuple, kwargs: dict, out, registry: OpRegistry | None = None):
-    """The op's kind, outputs and connections (whole batch), or None for storage ops."""
-    ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-    outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-    if not ins or not outs or func.is_view or outs[0].dtype == torch.bool:
+def op_taps(func, args, kwargs, outs, ins, registry=None, rule=None, pointwise=None):
+    """The op's kind, outputs and connections (whole batch), or None when it is no arithmetic.
+
+    `outs`/`ins` are the op's output and input tensors; `rule` its OpRule (looked up when
+    None); `pointwise` whether the op is tagged pointwise (read when None).
+    """
+    if not ins or outs[0].dtype == torch.bool:
         return None
-    y = tuple(outs[0].shape)
-    rule = (registry or OP_RULES).lookup(func)
     if rule is None:
-        return _fallback(func, ins, y)
+        rule = (registry or OP_RULES).lookup(func)
+    y = tuple(outs[0].shape)
+    if rule is None:
+        if func.is_view:
+            return None
+        if pointwise is None:
+            pointwise = torch.Tag.pointwise in func.tags
+        return _fallback(ins, outs, y) if pointwise else OpTaps(Kind.UNSUPPORTED, prod(y), None)
     if rule.fn is None:
         return None
     return _applied(func, rule, as_shapes(args), as_shapes(kwargs or {}), y)
@@ -82,20 +97,30 @@ def _applied(func, rule: OpRule, args: tuple, kwargs: dict, y: Shape) -> OpTaps:
     try:
         n = rule.fn(args, kwargs, y)
     except Exception as exc:  # a configuration the rule cannot count: unknown, not a crash
-        return OpTaps(rule.kind, prod(y), None, failure(exc))
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        raise RuleError(f"the rule for aten.{func.overloadpacket.__name__} returned {n!r}")
-    return OpTaps(rule.kind, prod(y), n)
+        return OpTaps(rule.kind, prod(y), None, None, failure(exc))
+    if isinstance(n, Taps):
+        nominal, exact = n.nominal, n.exact
+    else:
+        nominal = exact = n
+    for v in (nominal, exact):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise RuleError(f"the rule for aten.{func.overloadpacket.__name__} returned {n!r}")
+    return OpTaps(rule.kind, prod(y), nominal, exact)
 
 
-def _fallback(func, ins: list[torch.Tensor], y: Shape) -> OpTaps:
-    """x + y reads two units per output; x * 0.5 or relu(x) is element-wise (one)."""
-    if torch.Tag.pointwise not in func.tags:
-        return OpTaps(Kind.UNSUPPORTED, prod(y), None)
-    operands = sum(1 for t in ins if t.dim() > 0 and t.dtype != torch.bool)
-    if operands >= 2:
-        return OpTaps(Kind.LAYER, prod(y), prod(y) * operands)
-    return OpTaps(Kind.ELEMENTWISE, prod(y), prod(y))
+def _fallback(ins, outs, y: Shape) -> OpTaps:
+    """x + y reads two units per output; x * 0.5, relu(x) or x + 0.04 * x**3 is element-wise."""
+    roots = []
+    for t in ins:
+        if t.dim() > 0 and t.dtype != torch.bool:
+            r = root(t)
+            if not any(r is s for s in roots):
+                roots.append(r)
+    n = prod(y)
+    if len(roots) >= 2:
+        return OpTaps(Kind.LAYER, n, n * len(roots), n * len(roots))
+    set_root(outs, roots[0] if roots else None, ins)
+    return OpTaps(Kind.ELEMENTWISE, n, n, n)
 
 
 OP_RULES.add(
@@ -116,24 +141,77 @@ OP_RULES.add(
 )  # fmt: skip
 
 
-@op_rule(aten.mm, aten.bmm)
+@op_rule(aten.mm, aten.bmm, *_present("_scaled_mm"))
 def matmul(args, kwargs, out):
     """outputs * K, K = a's last dim (the contracted size)."""
     return prod(out) * args[0][-1]
 
 
-@op_rule(aten.addmm, aten.baddbmm, aten.addbmm)
+@op_rule(aten.addmm, aten.baddbmm, *_present("_addmm_activation"))
 def matmul_add(args, kwargs, out):
     """outputs * K, K = the first factor's last dim; the added term is not a connection."""
     return prod(out) * args[1][-1]
 
 
+@op_rule(aten.addbmm)
+def batch_matmul_summed(args, kwargs, out):
+    """B * n * m * p: each (n, p) output sums the B products of m taps."""
+    b1 = args[1]
+    return prod(out) * b1[0] * b1[-1]
+
+
+@op_rule(aten.mv, aten.addmv, aten.dot, aten.vdot)
+def matrix_vector(args, kwargs, out):
+    """outputs * K (mv: rows x K; dot: one output of K); addmv's added vector is not a tap."""
+    a = args[1] if len(args) > 2 and len(args[1]) == 2 else args[0]
+    return max(prod(out), 1) * a[-1]
+
+
+@op_rule(aten.addr)
+def outer_add(args, kwargs, out):
+    """One tap per output of the outer product (vec1[i] * vec2[j]); the added term is not."""
+    return prod(out)
+
+
+def _conv_exact(x, w, out, stride, padding, dilation, transposed) -> int:
+    """Taps on real input (conv) or on outputs kept after cropping (transposed)."""
+    dims = len(w) - 2
+    k, s, p, d = w[2:], per_dim(stride, dims), per_dim(padding, dims), per_dim(dilation, dims)
+    if transposed:
+        hit = [
+            hits(i, o, *kps) for i, o, *kps in zip(spatial(x, dims), spatial(out, dims), k, s, p, d)
+        ]
+        return prod(x) // prod(spatial(x, dims)) * prod(w[1:2]) * prod(hit)
+    hit = [hits(o, i, *kps) for o, i, *kps in zip(spatial(out, dims), spatial(x, dims), k, s, p, d)]
+    return prod(out) // prod(spatial(out, dims)) * prod(w[1:2]) * prod(hit)
+
+
 @op_rule(aten.convolution, aten._convolution, aten.convolution_overrideable)
 def convolution(args, kwargs, out):
-    """(outputs, or inputs when transposed) * prod(weight[1:]) = C_in/g * prod(k) per output."""
-    x, w, transposed = args[0], args[1], args[6]
+    """(outputs, or inputs when transposed) * prod(weight[1:]) = C_in/g * prod(k) per output.
+
+    Exact leaves out taps on zero padding (or, transposed, on cropped outputs).
+    """
+    x, w, _, stride, padding, dilation, transposed = args[:7]
     # weight is (C_out, C_in/g, *k), or (C_in, C_out/g, *k) when transposed
-    return prod(x if transposed else out) * prod(w[1:])
+    nominal = prod(x if transposed else out) * prod(w[1:])
+    if len(w) < 3 or isinstance(padding, str):
+        return nominal
+    return Taps(nominal, _conv_exact(x, w, out, stride, padding, dilation, transposed))
+
+
+@op_rule(*_present("cudnn_convolution", "_slow_conv2d_forward", "mkldnn_convolution"))
+def convolution_plain(args, kwargs, out):
+    """outputs * prod(weight[1:]) (these kernels are never transposed)."""
+    return prod(out) * prod(args[1][1:])
+
+
+@op_rule(aten.convolution_backward)
+def convolution_backward(args, kwargs, out):
+    """The forward's taps once for the input gradient and once for the weight gradient."""
+    grad_out, x, w, transposed, mask = args[0], args[1], args[2], args[7], args[10]
+    forward = prod(x if transposed else grad_out) * prod(w[1:])
+    return forward * (int(mask[0]) + int(mask[1]))
 
 
 @op_rule(
@@ -148,9 +226,38 @@ def convolution(args, kwargs, out):
     )
 )
 def attention(args, kwargs, out):
-    """N*H * L*S*(d + dv): QK^T reads d per score, AV reads S per value."""
+    """N*H * L*S*(d + dv): QK^T reads d per score, AV reads S per value; q is (N, H, L, d)."""
     q, k, v = args[:3]
     return prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
+@op_rule(*_present("_flash_attention_forward", "_efficient_attention_forward"))
+def attention_seq_first(args, kwargs, out):
+    """As `attention`, for kernels whose q is (N, L, H, d)."""
+    q, k, v = args[:3]
+    return q[0] * q[2] * q[1] * k[1] * (q[-1] + v[-1])
+
+
+@op_rule(
+    *_present(
+        "_scaled_dot_product_flash_attention_backward",
+        "_scaled_dot_product_flash_attention_for_cpu_backward",
+        "_scaled_dot_product_efficient_attention_backward",
+        "_scaled_dot_product_cudnn_attention_backward",
+        "_scaled_dot_product_fused_attention_overrideable_backward",
+    )
+)
+def attention_backward(args, kwargs, out):
+    """2 * N*H*L*S*(d + dv): dV, dP, dQ and dK, one score-sized product each (grad, q, k, v)."""
+    q, k, v = args[1:4]
+    return 2 * prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
+@op_rule(*_present("_flash_attention_backward", "_efficient_attention_backward"))
+def attention_backward_seq_first(args, kwargs, out):
+    """As `attention_backward`, for kernels whose q is (N, L, H, d)."""
+    q, k, v = args[1:4]
+    return 2 * q[0] * q[2] * q[1] * k[1] * (q[-1] + v[-1])
 
 
 def per_output(args, kwargs, out, *, taps: int = 1):
@@ -158,12 +265,19 @@ def per_output(args, kwargs, out, *, taps: int = 1):
     return prod(out) * taps
 
 
-OP_RULES.add([aten.cat, aten.stack, aten.embedding], Kind.LAYER, per_output)
+OP_RULES.add([aten.embedding], Kind.LAYER, per_output)
+# cat/stack copy each input unit once: a view in both conventions (adds nothing), but the
+# copies are tallied, so that those into a kept state show as cache copies (engine.record)
+OP_RULES.add([aten.cat, aten.stack], Kind.VIEW, per_output)
 OP_RULES.add(
     [
         aten.native_layer_norm, aten.native_batch_norm, aten._native_batch_norm_legit,
         aten._native_batch_norm_legit_no_training, aten.native_group_norm,
-        *_present("_fused_rms_norm", "rms_norm"),
+        *_present(
+            "_fused_rms_norm", "rms_norm", "_native_batch_norm_legit_functional",
+            "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm",
+            "miopen_batch_norm", "layer_norm", "group_norm", "batch_norm", "instance_norm",
+        ),
     ],
     Kind.NORM,
     per_output,
@@ -237,3 +351,98 @@ def reduction(args, kwargs, out):
 def softmax(args, kwargs, out):
     """outputs * size of the normalised dim args[1]."""
     return prod(out) * out[args[1]]
+
+
+@op_rule(
+    aten.var_mean,
+    aten.std_mean,
+    aten.argmax,
+    aten.argmin,
+    aten.linalg_vector_norm,
+    aten.norm,
+    aten.nansum,
+    aten.aminmax,
+    *_present("_weight_norm_interface"),
+)
+def reduction_more(args, kwargs, out):
+    """Input elements (as `reduction`): each output reads in/out of them."""
+    return prod(args[0])
+
+
+def _dim_size(shape, dim) -> int:
+    return shape[dim] if shape else 1
+
+
+@op_rule(aten.cumsum, aten.cumprod, aten.logcumsumexp, aten.cummax, aten.cummin)
+def cumulative(args, kwargs, out):
+    """Output i along dim reads i + 1 inputs: others * n(n+1)/2."""
+    x, dim = args[0], args[1]
+    n = _dim_size(x, dim)
+    return prod(x) // max(n, 1) * n * (n + 1) // 2
+
+
+@op_rule(aten.topk, aten.sort, aten.kthvalue, aten.median, aten.mode, aten.nanmedian)
+def ranked(args, kwargs, out):
+    """Each output reads its whole slice along the ranked dim (the last unless given)."""
+    x = args[0]
+    dim = args[2] if args[0:1] and len(args) > 2 and isinstance(args[2], int) else -1
+    if "dim" in kwargs:
+        dim = kwargs["dim"]
+    return prod(out) * _dim_size(x, dim)
+
+
+@op_rule(
+    aten.scatter_add,
+    aten.scatter_add_,
+    aten.index_add,
+    aten.index_add_,
+    aten.scatter_reduce,
+    aten.scatter_reduce_,
+    aten.index_reduce,
+    aten.index_reduce_,
+)
+def scatter_sum(args, kwargs, out):
+    """Each output reads itself, and every source element lands on one output: out + src."""
+    src = args[-1] if not isinstance(args[-1], str) else args[-2]
+    if isinstance(src, (int, float)) or src is None:
+        src = args[3]
+    return prod(out) + prod(src)
+
+
+@op_rule(aten._embedding_bag, aten.embedding_bag, *_present("_embedding_bag_forward_only"))
+def embedding_bag(args, kwargs, out):
+    """Each looked-up row element is added into its bag: indices * dim."""
+    weight, indices = args[0], args[1]
+    return prod(indices) * weight[-1]
+
+
+@op_rule(aten.glu, kind=Kind.ELEMENTWISE)
+def glu(args, kwargs, out):
+    """Two inputs per output (a * sigmoid(b))."""
+    return 2 * prod(out)
+
+
+# Element-wise ops PyTorch does not tag pointwise: one tap per output, as activations.
+OP_RULES.add(
+    [
+        aten.hardswish, aten.hardswish_, aten.log_sigmoid_forward, aten.rrelu_with_noise,
+        aten.prelu, aten._prelu_kernel, aten.gelu_,
+    ],
+    Kind.ELEMENTWISE,
+    per_output,
+)  # fmt: skip
+
+
+_HOP = torch.ops.higher_order
+if hasattr(_HOP, "flex_attention"):  # a higher-order op: q, k, v are (N, H, L, d) first args
+
+    @op_rule(_HOP.flex_attention)
+    def flex_attention(args, kwargs, out):
+        """As `attention`: every score of the block mask's full L x S counts (nominal)."""
+        return attention(args, kwargs, out)
+
+    @op_rule(_HOP.flex_attention_backward)
+    def flex_attention_backward(args, kwargs, out):
+        """As `attention_backward`, q, k, v first."""
+        q, k, v = args[:3]
+        return 2 * prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -43,6 +43,10 @@ class Rule:
     kind: Kind
     fn: RuleFn | None
     biases: BiasesFn | None = None  # None: the module's own `bias` attribute
+    # True: the rule counts the module whole, children included (a user's rule for a block);
+    # False: only the module's own code, its children that run are counted on their own rows
+    # (the built-in layer rules: a BatchNorm2d subclass with an `act` child still counts it).
+    covers_children: bool = True
 
     def biases_of(self, module: nn.Module) -> tuple[torch.Tensor, ...]:
         """The parameters of `module` this rule declares biases."""
@@ -96,14 +100,19 @@ class RuleRegistry(_Registry):
         kind: Kind = Kind.LAYER,
         override: bool = False,
         biases: BiasesFn | None = None,
+        covers_children: bool = True,
     ) -> Callable[[RuleFn | None], RuleFn | None]:
         """Decorator: register `fn` for every type in `types`; refuses duplicates."""
 
         def decorate(fn: RuleFn | None) -> RuleFn | None:
-            self._put(types, Rule(kind, fn, biases), override)
+            self._put(types, Rule(kind, fn, biases, covers_children), override)
             return fn
 
         return decorate
+
+    def own_code_only(self) -> None:
+        """Every rule registered so far counts only its module's own code (the built-ins)."""
+        self._rules = {k: replace(r, covers_children=False) for k, r in self._rules.items()}
 
     def add(self, types: Iterable[type], kind: Kind, fn: RuleFn | None = None) -> None:
         """Register one rule for several types without a decorator."""

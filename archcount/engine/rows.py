@@ -8,7 +8,7 @@ from torch import nn
 
 from archcount.engine.registry import Taps, failure, own_bias
 from archcount.errors import RuleError
-from archcount.records import Convention, Kind, LayerCount, Options
+from archcount.records import Convention, Kind, LayerCount, Options, Source
 
 
 def layer_row(call, registry, options: Options, batch: int, seen: set[int], warnings: list[str]):
@@ -23,9 +23,12 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
     biases = {id(p) for p in (rule.biases_of(call.module) if rule else own_bias(call.module))}
     trainable, frozen = _claim(call.module, seen, lambda p: keep_bias or id(p) not in biases)
     outputs, nominal, exact = _counts(call, rule, kind, options.convention, warnings)
+    if exact is not None and getattr(call, "masked", 0):
+        exact -= call.masked  # attention scores a mask removes (engine.attention)
     if kind is Kind.UNSUPPORTED:
         _warn_unsupported(call, warnings)
-    per = PerExample(batch, call.name, warnings)
+    # counts divide by the batch only when the call's inputs carry it (not position ids)
+    per = PerExample(batch if getattr(call, "batched", True) else 1, call.name, warnings)
     return LayerCount(
         name=call.name,
         type=type(call.module).__name__,
@@ -154,3 +157,157 @@ def _claim_direct(module: nn.Module, seen: set[int]) -> tuple[int, int]:
             trainable += p.numel() if p.requires_grad else 0
             frozen += 0 if p.requires_grad else p.numel()
     return trainable, frozen
+
+
+# --- rows counted from aten ops (engine.record) ----------------------------------------------
+
+
+def ops_kind(tallies) -> Kind:
+    """A module counted from its ops: unknown if one has no rule, element-wise if all are."""
+    kinds = {k for _, k in tallies} - {Kind.CACHE}
+    if Kind.UNSUPPORTED in kinds or any(t.nominal is None for t in tallies.values()):
+        return Kind.UNSUPPORTED
+    weighted = kinds - {Kind.ELEMENTWISE, Kind.VIEW}
+    if weighted:
+        return Kind.NORM if weighted == {Kind.NORM} else Kind.LAYER
+    return Kind.ELEMENTWISE if Kind.ELEMENTWISE in kinds else Kind.VIEW
+
+
+def summed(tallies, kind: Kind, convention: Convention):
+    """(outputs, nominal, exact) of the non-silent ops; connections None when one is unknown."""
+    if kind.silent_under(convention):
+        return 0, 0, 0
+    live = [
+        t for (_, k), t in tallies.items() if k is not Kind.CACHE and not k.silent_under(convention)
+    ]
+    outputs = sum(t.outputs for t in live)
+    if kind is Kind.UNSUPPORTED:
+        return outputs, None, None
+    return outputs, sum(t.nominal for t in live), sum(t.exact for t in live)
+
+
+def op_parts(tallies) -> tuple[tuple[str, int, int | None], ...]:
+    """(op, calls, nominal connections) of each op counted, cache copies apart."""
+    return tuple((op, t.calls, t.nominal) for (op, k), t in tallies.items() if k is not Kind.CACHE)
+
+
+def warn_unknown_ops(where: str, tallies, warnings: list[str]) -> None:
+    """Name each op without a rule (once)."""
+    for (op, k), t in tallies.items():
+        if k is Kind.UNSUPPORTED or (t.nominal is None and t.error is None):
+            msg = (
+                f"no rule for {op} (in {where}): its connections are unknown; register one "
+                f"with @archcount.op_rule(torch.ops.{op})"
+            )
+            if msg not in warnings:
+                warnings.append(msg)
+
+
+def ops_row(call, options: Options, seen: set[int], warnings: list[str]) -> LayerCount | None:
+    """The row of one call of a module without a rule: the sum of its ops (per example)."""
+    kind = ops_kind(call.tallies)
+    if kind is Kind.NORM and not options.include_norm:
+        _claim(call.module, seen, lambda _: False)
+        return None
+    biases = {id(p) for p in own_bias(call.module)}
+    keep_bias = options.include_bias or kind is Kind.NORM
+    trainable, frozen = _claim(call.module, seen, lambda p: keep_bias or id(p) not in biases)
+    outputs, nominal, exact = summed(call.tallies, kind, options.convention)
+    warn_unknown_ops(f"{call.name} ({type(call.module).__name__})", call.tallies, warnings)
+    return LayerCount(
+        name=call.name,
+        type=type(call.module).__name__,
+        kind=kind,
+        call=call.call,
+        input_shape=call.inputs[0] if call.inputs else None,
+        output_shape=call.outputs[0] if call.outputs else None,
+        trainable_weights=trainable,
+        frozen_weights=frozen,
+        outputs=outputs,
+        connections=nominal,
+        connections_exact=exact,
+        source=Source.OPS,
+        ops=op_parts(call.tallies),
+    )
+
+
+def functional_row(owner: str, key, tally, options: Options, warnings, weights=(0, 0)):
+    """One op of a container's own code over all its calls: 'h.0.attn (aten.bmm ×2)'."""
+    op, kind = key
+    if kind is Kind.CACHE:
+        outputs, nominal, exact = tally.outputs, tally.nominal, tally.exact
+    else:
+        one = {key: tally}
+        kind = ops_kind(one) if kind is not Kind.UNSUPPORTED else kind
+        outputs, nominal, exact = summed(one, kind, options.convention)
+        warn_unknown_ops(owner, one, warnings)
+    return LayerCount(
+        name=f"{owner} ({op} ×{tally.calls})",
+        type=op,
+        kind=kind,
+        call=0,
+        input_shape=None,
+        output_shape=None,
+        trainable_weights=weights[0],
+        frozen_weights=weights[1],
+        outputs=outputs,
+        connections=nominal,
+        connections_exact=exact,
+        source=Source.FUNCTIONAL,
+        owner=owner,
+        ops=((op, tally.calls, tally.nominal),),
+    )
+
+
+def claim_params(params, seen: set[int]) -> tuple[int, int]:
+    """(trainable, frozen) elements of `params` not seen before; marks them seen."""
+    trainable = frozen = 0
+    for p in params:
+        if id(p) not in seen:
+            seen.add(id(p))
+            trainable += p.numel() if p.requires_grad else 0
+            frozen += 0 if p.requires_grad else p.numel()
+    return trainable, frozen
+
+
+def held_row(owner: str, weights: tuple[int, int], source: Source) -> LayerCount:
+    """Parameters a module holds and its own code reads (or never reads): weights only."""
+    return LayerCount(
+        name=f"{owner} (parameters)",
+        type="parameters",
+        kind=Kind.VIEW,
+        call=0,
+        input_shape=None,
+        output_shape=None,
+        trainable_weights=weights[0],
+        frozen_weights=weights[1],
+        outputs=0,
+        connections=0,
+        connections_exact=0,
+        source=source,
+        owner=owner,
+    )
+
+
+def idle_and_held(model: nn.Module, rec, seen: set[int], warnings: list[str]) -> list[LayerCount]:
+    """Warn about modules that never ran (not counted); row the parameters no op read."""
+    for name, module in model.named_modules():
+        params = [p for p in module.parameters() if id(p) not in seen]
+        if params and id(module) not in rec.ran:
+            seen.update(id(p) for p in params)
+            idle = sum(p.numel() for p in params)
+            warnings.append(
+                f"{name or type(model).__name__} ({type(module).__name__}) never ran in "
+                f"forward: its {idle:,} weights are not counted"
+            )
+    rows = []
+    for name, module in model.named_modules():
+        weights = claim_params(module.parameters(recurse=False), seen)
+        if sum(weights):
+            label = name or type(model).__name__
+            warnings.append(
+                f"{label} holds {sum(weights):,} weights that no op of its forward read: "
+                "counted as weights, with no connections"
+            )
+            rows.append(held_row(label, weights, Source.FUNCTIONAL))
+    return rows

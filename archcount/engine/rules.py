@@ -247,3 +247,5 @@ def multihead_attention(m, ins, outs):
 
 # Recurrent layers (RNN, LSTM, GRU and their cells) live in their own file and register here.
 import archcount.engine.recurrent  # noqa: E402, F401
+
+RULES.own_code_only()  # the built-ins are layers: children a subclass adds count on their own

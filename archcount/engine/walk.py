@@ -10,11 +10,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine.registry import RuleRegistry
-from archcount.engine.rows import layer_row, orphan_rows
+from archcount.engine.op_rules import OP_RULES
+from archcount.engine.record import OPS, ModuleCall, Recording, record
+from archcount.engine.registry import OpRegistry, RuleRegistry
+from archcount.engine.rows import (
+    claim_params,
+    functional_row,
+    held_row,
+    idle_and_held,
+    layer_row,
+    ops_row,
+)
 from archcount.engine.rules import RULES
 from archcount.errors import ForwardError, InputError, RuleError
-from archcount.records import Convention, Options, Report
+from archcount.records import Convention, Kind, Options, Report, Source
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class Prepared:
     registry: RuleRegistry
     batch: int
     kwargs: dict[str, Any] = field(default_factory=dict)  # the forward is model(*args, **kwargs)
+    op_registry: OpRegistry = OP_RULES
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -53,6 +63,7 @@ def prepare(
     input_dtype: torch.dtype = torch.float32,
     rules: Mapping | None = None,
     example_kwargs: Mapping[str, Any] | None = None,
+    op_rules: Mapping | None = None,
 ) -> Prepared:
     """The example inputs, counted modules and batch of one run.
 
@@ -62,7 +73,8 @@ def prepare(
     registry = RULES.merged(rules)
     args, kwargs = example_inputs(model, input_size, example_input, input_dtype, example_kwargs)
     targets = tuple(counted_modules(model, registry))
-    return Prepared(model, args, targets, registry, batch_of(args, kwargs), kwargs)
+    ops = OP_RULES.merged(op_rules) if op_rules else OP_RULES
+    return Prepared(model, args, targets, registry, batch_of(args, kwargs), kwargs, ops)
 
 
 def count(
@@ -75,7 +87,9 @@ def count(
     convention: Convention | str = Convention.UNITS,
     include_bias: bool = True,
     include_norm: bool = True,
+    functional: bool = True,
     rules: Mapping | None = None,
+    op_rules: Mapping | None = None,
     name: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> Report:
@@ -85,9 +99,12 @@ def count(
     the device of the model's parameters (meta for a model built under torch.device("meta")).
     Or `example_input`: a tensor, a tuple of args or a dict of keyword args (plus
     `example_kwargs`); the batch is the first size of the first tensor among them.
+    `functional=False` leaves out the ops a container's own forward code runs.
     """
-    options = Options(Convention(convention), include_bias, include_norm)
-    prepared = prepare(model, input_size, example_input, input_dtype, rules, example_kwargs)
+    options = Options(Convention(convention), include_bias, include_norm, functional)
+    prepared = prepare(
+        model, input_size, example_input, input_dtype, rules, example_kwargs, op_rules
+    )
     return count_prepared(prepared, options, name=name, params=params)
 
 
@@ -98,7 +115,7 @@ def count_prepared(
     name: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> Report:
-    """The Report of one hooked forward of a prepared run under `options`."""
+    """The Report of one recorded forward of a prepared run under `options`."""
     name = name or type(prepared.model).__name__
     return reports_of(prepared, (options,), name=name, params=params)[0]
 
@@ -110,46 +127,62 @@ def reports_of(
     name: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> list[Report]:
-    """One hooked forward, its rows under each of `variants` (the forward is what costs)."""
-    calls = run_hooked(prepared.model, prepared.args, prepared.targets, prepared.kwargs)
-    return [
-        report_of(
-            prepared.model,
-            calls,
-            prepared.targets,
-            prepared.registry,
-            options,
-            batch=prepared.batch,
-            name=type(prepared.model).__name__ if name is None else name,
-            params=params,
-            input_shape=prepared.input_shape,
-        )
-        for options in variants
-    ]
+    """One recorded forward, its rows under each of `variants` (the forward is what costs)."""
+    rec = record_prepared(prepared, name)
+    return [report_of(prepared, rec, options, name=name, params=params) for options in variants]
+
+
+def record_prepared(prepared: Prepared, name: str | None = None) -> Recording:
+    """The one forward of a prepared run: hooks, attention calls and aten ops together."""
+    return record(
+        prepared.model,
+        prepared.args,
+        prepared.kwargs,
+        registry=prepared.registry,
+        op_registry=prepared.op_registry,
+        batch=prepared.batch,
+        root=name or type(prepared.model).__name__,
+    )
 
 
 def report_of(
-    model: nn.Module,
-    calls: list[Call],
-    targets: list[tuple[str, nn.Module]],
-    registry,
+    prepared: Prepared,
+    rec: Recording,
     options: Options,
     *,
-    batch: int,
-    name: str,
-    params: Mapping[str, Any] | None,
-    input_shape: tuple[int, ...],
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Report:
-    """The Report of one hooked forward under `options`: a row per call, then orphans."""
+    """The Report of one recorded forward under `options`: rows in the order calls finished."""
     seen: set[int] = set()
-    warnings: list[str] = []
-    layers = [layer_row(c, registry, options, batch, seen, warnings) for c in calls]
-    layers = [x for x in layers if x is not None]
-    layers += orphan_rows(model, targets, options, seen, warnings)
+    warnings: list[str] = list(rec.warnings)
+    layers = []
+    claimed_owners: set[str] = set()
+    for item in rec.items:
+        if isinstance(item, ModuleCall):
+            if item.role == OPS:
+                row = ops_row(item, options, seen, warnings)
+            else:
+                row = layer_row(item, prepared.registry, options, prepared.batch, seen, warnings)
+            if row is not None:
+                layers.append(row)
+            continue
+        owner, key = item
+        tally = rec.functional[owner].get(key)
+        first = owner not in claimed_owners
+        claimed_owners.add(owner)
+        weights = claim_params(rec.consumed.get(owner, {}).values(), seen) if first else (0, 0)
+        shown = options.functional or key[1] is Kind.CACHE
+        if shown and key[1] is not Kind.VIEW and tally is not None and tally.calls:
+            layers.append(functional_row(owner, key, tally, options, warnings, weights))
+            continue
+        if sum(weights):  # ops left out (--no-functional): the parameters they read still count
+            layers.append(held_row(owner, weights, Source.FUNCTIONAL))
+    layers += idle_and_held(prepared.model, rec, seen, warnings)
     return Report(
-        model=name,
+        model=name or type(prepared.model).__name__,
         params=dict(params or {}),
-        input_shape=input_shape,
+        input_shape=prepared.input_shape,
         options=options,
         layers=tuple(layers),
         warnings=tuple(warnings),

@@ -4,12 +4,12 @@ the model's declared formulas, all from the same build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from archcount.engine.functional import FunctionalOps, functional_pass, with_functional
+from archcount.engine.functional import FunctionalOps, count_with_functional
 from archcount.formulas.declared import DeclaredCheck, check_declared
-from archcount.front.request import Built, CountRequest, build, count_built, prepare_built
+from archcount.front.request import Built, CountRequest, build, prepare_built
 from archcount.front.training import fit_of, training_of
 from archcount.peers.crosscheck import CrossCheck, cross_check
 from archcount.records import Report
@@ -50,21 +50,24 @@ class Counted:
 def count_request(
     request: CountRequest,
     *,
-    add_functional: bool = False,
+    add_functional: bool | None = None,
     check: bool = False,
     training: TrainingOptions | None = None,
     fit_bytes: int | None = None,
 ) -> Counted:
-    """Build once; count, the functional-op pass (its ops added if asked), peers, declared.
+    """Build once; one recorded forward gives the count and the functional ops; peers, declared.
 
-    The count and the functional pass share one prepared run: the same args and batch.
+    Functional ops are in the totals unless request.options.functional (or add_functional,
+    when given) is False.
     """
     built = build(request)
+    if add_functional is not None:
+        request = replace(request, options=replace(request.options, functional=add_functional))
     prepared = prepare_built(built)
-    report = count_built(request, built, prepared)
-    functional = functional_pass(prepared, convention=report.convention)
-    if add_functional:
-        report = with_functional(report, functional)
+    report, functional = count_with_functional(
+        prepared, request.options, name=request.target, params=built.kwargs
+    )
+    add_functional = request.options.functional
     peers = None
     if check:  # peers need real tensors: a CPU copy when counting on meta
         real, meta = built.on_cpu(), _meta_run(built)

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from archcount.formulas.declared import DeclaredCheck
 from archcount.front.counted import Counted
-from archcount.records import Convention, Kind, LayerCount, Report
+from archcount.records import Convention, Kind, LayerCount, Report, Source
 from archcount.render.checks import cross_check_renderable, functional_renderable
 from archcount.render.text import MARK_STYLE, n, shape
 from archcount.render.training import training_renderable
@@ -71,9 +71,10 @@ def report_table(report: Report) -> Table:
 
 def _cells(row: LayerCount) -> list[str]:
     per_example = row.output_shape[1:] if row.output_shape else None
+    kind = f"{row.type} (from ops)" if row.source is Source.OPS else row.type
     return [
         row.label,
-        row.type,
+        kind,
         shape(per_example),
         n(row.weights),
         n(row.outputs),
@@ -85,6 +86,8 @@ def _cells(row: LayerCount) -> list[str]:
 def _style(row: LayerCount, convention: Convention) -> str:
     if row.kind is Kind.UNSUPPORTED:
         return "yellow"
+    if row.kind is Kind.CACHE:
+        return "dim"
     quiet = row.kind.silent_under(convention)
     return "dim" if quiet else ""
 
@@ -101,6 +104,13 @@ def report_renderable(report: Report, table: Table | None = None) -> Group:
     if t.frozen_weights:
         items.append(
             Text(f"weights: {n(t.trainable_weights)} trainable, {n(t.frozen_weights)} frozen")
+        )
+    if t.cache_copies:
+        items.append(
+            Text(
+                f"cache copies: {n(t.cache_copies)} elements written to a kept state (a KV "
+                "cache), not in the connections"
+            )
         )
     if report.warnings:
         items.append(warnings_renderable(report))
@@ -133,7 +143,7 @@ def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
     """The main command's output: the report (or `table` in its place, e.g. the modules'),
     the functional ops, the peers, the declared formulas."""
     items = [report_renderable(counted.report, table)]
-    if counted.functional is not None and counted.functional.ops:
+    if counted.functional is not None and counted.functional.ops and not counted.functional_added:
         items.append(functional_renderable(counted.functional, counted.functional_added))
     if counted.cross is not None:
         items.append(cross_check_renderable(counted.cross))

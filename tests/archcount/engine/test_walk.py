@@ -8,6 +8,7 @@ from torch import nn
 import archcount
 from archcount import Convention, Kind, Taps
 from archcount.errors import ForwardError, InputError, RuleError
+from archcount.records import Source
 from models import ConvTransposeNet, PoolUpsampleNet
 
 NETS = [PoolUpsampleNet, ConvTransposeNet]
@@ -61,11 +62,19 @@ def test_shared_module_and_shared_parameter():
         ("fc", 1, 0, 4, 16),
         ("a", 0, 12, 3, 12),
         ("b", 0, 0, 3, 12),
+        ("Twice (aten.add ×1)", 0, 0, 3, 6),  # a(x) + b(x), in the totals by default
     ]
     assert r.totals.weights == 32 == sum(p.numel() for p in Twice().parameters())
 
 
 class Odd(nn.Module):
+    """A leaf without a rule whose one op (trace) has no op rule either."""
+
+    def forward(self, x):
+        return x + torch.trace(x[:, :1])
+
+
+class Doubler(nn.Module):
     def forward(self, x):
         return x * 2
 
@@ -74,10 +83,26 @@ def test_unsupported_leaf_is_unknown_not_zero():
     model = nn.Sequential(nn.Linear(3, 5), Odd(), nn.Linear(5, 2))
     r = archcount.count(model, (1, 3))
     odd = r.layers[1]
-    assert odd.kind is Kind.UNSUPPORTED and odd.connections is None and odd.outputs == 5
+    # trace: 1 output, no rule; + a 0-dim tensor is element-wise (silent under units)
+    assert odd.kind is Kind.UNSUPPORTED and odd.connections is None and odd.outputs == 1
     assert r.totals.unknown == ("1",) and r.totals.connections == 15 + 10
-    assert any("no rule for Odd" in w for w in r.warnings)
+    assert any("no rule for aten.trace (in 1 (Odd))" in w for w in r.warnings)
     assert r.to_dict()["layers"][1]["connections"] is None
+
+
+def test_leaf_without_rule_counted_from_its_ops():
+    model = nn.Sequential(nn.Linear(3, 5), Doubler(), nn.Linear(5, 2))
+    r = archcount.count(model, (1, 3))
+    doubler = r.layers[1]
+    assert (doubler.kind, doubler.source, doubler.ops) == (
+        Kind.ELEMENTWISE,
+        Source.OPS,
+        (("aten.mul", 1, 5),),
+    )
+    assert (doubler.outputs, doubler.connections) == (0, 0)  # element-wise: silent under units
+    modules = archcount.count(model, (1, 3), convention="modules").layers[1]
+    assert (modules.outputs, modules.connections) == (5, 5)
+    assert r.totals.unknown == () and r.warnings == ()
 
 
 def test_user_rule_in_one_place_and_duplicates_refused():
@@ -159,7 +184,10 @@ def test_idle_module_and_container_parameter_warn():
             return self.used(x) * self.scale
 
     r = archcount.count(Holder(), (1, 3))
-    assert r.totals.weights == 12 + 3 and r.totals.unknown == ("Holder",)
+    # scale is read by Holder's own x * scale: its functional row counts it, connections known
+    assert r.totals.weights == 12 + 3 and r.totals.unknown == ()
+    row = next(x for x in r.layers if x.source is Source.FUNCTIONAL)
+    assert (row.name, row.weights, row.connections) == ("Holder (aten.mul ×1)", 3, 3 * 2)
     assert any("unused (Linear) never ran" in w for w in r.warnings)
 
 

@@ -93,8 +93,8 @@ def test_cli_cross_check_json_and_functional():
     checks = d["cross_check"]["checks"]
     assert len(checks) == 6 and all(c["explained"] for c in checks)
     flops = next(c for c in checks if c["metric"] == "flops")
-    cat = next(x for x in flops["layers"] if x["type"] == "aten.cat")
-    assert cat["expected"] == 0 and "aten.cat" in cat["why"]  # fvcore ignores cat
+    # a cat is a copy, a view: 0 in archcount's totals as in fvcore's, no line to explain
+    assert not any(x["type"] == "aten.cat" for x in flops["layers"])
 
 
 def test_left_out_biases_and_norms_are_explained_too():

@@ -1,0 +1,406 @@
+"""One forward: module hooks, a torch-function layer for attention, and aten dispatch recording.
+
+Every module is hooked, keeping a stack of frames. Every aten op is recorded once, against the
+innermost frame running it: a module with a rule covers its own code's ops (its children,
+unless the rule says it covers them, are frames of their own); a leaf without a rule is
+counted from its ops; a container's own ops are its functional ops. Attention is counted at
+the `F.scaled_dot_product_attention` call (engine.attention), before any decomposition, so
+meta and CPU agree. Tensors carry small tags (engine.tags): whether they hold the batch, the
+element-wise root they were computed from, the parameter a view reads, and on meta the real
+values of small constant tensors (masks).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from archcount.engine import tags
+from archcount.engine.attention import ATTENTION_CALLS, AttentionCount
+from archcount.engine.op_rules import OpTaps, op_taps
+from archcount.engine.registry import OpRegistry, RuleRegistry
+from archcount.errors import ForwardError, RuleError
+from archcount.records import Kind
+
+# What a frame does with the ops its own code runs.
+COVERED, COVERS_ALL, OPS, OWN = "covered", "covers_all", "ops", "own"
+
+CAT = torch.ops.aten.cat
+
+
+@dataclass
+class Tally:
+    """One op's calls and per-example counts, summed (mutable while recording)."""
+
+    calls: int = 0
+    outputs: int = 0
+    nominal: int | None = 0
+    exact: int | None = 0
+    error: str | None = None
+
+    def add(self, outputs: int, nominal: int | None, exact: int | None) -> None:
+        """Add one call's per-example counts (None connections stay None)."""
+        self.calls += 1
+        self.outputs += outputs
+        self.nominal = None if None in (self.nominal, nominal) else self.nominal + nominal
+        self.exact = None if None in (self.exact, exact) else self.exact + exact
+
+
+# (op label, kind) -> Tally: the ops of one module call, or of a container over all its calls
+Tallies = dict[tuple[str, Kind], Tally]
+
+
+@dataclass
+class Frame:
+    """One running module call."""
+
+    name: str
+    module: nn.Module
+    role: str
+    call: int
+    inputs: tuple[tuple[int, ...], ...] = ()
+    batched: bool = True
+    tallies: Tallies = field(default_factory=dict)
+    masked: int = 0  # connections removed by attention masks inside a covered call
+    params: dict[int, nn.Parameter] = field(default_factory=dict)  # consumed by its own ops
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """What one call of a module with a row saw: whole-batch shapes, batch flag, its ops."""
+
+    name: str
+    module: nn.Module
+    call: int
+    inputs: tuple[tuple[int, ...], ...]
+    outputs: tuple[tuple[int, ...], ...]
+    role: str  # COVERED / COVERS_ALL (a rule counts it) or OPS (counted from `tallies`)
+    batched: bool  # an input carries the batch: whole-batch rule counts divide by it
+    tallies: Tallies
+    masked: int  # whole-batch connections attention masks remove (exact = nominal - masked)
+
+
+@dataclass
+class Recording:
+    """The result of one recorded forward, in the order things finished."""
+
+    # ModuleCall, or (owner, (op, kind)) naming a functional tally, in order of completion
+    items: list = field(default_factory=list)
+    functional: dict[str, Tallies] = field(default_factory=dict)
+    consumed: dict[str, dict[int, nn.Parameter]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    ran: set[int] = field(default_factory=set)  # ids of every module whose forward ran
+    covered: int = 0  # op calls inside modules with a rule (the rule counts them)
+
+
+class Recorder(TorchDispatchMode):
+    """The dispatch layer: every aten op, attributed to the innermost frame."""
+
+    def __init__(
+        self, root: str, registry: RuleRegistry, op_registry: OpRegistry, batch: int, meta: bool
+    ):
+        super().__init__()
+        self.root, self.registry, self.ops, self.batch = root, registry, op_registry, batch
+        self.meta = meta
+        self.stack: list[Frame] = []
+        self.ncalls: dict[int, int] = {}
+        self.rec = Recording()
+        self.in_attention = 0
+        self.cats: list[tuple[weakref.ref, str, Tallies, int, int]] = []
+        self._pointwise: dict[Any, bool] = {}
+
+    # -- the dispatch layer ---------------------------------------------------------------
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if self.in_attention or not self.stack:
+            return out
+        frame = self.stack[-1]
+        if frame.role is COVERED or frame.role is COVERS_ALL:
+            self.rec.covered += 1
+            return out
+        self._record(func, args, kwargs, out, frame)
+        return out
+
+    def _record(self, func, args, kwargs, out, frame: Frame) -> None:
+        ins = tags.tensors(args, kwargs)
+        outs = (out,) if isinstance(out, torch.Tensor) else tags.tensors(out, None)
+        if not outs:
+            return
+        batched = tags.propagate(func, ins, outs, self.batch, self.meta, args, kwargs)
+        rule = self.ops.lookup(func)
+        if (rule.fn is None) if rule is not None else func.is_view:
+            tags.follow_views(func, ins, outs)  # storage: views of parameters read them
+            return
+        taps = op_taps(func, args, kwargs, outs, ins, self.ops, rule, self._is_pointwise(func))
+        if taps is None:
+            return
+        if frame.role is OWN:
+            for p in tags.params_read(ins):
+                frame.params.setdefault(id(p), p)
+        self._tally(frame, func, taps, batched, out)
+
+    def _is_pointwise(self, func) -> bool:
+        known = self._pointwise.get(func)
+        if known is None:
+            known = self._pointwise[func] = torch.Tag.pointwise in func.tags
+        return known
+
+    def _tally(self, frame: Frame, func, taps: OpTaps, batched: bool, out) -> None:
+        label = f"aten.{func.__name__.split('.')[0]}"
+        per = self._per_example(batched, frame.name, label)
+        outputs, nominal, exact = per(taps.outputs), per(taps.nominal), per(taps.exact)
+        tally = frame.tallies.setdefault((label, taps.kind), Tally())
+        tally.add(outputs, nominal, exact)
+        if taps.error:
+            tally.error = taps.error
+            msg = f"{frame.name}: {label}: its rule failed ({taps.error}); connections unknown"
+            if msg not in self.rec.warnings:
+                self.rec.warnings.append(msg)
+        if func.overloadpacket is CAT and isinstance(out, torch.Tensor) and nominal is not None:
+            self.cats.append((weakref.ref(out), frame.name, frame.tallies, outputs, nominal))
+
+    def _per_example(self, batched: bool, name: str, label: str):
+        batch, warnings = self.batch, self.rec.warnings
+
+        def per(n: int | None) -> int | None:
+            if n is None or not batched or batch == 1:
+                return n
+            if n % batch == 0:
+                return n // batch
+            msg = f"{name}: {label}: {n} is not a multiple of the batch {batch}; counted whole"
+            if msg not in warnings:
+                warnings.append(msg)
+            return n
+
+        return per
+
+    # -- attention, from the torch-function layer ------------------------------------------
+    def attention(self, count: AttentionCount, batched: bool) -> None:
+        """An attention call counted whole (nominal and exact), on the innermost frame."""
+        frame = self.stack[-1]
+        if frame.role is COVERED:  # nn.MultiheadAttention's rule counts it; masks are exact's
+            frame.masked += count.nominal - count.exact
+            return
+        if count.note and count.note not in self.rec.warnings:
+            self.rec.warnings.append(count.note)
+        per = self._per_example(batched, frame.name, count.label)
+        outputs, nominal, exact = per(count.outputs), per(count.nominal), per(count.exact)
+        frame.tallies.setdefault((count.label, Kind.LAYER), Tally()).add(outputs, nominal, exact)
+
+    # -- module frames ---------------------------------------------------------------------
+    def enter(self, name: str, module: nn.Module, role: str, args, kwargs) -> None:
+        """A module call begins: push its frame (inside a covering rule, a silent one)."""
+        if self.stack and self.stack[-1].role is COVERS_ALL:
+            self.stack.append(Frame(name, module, COVERS_ALL, -1))
+            return
+        n = self.ncalls.get(id(module), 0)
+        self.ncalls[id(module)] = n + 1
+        frame = Frame(name, module, role, n)
+        if role is not OWN:
+            ins = tags.tensors(args, kwargs)
+            frame.inputs = tuple(tuple(t.shape) for t in ins)
+            frame.batched = any(tags.is_batched(t) for t in ins)
+        self.stack.append(frame)
+
+    def leave(self, out) -> None:
+        """A module call ends: its ModuleCall, or its own ops merged into the container's."""
+        frame = self.stack.pop()
+        if frame.call < 0:
+            return
+        if frame.role is OWN:
+            self._merge(frame)
+            return
+        outs = tags.tensors(out, None)
+        if frame.role is not OPS:  # ops inside a rule's module were not tagged: tag its outputs
+            tags.mark_batched(outs, frame.batched)
+        self.rec.items.append(
+            ModuleCall(
+                frame.name,
+                frame.module,
+                frame.call,
+                frame.inputs,
+                tuple(tuple(t.shape) for t in outs),
+                frame.role,
+                frame.batched,
+                frame.tallies,
+                frame.masked,
+            )
+        )
+
+    def _merge(self, frame: Frame) -> None:
+        own = self.rec.functional.setdefault(frame.name, {})
+        for key, t in frame.tallies.items():
+            if key not in own:
+                own[key] = Tally()
+                self.rec.items.append((frame.name, key))
+            merged = own[key]
+            merged.calls += t.calls - 1
+            merged.add(t.outputs, t.nominal, t.exact)
+            merged.error = merged.error or t.error
+        if frame.params:
+            self.rec.consumed.setdefault(frame.name, {}).update(frame.params)
+        for i, (ref, name, tallies, o, c) in enumerate(self.cats):  # now in the merged tally
+            if tallies is frame.tallies:
+                self.cats[i] = (ref, name, own, o, c)
+
+
+class AttentionLayer(TorchFunctionMode):
+    """The torch-function layer: attention calls counted before they decompose into aten ops."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        call = ATTENTION_CALLS.get(func)
+        rec = self.recorder
+        if call is None or rec.in_attention or not rec.stack:
+            return func(*args, **kwargs)
+        role = rec.stack[-1].role
+        # attention counted whole in model code; inside a rule's module only its masks matter
+        if role is COVERS_ALL or (role is COVERED) is not (call.inside_rule):
+            return func(*args, **kwargs)
+        rec.in_attention += 1  # its aten ops, and the mask arithmetic of the count, unrecorded
+        try:
+            out = func(*args, **kwargs)
+            count, batched = call.count(args, kwargs, rec.meta)
+        finally:
+            rec.in_attention -= 1
+        rec.attention(count, batched)
+        tags.mark_batched(tags.tensors(out, None), batched)
+        return out
+
+
+def roles(model: nn.Module, registry: RuleRegistry) -> dict[int, str]:
+    """Each module's role: its rule covers its own code (and maybe its children), else ops/own."""
+    out: dict[int, str] = {}
+    for module in model.modules():
+        rule = registry.lookup(type(module)) if type(module) is not nn.Module else None
+        if rule is not None:
+            out[id(module)] = COVERS_ALL if rule.covers_children else COVERED
+        else:
+            out[id(module)] = OWN if next(module.children(), None) is not None else OPS
+    return out
+
+
+def hook_all(model: nn.Module, recorder: Recorder, registry: RuleRegistry) -> list:
+    """Pre and post hooks on every module; the caller removes them in a finally."""
+    role_of = roles(model, registry)
+    handles: list = []
+    root_name = recorder.root
+
+    def pre(name, role):
+        def hook(module, args, kwargs):
+            recorder.enter(name, module, role, args, kwargs)
+
+        return hook
+
+    def post(module, args, kwargs, out):
+        recorder.leave(out)
+
+    try:
+        for name, module in model.named_modules():
+            role = role_of[id(module)]
+            handles.append(
+                module.register_forward_pre_hook(pre(name or root_name, role), with_kwargs=True)
+            )
+            handles.append(module.register_forward_hook(post, with_kwargs=True))
+    except BaseException:
+        for h in handles:
+            h.remove()
+        raise
+    return handles
+
+
+def record(
+    model: nn.Module,
+    args: tuple,
+    kwargs: Mapping[str, Any],
+    *,
+    registry: RuleRegistry,
+    op_registry: OpRegistry,
+    batch: int,
+    root: str,
+) -> Recording:
+    """One forward under both layers (no_grad, eval mode); hooks removed, tags cleared."""
+    from archcount.engine.walk import eval_mode
+
+    inputs = tags.tensors(args, kwargs)
+    meta = any(t.device.type == "meta" for t in inputs) or _on_meta(model)
+    recorder = Recorder(root, registry, op_registry, batch, meta)
+    tags.mark_inputs(inputs, batch)
+    handles = hook_all(model, recorder, registry)
+    try:
+        with eval_mode(model), torch.no_grad(), recorder, AttentionLayer(recorder):
+            try:
+                out = model(*args, **kwargs)
+            except RuleError:  # a rule's bug, not the model's
+                raise
+            except Exception as exc:  # re-raised with the layer that failed and its shapes
+                raise _forward_error(exc, recorder, inputs) from exc
+    finally:
+        for h in handles:
+            h.remove()
+        tags.clear(inputs)
+    _cache_copies(recorder, out)
+    recorder.rec.ran = set(recorder.ncalls)
+    return recorder.rec
+
+
+def _forward_error(exc: Exception, recorder: Recorder, inputs) -> ForwardError:
+    text = str(exc).strip()
+    msg = text.splitlines()[0] if text else type(exc).__name__
+    frames = [f for f in recorder.stack if f.call >= 0 and f.role is not OWN]
+    calls = [c for c in recorder.rec.items if isinstance(c, ModuleCall)]
+    if frames:
+        f = frames[-1]
+        shapes = ", ".join("x".join(map(str, s)) for s in f.inputs) or "()"
+        where = f"layer {f.name} ({type(f.module).__name__}) on input shape {shapes}"
+    elif calls:
+        shapes = ", ".join("x".join(map(str, s)) for s in calls[-1].outputs) or "()"
+        where = f"the model's own code after layer {calls[-1].name} (output shape {shapes})"
+    else:
+        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs) or "()"
+        where = f"the model's own code before any layer, on input shape {shapes}"
+    hint = ""
+    if recorder.meta and ("meta" in text or isinstance(exc, NotImplementedError)):
+        hint = " (the model reads tensor values, which meta tensors do not have: try --device cpu)"
+    return ForwardError(f"forward failed in {where}: {msg}{hint}")
+
+
+def _on_meta(model: nn.Module) -> bool:
+    for p in model.parameters():
+        return p.device.type == "meta"
+    return False
+
+
+def _cache_copies(recorder: Recorder, out) -> None:
+    """Cats whose result is kept in an object the model returns (a KV cache) are copies."""
+    if not recorder.cats:
+        return
+    kept = {id(t) for t in tags.kept_state(out)}
+    for ref, owner, tallies, outputs, nominal in recorder.cats:
+        t = ref()
+        if t is None or id(t) not in kept:
+            continue
+        if ("aten.cat", Kind.CACHE) not in tallies and tallies is recorder.rec.functional.get(
+            owner
+        ):
+            recorder.rec.items.append((owner, ("aten.cat", Kind.CACHE)))
+        layer = tallies[("aten.cat", Kind.VIEW)]
+        layer.calls -= 1
+        layer.outputs -= outputs
+        layer.nominal = None if layer.nominal is None else layer.nominal - nominal
+        layer.exact = None if layer.exact is None else layer.exact - nominal
+        tallies.setdefault(("aten.cat", Kind.CACHE), Tally()).add(outputs, nominal, nominal)
+        if layer.calls == 0:
+            del tallies[("aten.cat", Kind.VIEW)]

@@ -1,0 +1,220 @@
+"""Tags the recorded forward puts on tensors, in their __dict__, and reads back.
+
+_ac_b  the tensor carries the batch (computed from a batched input): its counts divide by it
+_ac_r  the tensor it was computed from element by element (x + 0.04 * x**3 is element-wise)
+_ac_p  the parameter a view of it reads (self.cls_token.expand(...) reads cls_token)
+_ac_s  on meta: the real values of a small tensor computed from constants (a causal mask)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+aten = torch.ops.aten
+
+# The largest constant tensor whose values are computed beside a meta run (masks are L x S).
+SHADOW_LIMIT = 1 << 24
+# Storage ops that keep every element where it was: an element-wise chain goes through them.
+_IN_PLACE_OF = {aten._to_copy, aten.clone, aten.contiguous, aten.detach, aten.alias}
+# Ops whose tensor argument gives only its shape and dtype (values are not read).
+_SHAPE_ONLY = {
+    aten.new_ones, aten.new_zeros, aten.new_full, aten.ones_like, aten.zeros_like,
+    aten.full_like, aten.scalar_tensor,
+}  # fmt: skip
+# Ops that take their output's sizes as arguments (a batch read off another tensor's shape).
+_SIZED = {aten.expand, aten.repeat, aten.new_ones, aten.new_zeros, aten.new_full, aten.new_empty}
+_UNDEFINED = {aten.empty, aten.empty_like, aten.new_empty, aten.empty_strided}
+
+
+def tensors(args: Any, kwargs: Mapping | None) -> tuple[torch.Tensor, ...]:
+    """The tensors in args (one level of lists/tuples inside) and kwargs values, in order."""
+    out = []
+    for a in _values(args, kwargs):
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(b for b in a if isinstance(b, torch.Tensor))
+        elif isinstance(a, dict):
+            out.extend(tensors(tuple(a.values()), None))
+    return tuple(out)
+
+
+def _values(args: Any, kwargs: Mapping | None) -> Iterator[Any]:
+    if isinstance(args, torch.Tensor):
+        yield args
+    elif isinstance(args, (list, tuple)):
+        yield from args
+    elif isinstance(args, dict):
+        yield from args.values()
+    elif hasattr(args, "to_tuple"):  # transformers' ModelOutput
+        yield from args.to_tuple()
+    if kwargs:
+        yield from kwargs.values()
+
+
+def is_batched(t: torch.Tensor) -> bool:
+    """True when `t` was computed from a batched input."""
+    return bool(t.__dict__.get("_ac_b"))
+
+
+def mark_batched(outs, batched: bool) -> None:
+    """Tag `outs` as carrying the batch (when `batched`)."""
+    if batched:
+        for o in outs:
+            if not isinstance(o, nn.Parameter):
+                o._ac_b = True
+
+
+def mark_inputs(inputs, batch: int) -> None:
+    """The example inputs whose first size is the batch carry it."""
+    for t in inputs:
+        if t.dim() and t.shape[0] == batch:
+            t._ac_b = True
+
+
+def clear(inputs) -> None:
+    """Remove our tags from the caller's tensors."""
+    for t in inputs:
+        for k in ("_ac_b", "_ac_r", "_ac_p", "_ac_s"):
+            t.__dict__.pop(k, None)
+
+
+def propagate(func, ins, outs, batch: int, meta: bool, args, kwargs) -> bool:
+    """Tag outs batched when an input is (a factory's output when its first size is the batch).
+
+    Returns whether the op's tensors carry the batch; on meta, computes shadows of constants.
+    """
+    batched = any(t.__dict__.get("_ac_b") for t in ins)
+    if not batched and batch > 1 and (not ins or func.overloadpacket in _SIZED):
+        # torch.zeros(x.shape[0], ...) or ids.expand(x.shape[0], -1) carry the batch; arange(T)
+        # or a (1, T) buffer do not
+        o = outs[0]
+        batched = o.dim() > 0 and o.shape[0] == batch and (not ins or ins[0].shape[:1] != (batch,))
+    if batched:
+        for o in outs:
+            if not _among(o, ins):
+                o._ac_b = True
+    if meta:
+        _shadow(func, ins, outs, args, kwargs)
+    return batched
+
+
+def _among(t: torch.Tensor, ins) -> bool:
+    return any(t is i for i in ins)
+
+
+def root(t: torch.Tensor) -> torch.Tensor:
+    """The tensor `t` was computed from element by element (itself when none)."""
+    return t.__dict__.get("_ac_r", t)
+
+
+def set_root(outs, r: torch.Tensor | None, ins) -> None:
+    """Outputs of an element-wise op on one root keep that root."""
+    if r is None:
+        return
+    for o in outs:
+        if not _among(o, ins):
+            o._ac_r = r
+
+
+def follow_views(func, ins, outs) -> None:
+    """A storage op: its outputs read the parameter its input reads; copies keep the root."""
+    if not ins:
+        return
+    src = ins[0]
+    p = src if isinstance(src, nn.Parameter) else src.__dict__.get("_ac_p")
+    keep_root = func.overloadpacket in _IN_PLACE_OF
+    for o in outs:
+        if _among(o, ins):
+            continue
+        if p is not None:
+            o._ac_p = p
+        if keep_root:
+            o._ac_r = root(src)
+
+
+def params_read(ins) -> Iterator[nn.Parameter]:
+    """The parameters an op reads, directly or through views."""
+    for t in ins:
+        p = t if isinstance(t, nn.Parameter) else t.__dict__.get("_ac_p")
+        if p is not None:
+            yield p
+
+
+def values(t: torch.Tensor) -> torch.Tensor | None:
+    """`t`'s values: itself on a real device, its shadow on meta, None when unknown."""
+    if t.device.type != "meta":
+        return t
+    return t.__dict__.get("_ac_s")
+
+
+def _shadow(func, ins, outs, args, kwargs) -> None:
+    """On meta, run `func` on CPU too when every input's values are known and the output small."""
+    o = outs[0]
+    if o.numel() > SHADOW_LIMIT or _among(o, ins):
+        return
+    packet = func.overloadpacket
+    if packet in _UNDEFINED:
+        return
+    if packet in _SHAPE_ONLY:
+        swap = {id(t): torch.empty(t.shape, dtype=t.dtype) for t in ins}
+    else:
+        swap = {id(t): t.__dict__.get("_ac_s") for t in ins}
+        if any(s is None for s in swap.values()):
+            return
+    try:
+        real = func(*_swapped(args, swap), **_swapped_kw(kwargs, swap))
+    except Exception:  # a kernel that will not run on CPU: the values stay unknown
+        return
+    for r, m in zip(real if isinstance(real, (tuple, list)) else (real,), outs):
+        if isinstance(r, torch.Tensor) and r.shape == m.shape:
+            m._ac_s = r
+
+
+def _swap(a, swap):
+    if isinstance(a, torch.Tensor):
+        return swap[id(a)]
+    if isinstance(a, (list, tuple)):
+        return type(a)(_swap(b, swap) for b in a)
+    if isinstance(a, torch.device):
+        return torch.device("cpu")
+    return a
+
+
+def _swapped(args, swap) -> tuple:
+    return tuple(_swap(a, swap) for a in args)
+
+
+def _swapped_kw(kwargs, swap) -> dict:
+    out = {k: _swap(v, swap) for k, v in kwargs.items()}
+    if "device" in out:
+        out["device"] = torch.device("cpu")
+    return out
+
+
+def kept_state(out: Any, depth: int = 5) -> Iterator[torch.Tensor]:
+    """Tensors the model's output keeps inside objects (a KV cache), not as plain outputs."""
+    seen: set[int] = set()
+
+    def walk(obj: Any, level: int, in_object: bool) -> Iterator[torch.Tensor]:
+        if level > depth or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            if in_object:
+                yield obj
+        elif isinstance(obj, (list, tuple)):
+            for x in obj:
+                yield from walk(x, level + 1, in_object)
+        elif isinstance(obj, dict):
+            for x in obj.values():
+                yield from walk(x, level + 1, in_object)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, (nn.Module, type)):
+            for x in vars(obj).values():
+                yield from walk(x, level + 1, True)
+
+    yield from walk(out, 0, False)
