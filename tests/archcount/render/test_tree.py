@@ -111,13 +111,16 @@ def test_functional_ops_belong_to_their_owner(nets):
     root = module_tree(report, module_types(model.named_modules()))
     assert_adds_up(root, report)
     skip = root.children[0].children[0]
-    assert [c.name for c in skip.children] == ["body.0.conv", "body.0: aten.add"]
+    assert [c.name for c in skip.children] == ["body.0.conv", "body.0 (aten.add ×1)"]
     # the add: 4·8·8 outputs, 2 connections each
     assert skip.children[1].totals.outputs == 256 and skip.children[1].totals.connections == 512
-    assert root.children[-1].name == "Skips: aten.mul"
+    assert root.children[-1].name == "Skips (aten.mul ×1)"
     merged = collapsed(root).children[0].children[0]
     assert merged.label == "body.0–1 ×2"
-    assert [c.label for c in merged.children] == ["body.0–1.conv ×2", "body.0–1: aten.add ×2"]
+    assert [c.label for c in merged.children] == [
+        "body.0–1.conv ×2",
+        "body.0–1 (aten.add ×1) ×2",
+    ]
 
 
 def row(name, type_="Linear", weights=0, outputs=0):
