@@ -186,15 +186,18 @@ def _conv_exact(x, w, out, stride, padding, dilation, transposed) -> int:
     return prod(out) // prod(spatial(out, dims)) * prod(w[1:2]) * prod(hit)
 
 
-@op_rule(aten.convolution, aten._convolution, aten.convolution_overrideable)
 def convolution(args, kwargs, out):
-    """(outputs, or inputs when transposed) * prod(weight[1:]) = C_in/g * prod(k) per output.
-
-    Exact leaves out taps on zero padding (or, transposed, on cropped outputs).
-    """
-    x, w, _, stride, padding, dilation, transposed = args[:7]
+    """(outputs, or inputs when transposed) * prod(weight[1:]) = C_in/g * prod(k) per output."""
+    x, w, transposed = args[0], args[1], args[6]
     # weight is (C_out, C_in/g, *k), or (C_in, C_out/g, *k) when transposed
-    nominal = prod(x if transposed else out) * prod(w[1:])
+    return prod(x if transposed else out) * prod(w[1:])
+
+
+@op_rule(aten.convolution, aten._convolution, aten.convolution_overrideable)
+def convolution_taps(args, kwargs, out):
+    """Nominal as `convolution`; exact leaves out taps on zero padding (or cropped outputs)."""
+    x, w, _, stride, padding, dilation, transposed = args[:7]
+    nominal = convolution(args, kwargs, out)
     if len(w) < 3 or isinstance(padding, str):
         return nominal
     return Taps(nominal, _conv_exact(x, w, out, stride, padding, dilation, transposed))
