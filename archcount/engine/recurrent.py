@@ -81,7 +81,8 @@ def rnn_biases(m: nn.Module) -> list[torch.Tensor | None]:
     return [getattr(m, n) for n in m._flat_weights_names if n.startswith("bias_")]
 
 
+_HOW = {"biases": rnn_biases, "outputs": rnn_outputs, "batch": rnn_batch}
 for _type in (nn.LSTM, nn.GRU, nn.RNN):
-    RULES.register(_type, biases=rnn_biases)(partial(rnn, gates=_GATES[_type]))
+    RULES.register(_type, **_HOW)(partial(rnn, gates=_GATES[_type]))
 for _type in (nn.LSTMCell, nn.GRUCell, nn.RNNCell):
-    RULES.register(_type, biases=rnn_biases)(partial(cell, gates=_GATES[_type]))
+    RULES.register(_type, **_HOW)(partial(cell, gates=_GATES[_type]))

@@ -47,6 +47,10 @@ class Rule:
     # False: only the module's own code, its children that run are counted on their own rows
     # (the built-in layer rules: a BatchNorm2d subclass with an `act` child still counts it).
     covers_children: bool = True
+    # Units of one call, whole batch (None: the elements of every output tensor).
+    outputs: Callable[[nn.Module, tuple[Shape, ...], tuple[Shape, ...]], int] | None = None
+    # The batch of one call from its input shapes (None: the run's batch, when inputs carry it).
+    batch: Callable[[nn.Module, tuple[Shape, ...]], int] | None = None
 
     def biases_of(self, module: nn.Module) -> tuple[torch.Tensor, ...]:
         """The parameters of `module` this rule declares biases."""
@@ -101,11 +105,14 @@ class RuleRegistry(_Registry):
         override: bool = False,
         biases: BiasesFn | None = None,
         covers_children: bool = True,
+        outputs: Callable | None = None,
+        batch: Callable | None = None,
     ) -> Callable[[RuleFn | None], RuleFn | None]:
         """Decorator: register `fn` for every type in `types`; refuses duplicates."""
 
         def decorate(fn: RuleFn | None) -> RuleFn | None:
-            self._put(types, Rule(kind, fn, biases, covers_children), override)
+            rule = Rule(kind, fn, biases, covers_children, outputs, batch)
+            self._put(types, rule, override)
             return fn
 
         return decorate

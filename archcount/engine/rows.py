@@ -27,8 +27,13 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
         exact -= call.masked  # attention scores a mask removes (engine.attention)
     if kind is Kind.UNSUPPORTED:
         _warn_unsupported(call, warnings)
-    # counts divide by the batch only when the call's inputs carry it (not position ids)
-    per = PerExample(batch if getattr(call, "batched", True) else 1, call.name, warnings)
+    # counts divide by the batch only when the call's inputs carry it (not position ids);
+    # a rule may read the call's batch off its inputs (an LSTM's is dim 1 unless batch_first)
+    if rule is not None and rule.batch is not None:
+        batch = rule.batch(call.module, call.inputs)
+    elif not getattr(call, "batched", True):
+        batch = 1
+    per = PerExample(batch, call.name, warnings)
     return LayerCount(
         name=call.name,
         type=type(call.module).__name__,
@@ -48,7 +53,10 @@ def _counts(call, rule, kind: Kind, convention: Convention, warnings: list[str])
     """(outputs, nominal, exact) for the whole batch; None connections when unknown."""
     if kind.silent_under(convention):
         return 0, 0, 0
-    outputs = sum(prod(s) for s in call.outputs)
+    if rule is not None and rule.outputs is not None:
+        outputs = rule.outputs(call.module, call.inputs, call.outputs)
+    else:
+        outputs = sum(prod(s) for s in call.outputs)
     if rule is None or rule.fn is None:
         return outputs, None, None
     try:

@@ -306,7 +306,7 @@ def example_inputs(
     kwargs = dict(example_kwargs or {})
     if isinstance(example_input, Mapping):
         return (), {**dict(example_input), **kwargs}
-    if isinstance(example_input, (tuple, list)):
+    if type(example_input) in (tuple, list):  # a PackedSequence (a namedtuple) is one arg
         return tuple(example_input), kwargs
     if example_input is not None:
         return (example_input,), kwargs

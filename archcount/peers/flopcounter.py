@@ -35,6 +35,7 @@ COUNTED_OPS = frozenset(
         "aten._scaled_dot_product_cudnn_attention",
         # counted by us wherever they ran; FlopCounterMode, on meta, counts their bmm's
         "aten.scaled_dot_product_attention",
+        "scaled_dot_product_attention",  # our row type: counted at the F. call, nominal
         "aten._scaled_dot_product_attention_math",
         "aten._scaled_dot_product_flash_attention_for_cpu",
         "aten._scaled_dot_product_fused_attention_overrideable",
@@ -86,7 +87,7 @@ def flopcounter_macs(g, batch: int) -> View:
     ours = sum(r.connections or 0 for r in rows)
     op_rows = [r for r in rows if getattr(r, "ops", None)]  # rows counted from their aten ops
     if op_rows:
-        value = sum(c or 0 for r in op_rows for op, c in r.ops if op in COUNTED_OPS)
+        value = sum(c or 0 for r in op_rows for op, _calls, c in r.ops if op in COUNTED_OPS)
         return View(value, "" if value == ours else _why_ops(op_rows))
     if m is None:  # a functional op's row: its type is the op
         op = rows[0].type if rows else ""
@@ -101,5 +102,5 @@ def flopcounter_macs(g, batch: int) -> View:
 
 
 def _why_ops(rows) -> str:
-    other = sorted({op for r in rows for op, c in r.ops if op not in COUNTED_OPS and c})
+    other = sorted({op for r in rows for op, _calls, c in r.ops if op not in COUNTED_OPS and c})
     return f"FlopCounterMode has no formula for {', '.join(other)}: 0" if other else ""

@@ -270,3 +270,12 @@ def test_mha_masks_exact_and_nominal():
         row = _rows(archcount.count(Wrap(need), example_input=x))["attn"]
         scores = row.connections - row.connections_exact
         assert scores == T * (T - 1) // 2 * H * 2 * (8 // H)  # masked scores x (d + dv)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_rule_gives_its_call_batch_and_units(n):
+    """LSTM(10, 20, 2, bidirectional) on T = 7, batch at dim 1: per layer and direction and
+    step 4·20·(I + 20) taps, I = 10 then 40; units 7·2·2·20 hidden states (docs' hand numbers)."""
+    r = archcount.count(nn.LSTM(10, 20, 2, bidirectional=True), example_input=torch.zeros(7, n, 10))
+    taps = 7 * 2 * 4 * 20 * ((10 + 20) + (40 + 20))
+    assert (r.totals.connections, r.totals.outputs, r.warnings) == (taps, 7 * 2 * 2 * 20, ())
