@@ -10,6 +10,8 @@ from archcount.cli.options import (
     Arg,
     ConventionOpt,
     Debug,
+    DtypeOpt,
+    Freeze,
     Height,
     Inputs,
     InputShape,
@@ -18,9 +20,11 @@ from archcount.cli.options import (
     Nc,
     Nf,
     Nic,
+    OptimizerOpt,
     Output,
     Size,
     Target,
+    TrainingFlag,
     Width,
     parse_shape,
     prints_to_stderr,
@@ -115,42 +119,10 @@ def count_command(
             rich_help_panel="Views",
         ),
     ] = False,
-    training: Annotated[
-        bool,
-        typer.Option(
-            "--training",
-            help="Also the cost of one training step at --batch: forward and backward "
-            "multiply-adds (input- and weight-gradient), bytes saved for backward, parameter, "
-            "gradient and optimizer bytes, the estimated peak; per layer, counted on meta.",
-            rich_help_panel="Training",
-        ),
-    ] = False,
-    optimizer: Annotated[
-        Optimizer,
-        typer.Option(
-            "--optimizer",
-            help="State buffers: sgd 0, momentum 1, adam/adamw 2.",
-            rich_help_panel="Training",
-        ),
-    ] = Optimizer.ADAM,
-    dtype: Annotated[
-        Precision,
-        typer.Option(
-            "--dtype",
-            help="fp32; bf16 (everything bf16); fp16-mixed (fp16 weights and activations, "
-            "fp32 master weights and optimizer state).",
-            rich_help_panel="Training",
-        ),
-    ] = Precision.FP32,
-    freeze: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--freeze",
-            metavar="PATTERN",
-            help="Freeze the parameters whose names match a glob, e.g. 'layer1.*'; repeatable.",
-            rich_help_panel="Training",
-        ),
-    ] = None,
+    training: TrainingFlag = False,
+    optimizer: OptimizerOpt = Optimizer.ADAM,
+    dtype: DtypeOpt = Precision.FP32,
+    freeze: Freeze = None,
     fit: Annotated[
         str | None,
         typer.Option(

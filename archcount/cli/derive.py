@@ -10,11 +10,15 @@ from archcount.cli.options import (
     Arg,
     ConventionOpt,
     Debug,
+    DtypeOpt,
     Fix,
+    Freeze,
     Json,
+    OptimizerOpt,
     Output,
     SymbolicShape,
     Target,
+    TrainingFlag,
     parse_fix,
     parse_symbolic_shape,
     prints_to_stderr,
@@ -22,6 +26,7 @@ from archcount.cli.options import (
     user_errors,
 )
 from archcount.records import Convention
+from archcount.training.options import Optimizer, Precision
 
 Vars = Annotated[
     str | None,
@@ -44,6 +49,10 @@ def derive_command(
     per_layer: Annotated[
         bool, typer.Option("--per-layer", help="Also derive every layer's closed forms.")
     ] = False,
+    training: TrainingFlag = False,
+    optimizer: OptimizerOpt = Optimizer.ADAM,
+    dtype: DtypeOpt = Precision.FP32,
+    freeze: Freeze = None,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -52,6 +61,7 @@ def derive_command(
 
     [dim]archcount derive models.ConvTransposeNet --fix S=32 --per-layer[/]
     [dim]archcount derive mymodels.Net --vars width --input-shape 4,16[/]
+    [dim]archcount derive models.PoolUpsampleNet --training --vars B,S[/]  (B: the batch)
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
@@ -63,9 +73,21 @@ def derive_command(
         names = None if vars_ is None else [n.strip() for n in vars_.split(",") if n.strip()]
         check_writable(output)
         fixed = parse_fix(fix or [])
+        forms = None
         with prints_to_stderr(json_out):
             model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
-            derivation, declared = derive_target(model, names, fixed, Options(convention))
+            if training:
+                from archcount.front.training import derive_training_target
+                from archcount.training.options import TrainingOptions
 
+                opts = TrainingOptions(1, optimizer, dtype, tuple(freeze or ()))
+                forms = derive_training_target(model, names, fixed, opts)
+            else:
+                derivation, declared = derive_target(model, names, fixed, Options(convention))
+        if forms is not None:
+            from archcount.render.training import training_forms_renderable
+
+            show(training_forms_renderable(forms), forms.to_dict(), json_out, output)
+            return
         data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
         show(derivation_renderable(derivation, per_layer, declared), data, json_out, output)

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from archcount.errors import ArchcountError
 from archcount.records import Convention
+from archcount.training.options import Optimizer, Precision
 
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
@@ -270,3 +271,40 @@ def parse_fix(pairs: list[str]) -> dict[str, int]:
 def _whole(text: str) -> bool:
     """ASCII digits only ('²'.isdigit() is True, but int('²') fails), at most 30 of them."""
     return text.isascii() and text.isdigit() and len(text) <= 30
+
+
+# --training and its options, on `count` and `derive` alike
+TrainingFlag = Annotated[
+    bool,
+    typer.Option(
+        "--training",
+        help="The cost of one training step at --batch: forward and backward multiply-adds "
+        "(input- and weight-gradient), bytes saved for backward, parameter, gradient and "
+        "optimizer bytes, the estimated peak; per layer, priced on meta without a backward.",
+        rich_help_panel="Training",
+    ),
+]
+OptimizerOpt = Annotated[
+    Optimizer,
+    typer.Option(
+        "--optimizer", help="State buffers: sgd 0, momentum 1, adam/adamw 2.",
+        rich_help_panel="Training",
+    ),
+]  # fmt: skip
+DtypeOpt = Annotated[
+    Precision,
+    typer.Option(
+        "--dtype",
+        help="fp32; bf16 (everything bf16); fp16-mixed (fp16 weights and activations, fp32 "
+        "master weights and optimizer state).",
+        rich_help_panel="Training",
+    ),
+]
+Freeze = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--freeze", metavar="PATTERN",
+        help="Freeze the parameters whose names match a glob, e.g. 'layer1.*'; repeatable.",
+        rich_help_panel="Training",
+    ),
+]  # fmt: skip

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import torch
 
 from archcount.engine.build import build_model
+from archcount.formulas.derived import Variable
+from archcount.formulas.training import BATCH, TrainingDerivation, derive_training
 from archcount.front.request import Built
+from archcount.front.space import Sampled, plan
 from archcount.training.cost import TrainingCost, training_cost
 from archcount.training.fit import Fit, fit_batch
 from archcount.training.options import TrainingOptions
@@ -40,3 +44,21 @@ def fit_of(built: Built, options: TrainingOptions, limit: int, name: str) -> Fit
         return training_cost(model, meta_args(built, batch), opts, name=name)
 
     return fit_batch(cost_at, limit)
+
+
+def derive_training_target(
+    model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int], options: TrainingOptions
+) -> TrainingDerivation:
+    """`derive --training`: the training totals' closed forms; B (the batch) is a variable
+    unless --vars leaves it out or --fix holds it (then it is held there, default 1)."""
+    fix = dict(fix)
+    batch = fix.pop(BATCH, None)
+    rest = None if names is None else [n for n in names if n != BATCH]
+    p = plan(model, rest, fix)
+    fixed = dict(p.fixed)
+    variables = p.variables
+    if batch is not None or (names is not None and BATCH not in names):
+        fixed[BATCH] = batch or 1
+    else:
+        variables = (Variable(BATCH, 1), *variables)
+    return derive_training(model.space, model.name, variables, fixed, options)

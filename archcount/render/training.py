@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from archcount.formulas.training import TRAINING_QUANTITIES, TrainingDerivation
 from archcount.render.text import n
 from archcount.training.cost import TrainingCost
 from archcount.training.fit import Fit
@@ -88,4 +89,29 @@ def training_renderable(cost: TrainingCost, fit: Fit | None = None) -> Group:
     items = [training_table(cost), memory_lines(cost)]
     if fit is not None:
         items.append(fit_line(fit))
+    return Group(*items)
+
+
+def training_forms_renderable(t: TrainingDerivation) -> Group:
+    """One row per training total: its closed form; where it was confirmed."""
+    d, o = t.derivation, t.options
+    where = [f"variables {', '.join(v.name for v in d.variables) or 'none'}"]
+    if d.fixed:
+        where.append("fixed " + ", ".join(f"{k}={v}" for k, v in d.fixed.items()))
+    spans = ", ".join(f"{v.name} {a}–{b}" for v, (a, b) in zip(d.variables, d.spans))
+    where += [f"confirmed on {spans}", f"{d.samples} training passes, {d.seconds:.1f} s"]
+    table = Table(
+        title=f"{d.model}: training step, {o.optimizer.value}, {o.precision.value}"
+        + (f", frozen {' '.join(o.freeze)}" if o.freeze else "")
+        + " (MACs; bytes)",
+        caption="; ".join(where),
+        caption_justify="left",
+    )
+    table.add_column("quantity", no_wrap=True)
+    table.add_column("formula", overflow="fold")
+    for q in TRAINING_QUANTITIES:
+        table.add_row(q, t.form(q))
+    items = [table]
+    for r in d.restrictions:
+        items.append(Text(f"holds for {r.text()} ({r.name}: {r.why})", style="yellow"))
     return Group(*items)

@@ -2,24 +2,10 @@
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-from training_nets import CASES, build, frozen
+from training_nets import CASES, build, flop_route
 
 from archcount.training.cost import training_cost
 from archcount.training.options import TrainingOptions
-
-
-def flop_route(case: str):
-    """FlopCounterMode around a forward and loss.backward() on meta: fwd, bwd, per module."""
-    model, x, freeze = build(case)
-    frozen(model, freeze).train()
-    counter = FlopCounterMode(display=False)
-    with counter:
-        out = model(x)
-        forward = counter.get_total_flops()
-        out.float().sum().backward()
-    per = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
-    return forward, counter.get_total_flops() - forward, per
 
 
 def ours(case: str):

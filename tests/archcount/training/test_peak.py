@@ -7,43 +7,11 @@ low by their bytes. What remains after those two terms is under 1 KiB (the loss 
 """
 
 import pytest
-import torch
-import torch.nn.functional as F
-from torch.distributed._tools.mem_tracker import MemTracker
-from training_nets import build, frozen
+from training_nets import build, tracked_peak
 
 from archcount.training.cost import training_cost
 from archcount.training.fit import fit_batch
 from archcount.training.options import Optimizer, TrainingOptions
-
-OPTIMIZERS = {
-    Optimizer.SGD: lambda p: torch.optim.SGD(p, lr=0.1),
-    Optimizer.MOMENTUM: lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-    Optimizer.ADAM: lambda p: torch.optim.Adam(p),
-    Optimizer.ADAMW: lambda p: torch.optim.AdamW(p),
-}
-
-
-def tracked_peak(case: str, batch: int, optimizer: Optimizer) -> tuple[int, int]:
-    """MemTracker's peak over a second training step (the first made the optimizer state)."""
-    model, x, freeze = build(case, batch=batch)
-    frozen(model, freeze).train()
-    with torch.device("meta"):
-        y = torch.zeros(batch, *x.shape[2:], dtype=torch.long)
-    opt = OPTIMIZERS[optimizer]([p for p in model.parameters() if p.requires_grad])
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    step()
-    tracker = MemTracker()
-    tracker.track_external(model, opt, x, y)
-    with tracker:
-        step()
-    peak = tracker.get_tracker_snapshot("peak")[torch.device("meta")]["Total"]
-    return peak, y.numel() * y.element_size()
 
 
 @pytest.mark.parametrize("optimizer", list(Optimizer))

@@ -2,8 +2,7 @@
 
 import pytest
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from training_nets import build, frozen
+from training_nets import build, hooks_route
 
 from archcount.training.cost import training_cost
 from archcount.training.options import Precision, TrainingOptions
@@ -21,34 +20,6 @@ CASES = [
     "UNet",
 ]
 DTYPES = {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16}
-
-
-def hooks_route(case: str, dtype, device: str = "cpu") -> int:
-    """A real forward (CPU: storages by address; meta: by storage), parameters and buffers apart.
-
-    SDPA runs its math backend, as on meta (the CPU's flash kernel saves logsumexp instead of
-    the attention weights: the pass prices the math backend, see archcount.training.trace).
-    """
-    model, x, freeze = build(case, device, dtype)
-    frozen(model, freeze).train()
-    key = (lambda s: s.data_ptr()) if device == "cpu" else (lambda s: s._cdata)
-    resident = {key(t.untyped_storage()) for t in (*model.parameters(), *model.buffers())}
-    storages: dict[int, int] = {}
-    kept = []
-
-    def pack(t):
-        kept.append(t)  # alive until the end: no address is reused
-        s = t.untyped_storage()
-        if key(s) not in resident:
-            storages[key(s)] = s.nbytes()
-        return t
-
-    with (
-        torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
-        sdpa_kernel(SDPBackend.MATH),
-    ):
-        model(x)
-    return sum(storages.values())
 
 
 def saved(case: str, precision: Precision) -> int:

@@ -1,9 +1,14 @@
-"""Small nets of every kind the training-cost tests price: (factory, per-example input, freeze)."""
+"""The nets the training-cost tests price (factory, per-example input, freeze globs), and the
+independent routes to the truth: FlopCounterMode, saved-tensor hooks, MemTracker."""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed._tools.mem_tracker import MemTracker
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
 
+from archcount.training.options import Optimizer
 from models import ConvTransposeNet, PoolUpsampleNet, UNet
 
 
@@ -111,3 +116,74 @@ def frozen(model: nn.Module, globs) -> nn.Module:
         if any(fnmatchcase(name, g) for g in globs):
             p.requires_grad_(False)
     return model
+
+
+OPTIMIZERS = {
+    Optimizer.SGD: lambda p: torch.optim.SGD(p, lr=0.1),
+    Optimizer.MOMENTUM: lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    Optimizer.ADAM: lambda p: torch.optim.Adam(p),
+    Optimizer.ADAMW: lambda p: torch.optim.AdamW(p),
+}
+
+
+def flop_route(case: str, batch: int = 2):
+    """FlopCounterMode around a forward and loss.backward() on meta: fwd, bwd, per module."""
+    model, x, freeze = build(case, batch=batch)
+    frozen(model, freeze).train()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = model(x)
+        forward = counter.get_total_flops()
+        out.float().sum().backward()
+    per = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
+    return forward, counter.get_total_flops() - forward, per
+
+
+def hooks_route(case: str, dtype=torch.float32, device: str = "cpu", batch: int = 2) -> int:
+    """A real forward (CPU: storages by address; meta: by storage), parameters and buffers apart.
+
+    SDPA runs its math backend, as on meta (the CPU's flash kernel saves logsumexp instead of
+    the attention weights: the pass prices the math backend, see archcount.training.trace).
+    """
+    model, x, freeze = build(case, device, dtype, batch)
+    frozen(model, freeze).train()
+    key = (lambda s: s.data_ptr()) if device == "cpu" else (lambda s: s._cdata)
+    resident = {key(t.untyped_storage()) for t in (*model.parameters(), *model.buffers())}
+    storages: dict[int, int] = {}
+    kept = []
+
+    def pack(t):
+        kept.append(t)  # alive until the end: no address is reused
+        s = t.untyped_storage()
+        if key(s) not in resident:
+            storages[key(s)] = s.nbytes()
+        return t
+
+    with (
+        torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+        sdpa_kernel(SDPBackend.MATH),
+    ):
+        model(x)
+    return sum(storages.values())
+
+
+def tracked_peak(case: str, batch: int, optimizer: Optimizer) -> tuple[int, int]:
+    """MemTracker's peak over a second training step (the first made the optimizer state)."""
+    model, x, freeze = build(case, batch=batch)
+    frozen(model, freeze).train()
+    with torch.device("meta"):
+        y = torch.zeros(batch, *x.shape[2:], dtype=torch.long)
+    opt = OPTIMIZERS[optimizer]([p for p in model.parameters() if p.requires_grad])
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    step()
+    tracker = MemTracker()
+    tracker.track_external(model, opt, x, y)
+    with tracker:
+        step()
+    peak = tracker.get_tracker_snapshot("peak")[torch.device("meta")]["Total"]
+    return peak, y.numel() * y.element_size()
