@@ -133,6 +133,20 @@ def count_command(
             rich_help_panel="Training",
         ),
     ] = None,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Draw weights, outputs and connections per layer (per module with --depth) "
+            "as bar charts to FILE.png or FILE.svg.",
+            rich_help_panel="Views",
+        ),
+    ] = None,
+    log: Annotated[
+        bool,
+        typer.Option("--log", help="With --plot: log-scale count axes.", rich_help_panel="Views"),
+    ] = False,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -149,6 +163,10 @@ def count_command(
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
+        from archcount.render.plot import FORMATS, chart_format
+
+        check_writable(plot, "--plot", tuple(FORMATS))  # before the count, as --output
+        fmt = chart_format(plot) if plot else None
         from archcount.front.counted import count_request
         from archcount.front.inputs import parse_inputs
         from archcount.front.request import CountRequest
@@ -183,13 +201,32 @@ def count_command(
             counted = count_request(request, check=check, training=cost, fit_bytes=fit_bytes)
         from archcount.render.report import counted_renderable
 
-        data, table = counted.to_dict(), None
+        data, table, nodes = counted.to_dict(), None, None
         if depth is not None:
             from archcount.render.modules import modules_table
-            from archcount.render.tree import collapsed, module_tree
+            from archcount.render.tree import collapsed, module_tree, visible
 
             root = module_tree(counted.report, counted.module_types)
             root = root if expand else collapsed(root)
             table = modules_table(counted.report, root, depth)
             data["modules"] = [c.to_dict(depth) for c in root.children]
+            nodes = [x for x in visible(root, depth) if x.depth == depth or not x.children]
+        if plot:
+            _plot(plot, fmt, counted.report, nodes, log)
         show(counted_renderable(counted, table), data, json_out, output)
+
+
+def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:
+    """Bars per layer, or per module shown with --depth, drawn to `path` atomically."""
+    from archcount.cli.output import write_atomic
+    from archcount.render.plot import Bar, layer_bars, layers_chart
+
+    bars = layer_bars(report)
+    if nodes is not None:
+        bars = [Bar(f"{x.label} ({x.type})", *_sums(x.totals)) for x in nodes]
+    write_atomic(path, layers_chart(report, bars, fmt, log), "--plot")
+
+
+def _sums(t) -> tuple[int, int, int | None]:
+    """weights, outputs, connections of a subtotal (None when some are unknown)."""
+    return t.weights, t.outputs, None if t.unknown else t.connections

@@ -53,6 +53,24 @@ def derive_command(
     optimizer: OptimizerOpt = Optimizer.ADAM,
     dtype: DtypeOpt = Precision.FP32,
     freeze: Freeze = None,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Draw each total over one variable to FILE.png or FILE.svg: the closed form "
+            "as a curve, the hooks' counts (a forward per value) as points.",
+        ),
+    ] = None,
+    plot_over: Annotated[
+        str | None,
+        typer.Option(
+            "--plot-over",
+            metavar="NAME[=A..B]",
+            help="The variable of --plot (default: the first) and its range (default: the "
+            "range the derivation probed), e.g. k=2..9.",
+        ),
+    ] = None,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -65,6 +83,13 @@ def derive_command(
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
+        from archcount.render.plot import FORMATS
+
+        check_writable(plot, "--plot", tuple(FORMATS))  # before the derivation, as --output
+        if plot and training:
+            from archcount.errors import InputError
+
+            raise InputError("--plot draws the counting totals: leave out --training")
         from archcount.front.space import derive_target, sampled
         from archcount.front.target import parse_args
         from archcount.records import Options
@@ -90,4 +115,20 @@ def derive_command(
             show(training_forms_renderable(forms), forms.to_dict(), json_out, output)
             return
         data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
+        if plot:
+            _plot(plot, plot_over, model, derivation)
         show(derivation_renderable(derivation, per_layer, declared), data, json_out, output)
+
+
+def _plot(path: str, over: str | None, model, derivation) -> None:
+    """Each total over one variable, drawn to `path` (written atomically)."""
+    from archcount.cli.output import write_atomic
+    from archcount.errors import DerivationError
+    from archcount.front.series import parse_over, series
+    from archcount.render.plot import chart_format, series_chart
+
+    if not derivation.variables:
+        raise DerivationError("--plot needs a variable to draw over: give --vars")
+    name, span = parse_over(over) if over else (derivation.variables[0].name, None)
+    chart = series_chart(series(model, derivation, name, span), chart_format(path))
+    write_atomic(path, chart, "--plot")

@@ -19,14 +19,16 @@ from archcount.errors import InputError
 from archcount.render.export import SUFFIXES, exported
 
 
-def check_writable(path: str | Path | None) -> None:
-    """Refuse, before any work, an --output the command could not write at the end."""
+def check_writable(
+    path: str | Path | None, option: str = "--output", suffixes: tuple[str, ...] = SUFFIXES
+) -> None:
+    """Refuse, before any work, an --output (or `option`) the command could not write at the end."""
     if path is None:
         return
     path = Path(path)
-    where = f"--output {path}"
-    if path.suffix.lower() not in SUFFIXES:
-        raise InputError(f"{where}: use one of {', '.join(SUFFIXES)}")
+    where = f"{option} {path}"
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{where}: use one of {', '.join(suffixes)}")
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"{where}: no folder {str(folder)!r}")
