@@ -93,6 +93,7 @@ def run_training(
 ) -> list[RunResult]:
     """Load the data once, train each config, print its table, then the comparison."""
     from train.checkpoint import atomic_write, prepare_run_dir
+    from train.cost import run_cost
     from train.data import load_colorization
     from train.loop import train_model, validate_config
     from train.report import comparison_rows, comparison_table, epoch_table, rich_hooks
@@ -106,6 +107,7 @@ def run_training(
         err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     results = []
     for cfg in configs:
+        console.print(run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False)
         with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
             results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks))
         console.print(epoch_table(results[-1]))
