@@ -147,6 +147,15 @@ def count_command(
         bool,
         typer.Option("--log", help="With --plot: log-scale count axes.", rich_help_panel="Views"),
     ] = False,
+    receptive_field: Annotated[
+        bool,
+        typer.Option(
+            "--receptive-field",
+            help="Also each layer's receptive field per spatial dim: size (smallest–largest "
+            "over output positions), jump and offset, followed through every path.",
+            rich_help_panel="Views",
+        ),
+    ] = False,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -198,7 +207,9 @@ def count_command(
             fit_bytes = parse_bytes(fit)
         check_writable(output)
         with prints_to_stderr(json_out):
-            counted = count_request(request, check=check, training=cost, fit_bytes=fit_bytes)
+            counted = count_request(
+                request, check=check, training=cost, fit_bytes=fit_bytes, receptive=receptive_field
+            )
         from archcount.render.report import counted_renderable
 
         data, table, nodes = counted.to_dict(), None, None

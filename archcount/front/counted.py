@@ -12,7 +12,9 @@ from archcount.formulas.declared import DeclaredCheck, check_declared
 from archcount.front.request import Built, CountRequest, build, prepare_built
 from archcount.front.training import fit_of, training_of
 from archcount.peers.crosscheck import CrossCheck, cross_check
-from archcount.records import Report
+from archcount.receptive.run import receptive_pass
+from archcount.receptive.summary import ReceptiveFields
+from archcount.records import Report, call_label
 from archcount.training.cost import TrainingCost
 from archcount.training.fit import Fit
 from archcount.training.options import TrainingOptions
@@ -30,6 +32,7 @@ class Counted:
     module_types: dict[str, str] = field(default_factory=dict)  # name -> class, '' the model
     training: TrainingCost | None = None  # --training: one step at its batch
     fit: Fit | None = None  # --fit: the largest batch that fits
+    receptive: ReceptiveFields | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Report.to_dict() plus `functional` (with `added`), `cross_check` and `formulas`."""
@@ -44,7 +47,21 @@ class Counted:
             data["training"] = self.training.to_dict()
         if self.fit is not None:
             data["fit"] = self.fit.to_dict()
+        if self.receptive is not None:
+            add_receptive(data, self.receptive)
         return data
+
+
+def add_receptive(data: dict[str, Any], fields: ReceptiveFields) -> None:
+    """Each layer's `receptive_field` (null when unknown), and the output's and the warnings."""
+    by_label = fields.by_label()
+    for layer in data["layers"]:
+        row = by_label.get(call_label(layer["name"], layer["call"]))
+        layer["receptive_field"] = None if row is None else row.to_dict()
+    data["receptive"] = {
+        "output": fields.to_dict()["output"],
+        "warnings": list(fields.warnings),
+    }
 
 
 def count_request(
@@ -54,6 +71,7 @@ def count_request(
     check: bool = False,
     training: TrainingOptions | None = None,
     fit_bytes: int | None = None,
+    receptive: bool = False,
 ) -> Counted:
     """Build once; one recorded forward gives the count and the functional ops; peers, declared.
 
@@ -80,7 +98,10 @@ def count_request(
     if training is not None:  # one training pass on meta (and --fit's solve)
         cost = training_of(built, training, request.target)
         fit = None if fit_bytes is None else fit_of(built, training, fit_bytes, request.target)
-    return Counted(report, functional, add_functional, peers, declared, types, cost, fit)
+    fields = receptive_pass(prepared) if receptive else None
+    return Counted(
+        report, functional, add_functional, peers, declared, types, cost, fit, receptive=fields
+    )
 
 
 def _meta_run(built: Built) -> tuple | None:

@@ -36,7 +36,7 @@ def receptive_fields(
 def receptive_pass(prepared: Prepared, field_rules: Mapping | None = None) -> ReceptiveFields:
     """The fields of a prepared run (the rows of its count), positions of its first input."""
     registry = FIELD_RULES.merged(field_rules)
-    inputs = tensors(prepared.args)
+    inputs = tensors((prepared.args, prepared.kwargs))
     if not inputs or inputs[0].dim() < 3:
         shape = "x".join(map(str, inputs[0].shape)) if inputs else "none"
         raise InputError(
@@ -51,7 +51,7 @@ def receptive_pass(prepared: Prepared, field_rules: Mapping | None = None) -> Re
     try:
         with eval_mode(prepared.model), torch.no_grad(), tracer:
             try:
-                out = prepared.model(*prepared.args)
+                out = prepared.model(*prepared.args, **prepared.kwargs)
             except Exception as exc:
                 msg = f"forward failed while following receptive fields: {exc}"
                 raise ForwardError(msg) from exc

@@ -12,6 +12,7 @@ from archcount.formulas.declared import DeclaredCheck
 from archcount.front.counted import Counted
 from archcount.records import Convention, Kind, LayerCount, Report, Source
 from archcount.render.checks import cross_check_renderable, functional_renderable
+from archcount.render.receptive import receptive_renderable
 from archcount.render.text import MARK_STYLE, n, shape
 from archcount.render.training import training_renderable
 
@@ -151,4 +152,6 @@ def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
         items.append(declared_table(counted.declared))
     if counted.training is not None:
         items.append(training_renderable(counted.training, counted.fit))
+    if counted.receptive is not None:
+        items.append(receptive_renderable(counted.receptive))
     return Group(*items)
