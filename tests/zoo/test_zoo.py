@@ -24,11 +24,6 @@ from archcount.peers.flopcounter import PEER
 
 NAMES = list(ZOO)
 ON_CPU = ["gpt2", "resnet"]
-# Models whose every module and op has a rule today; the others wait on modules counted from
-# their aten ops and per-example rows that carry no batch (the engine's part of this issue).
-RULED = ["resnet", "mobilenet_v2", "regnet"]
-PER_EXAMPLE = ["vit", "resnet", "convnext", "mobilenet_v2", "regnet"]
-EXPLAINED = [n for n in NAMES if n != "gpt2"]  # gpt2: Conv1D's addmm has no row yet
 
 
 @cache
@@ -50,14 +45,14 @@ def test_weights_are_the_unique_parameters(name):
     assert report.totals.weights == sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", RULED)
+@pytest.mark.parametrize("name", NAMES)
 def test_no_row_is_unknown(name):
     *_, report = counted(name)
     unknown = [(r.name, r.type) for r in report.layers if r.connections is None]
     assert unknown == [], report.warnings
 
 
-@pytest.mark.parametrize("name", EXPLAINED)
+@pytest.mark.parametrize("name", NAMES)
 def test_flopcounter_macs_explained_exactly(name):
     model, args, kwargs, report = counted(name)
     (check,) = cross_check(
@@ -67,7 +62,7 @@ def test_flopcounter_macs_explained_exactly(name):
     assert check.explained, [(d.layer, d.type, d.ours, d.expected, d.why) for d in check.diffs]
 
 
-@pytest.mark.parametrize("name", PER_EXAMPLE)
+@pytest.mark.parametrize("name", NAMES)
 def test_batch_two_gives_the_same_per_example_totals(name):
     *_, one = counted(name)
     *_, two = counted(name, batch=2)
