@@ -219,6 +219,14 @@ def _flat(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in obj.items():
         if isinstance(value, Mapping):
             out |= _flat(value, f"{prefix}{key}.")
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Mapping) for v in value)
+        ):
+            # one object per spatial dim (a receptive field): a column per key, dims joined
+            for sub in dict.fromkeys(k for v in value for k in v):
+                out[f"{prefix}{key}.{sub}"] = "×".join(str(v.get(sub)) for v in value)
         elif isinstance(value, (list, tuple)):
             sep = "×" if key.endswith("shape") else "; "
             out[prefix + key] = sep.join(map(str, value))

@@ -19,7 +19,9 @@ def modules_table(report: Report, root: Node, depth: int) -> Table:
         "depth-1 rows add up to the total",
     ]
     if runs:
-        notes.append("'x.0–11 ×12': 12 identical consecutive blocks together (--expand: each)")
+        notes.append(
+            "a row 'x.0–11 ×12' is 12 identical consecutive blocks together (--expand: each)"
+        )
     table = Table(
         title=f"{report.model}: modules",
         caption="; ".join(notes) + "\n" + caption(report),
@@ -27,7 +29,7 @@ def modules_table(report: Report, root: Node, depth: int) -> Table:
         caption_justify="left",
     )
     unknown = " + ?" if t.unknown else ""
-    table.add_column("module", footer="total", overflow="fold")
+    table.add_column("module", footer="total", no_wrap=True)  # a name cut in two misleads
     table.add_column("type", overflow="fold")
     for header, footer in (
         ("weights", n(t.weights)),

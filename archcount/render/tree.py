@@ -116,10 +116,16 @@ class _Trie:
 
 
 def _place(row: LayerCount, types: Mapping[str, str]) -> tuple[list[str], str | None]:
-    """(the owner module's path, the leaf's name when the row is no module's own row)."""
-    if row.name and row.name in types:
-        return row.name.split("."), None
-    owner = _OWNER.match(row.name).group(0)
+    """(the owner module's path, the leaf's name when the row is no module's own row).
+
+    A row that names its owner (LayerCount.owner, where the engine records one) is placed by
+    it; otherwise by its name: a module's own, or the module name an op row's name starts with.
+    """
+    owner = getattr(row, "owner", None)
+    if owner is None:
+        if row.name and row.name in types:
+            return row.name.split("."), None
+        owner = _OWNER.match(row.name).group(0)
     return (owner.split(".") if owner and owner in types else []), row.label
 
 

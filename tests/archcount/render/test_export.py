@@ -146,3 +146,17 @@ def test_repr_html_escapes_and_marks_unknown():
     text = Report("m", {}, (1, 1, 4), Options(), rows, ("x < y",))._repr_html_()
     assert "<b>" not in text and "&lt;b&gt;" in text and "x &lt; y" in text
     assert "24 + ?" in text
+
+
+def test_flat_rows_per_dim_objects_become_columns():
+    """A receptive field (one object per spatial dim) is a column per key, dims joined by ×."""
+    layer = unknown_report().to_dict()["layers"][0]
+    rf = [
+        {"largest": 26, "smallest": 22, "jump": 4.0},
+        {"largest": 26, "smallest": 22, "jump": 4.0},
+    ]
+    data = {"layers": [layer | {"receptive_field": rf}, layer | {"receptive_field": None}]}
+    rows = flat_rows(data | {"totals": unknown_report().to_dict()["totals"]})
+    assert rows[0]["receptive_field.largest"] == "26×26"
+    assert rows[0]["receptive_field.jump"] == "4.0×4.0"
+    assert rows[1]["receptive_field"] is None and rows[1]["receptive_field.largest"] is None
