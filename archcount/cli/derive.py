@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -39,6 +40,23 @@ Vars = Annotated[
 ]
 
 
+class Quantity(str, Enum):
+    """What derive finds closed forms of."""
+
+    COUNTS = "counts"
+    RECEPTIVE_FIELD = "receptive_field"
+
+
+QuantityOpt = Annotated[
+    Quantity,
+    typer.Option(
+        "--quantity",
+        help="counts: weights, outputs and connections; receptive_field: the output's "
+        "largest and smallest receptive field and its jump, per residue class of the variables.",
+    ),
+]
+
+
 def derive_command(
     target: Target,
     vars_: Vars = None,
@@ -46,6 +64,7 @@ def derive_command(
     arg: Arg = None,
     input_shape: SymbolicShape = None,
     convention: ConventionOpt = Convention.UNITS,
+    quantity: QuantityOpt = Quantity.COUNTS,
     per_layer: Annotated[
         bool, typer.Option("--per-layer", help="Also derive every layer's closed forms.")
     ] = False,
@@ -98,10 +117,14 @@ def derive_command(
         names = None if vars_ is None else [n.strip() for n in vars_.split(",") if n.strip()]
         check_writable(output)
         fixed = parse_fix(fix or [])
-        forms = None
+        forms = fields = None
         with prints_to_stderr(json_out):
             model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
-            if training:
+            if quantity is Quantity.RECEPTIVE_FIELD:
+                from archcount.front.space import derive_fields_target
+
+                fields = derive_fields_target(model, names, fixed, per_layer)
+            elif training:
                 from archcount.front.training import derive_training_target
                 from archcount.training.options import TrainingOptions
 
@@ -109,6 +132,12 @@ def derive_command(
                 forms = derive_training_target(model, names, fixed, opts)
             else:
                 derivation, declared = derive_target(model, names, fixed, Options(convention))
+        if fields is not None:
+            from archcount.render.receptive import field_derivation_renderable
+
+            renderable = field_derivation_renderable(fields, per_layer)
+            show(renderable, fields.to_dict(per_layer), json_out, output)
+            return
         if forms is not None:
             from archcount.render.training import training_forms_renderable
 

@@ -20,6 +20,7 @@ from archcount.formulas.declared import agreement, declared_symbols
 from archcount.formulas.derive import derive
 from archcount.formulas.derived import Derivation, Variable
 from archcount.formulas.explain import Verdict, compare
+from archcount.formulas.receptive import FieldDerivation, derive_fields
 from archcount.formulas.sample import Space
 from archcount.formulas.symbolic import parse_expectation, symbols
 from archcount.front.target import load_target
@@ -178,3 +179,11 @@ def _start(name: str, model: Sampled) -> int:
         return symbols.defaults.get(name, SIZE_BASE)
     value = model.given.get(symbols.params[name])
     return value if _positive(value) else 4
+
+
+def derive_fields_target(
+    model: Sampled, names: Sequence[str] | None, fix: Mapping[str, int], per_layer: bool = False
+) -> FieldDerivation:
+    """The receptive field's closed forms in the planned variables, per residue class."""
+    p = plan(model, names, fix)
+    return derive_fields(model.space, model.name, p.variables, p.fixed, per_layer)

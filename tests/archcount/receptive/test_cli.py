@@ -35,3 +35,21 @@ def test_table_shows_the_range():
 def test_without_the_option_no_field():
     d = json.loads(run("models.UNet", "--nf", "2", "--json").stdout)
     assert "receptive" not in d and "receptive_field" not in d["layers"][0]
+
+
+def test_derive_receptive_field():
+    r = run(
+        "derive", "models.ConvTransposeNet", "--quantity", "receptive_field", "--vars", "k",
+        "--fix", "S=32", "--arg", "num_filters=1", "--arg", "num_colours=1", "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    (only,) = json.loads(r.stdout)["classes"]
+    assert only["holds_for"] == "every value"
+    assert [(d["largest"], d["smallest"], d["jump"]) for d in only["output"]] == [
+        ("7*k - 6", "7*k - 10", "1")
+    ] * 2
+    table = run(
+        "derive", "models.ConvTransposeNet", "--quantity", "receptive_field", "--vars", "k",
+        "--fix", "S=32", "--arg", "num_filters=1", "--arg", "num_colours=1",
+    ).stdout  # fmt: skip
+    assert "receptive field closed forms" in table and "7k - 10" in table

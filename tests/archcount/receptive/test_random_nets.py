@@ -75,7 +75,7 @@ NETS = st.lists(BLOCKS, min_size=1, max_size=4).map(
 
 
 @settings(
-    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(NETS)
 def test_random_net(gradient_agrees, net):
