@@ -86,6 +86,7 @@ def test_csv_only_for_a_count():
 
 
 def test_to_pandas_matches_the_report():
+    pytest.importorskip("pandas")
     report = archcount.count(ConvTransposeNet(), (1, 1, 32, 32))
     df = report.to_pandas()
     assert len(df) == len(report.layers) and list(df["name"]) == [x.name for x in report.layers]
