@@ -1,135 +1,231 @@
-"""Training images/s per net: train.loop (data resident on the device) vs the homework's naive loop.
+"""Training speed of train.loop against the homework starter's loop (train/starter.py).
 
-The naive loop is the starter code's: float64 numpy batches converted with torch.from_numpy
-(...).float() and copied to the device every step, the loss through transpose/contiguous/view,
-and loss.item() every step. Both loops train a fresh net of the same shape, in the same run,
-their epochs interleaved.
+Per step (default): both loops train a fresh net of the same shape from the same weights; their
+single steps are interleaved round-robin (the order alternating every round) after a warm-up,
+so load from other processes on a shared machine hits both alike. Prints, per net, the median
+of the per-round ratios (starter seconds / ours) and their spread.
 
-    python bench/bench_train.py --data-dir ../shared/data/cifar-10-partial \
-        --palette ../shared/data/colour_kmeans24_cat7.npy --epochs 5
+Whole process (--whole): `python -m train` against a starter-style script (the same loop as a
+plain script that also validates every epoch, --starter-process), each run as a fresh process,
+alternated --repeats times; prints the median wall-clock times and their ratio.
+
+    python bench/bench_train.py --threads 1
+    python bench/bench_train.py --whole --threads 1 --epochs 12 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-
-from train.data import load_colorization
-from train.loop import NETS, Hooks, TrainConfig, build_model, train_epoch
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
 
 
-def _sync(device: torch.device) -> None:
+def _sync(device) -> None:
     """Wait for queued GPU work so wall-clock time is honest."""
+    import torch
+
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
-def ours(cfg: TrainConfig, data, device: torch.device) -> Callable[[int], None]:
-    """One epoch of train.loop.train_epoch per call, on data resident on the device."""
-    model = build_model(cfg, data.num_colours).to(device)
-    forward = torch.compile(model) if cfg.compile else model
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    x, y = data.train_x.to(device), data.train_y.to(device)
-    return lambda epoch: train_epoch(model, forward, opt, x, y, cfg, epoch, Hooks())
+def ours(cfg, data):
+    """A function running one train.loop.train_step per call, over full batches in order."""
+    import torch
+
+    from train import distrib
+    from train.loop import Hooks, setup, train_step
+
+    t, _ = setup(cfg, data, Path(tempfile.mkdtemp()), False, Hooks(), distrib.SINGLE)
+    t.net.train()
+    sums = torch.zeros(3, dtype=torch.float64, device=t.x_tr.device)
+    full = len(t.x_tr) // cfg.batch_size
+    state = {"i": 0}
+
+    def step() -> None:
+        start = (state["i"] % full) * cfg.batch_size
+        state["i"] += 1
+        xb, yb = t.x_tr[start : start + cfg.batch_size], t.y_tr[start : start + cfg.batch_size]
+        train_step(t, xb, yb, cfg.batch_size, sums)
+
+    return step, t.x_tr.device
 
 
-def naive(cfg: TrainConfig, data, device: torch.device) -> Callable[[int], None]:
-    """One epoch of the starter code's loop per call: numpy -> tensor -> device every step."""
+def starter(cfg, data, device):
+    """A function running one step of the starter's loop per call, over full batches in order."""
+    import torch
+    from torch import nn
+
+    from train import starter as ref
+    from train.loop import build_model
+
     model = build_model(cfg, data.num_colours).to(device)
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     criterion = nn.CrossEntropyLoss()
-    xs = data.train_x.numpy().astype(np.float64)  # the starter code keeps float64 arrays
-    ys = data.train_y.numpy()[:, None]  # and N x 1 x 32 x 32 integer labels
-    rng = np.random.default_rng(cfg.seed)
+    (xs, ys), _ = ref.starter_arrays(data, cfg.seed)
+    full = len(xs) // cfg.batch_size
+    state = {"i": 0}
 
-    def epoch(_: int) -> None:
-        order = rng.permutation(len(xs))
-        xe, ye = xs[order], ys[order]
-        model.train()
-        for i in range(0, len(xe), cfg.batch_size):
-            images = torch.from_numpy(xe[i : i + cfg.batch_size]).float().to(device)
-            labels = torch.from_numpy(ye[i : i + cfg.batch_size]).long().to(device)
-            opt.zero_grad()
-            outputs = model(images)
-            n = len(images)
-            flat_out = outputs.transpose(1, 3).contiguous().view([n * 32 * 32, -1])
-            flat_lab = labels.transpose(1, 3).contiguous().view([n * 32 * 32])
-            loss = criterion(flat_out, flat_lab)
-            loss.backward()
-            opt.step()
-            loss.item()  # the starter code logs every step, forcing a device sync
+    def step() -> None:
+        start = (state["i"] % full) * cfg.batch_size
+        state["i"] += 1
+        end = start + cfg.batch_size
+        ref.train_step(model, opt, criterion, xs[start:end], ys[start:end], device)
 
-    return epoch
+    return step
 
 
-def timed(run_epoch: Callable[[int], None], epoch: int, device: torch.device) -> float:
-    """Seconds for one epoch, GPU work included."""
-    _sync(device)
-    t0 = time.perf_counter()
-    run_epoch(epoch)
-    _sync(device)
-    return time.perf_counter() - t0
+def per_step(args) -> None:
+    """Round-robin single steps of both loops; per-net median ratio and spread."""
+    import torch
+
+    from train.data import load_colorization
+    from train.loop import TrainConfig
+
+    data = load_colorization(args.data_dir, palette=args.palette)
+    print(_header(args, torch, len(data.train_x)))
+    print(
+        f"{'net':<18}{'ours ms':>9}{'starter ms':>12}{'ratio median':>14}{'IQR':>13}{'min-max':>13}"
+    )
+    for net in args.nets.split(","):
+        cfg = TrainConfig(net, batch_size=args.batch_size, num_filters=args.num_filters)
+        cfg.device, cfg.compile, cfg.bf16 = args.device, args.compile, args.bf16
+        cfg.channels_last = None if args.channels_last else False
+        mine, device = ours(cfg, data)
+        theirs = starter(cfg, data, device)
+        times: dict[str, list[float]] = {"ours": [], "starter": []}
+        for i in range(args.warmup + args.steps):
+            pair = [("ours", mine), ("starter", theirs)]
+            for name, step in pair if i % 2 == 0 else pair[::-1]:
+                _sync(device)
+                t0 = time.perf_counter()
+                step()
+                _sync(device)
+                if i >= args.warmup:
+                    times[name].append(time.perf_counter() - t0)
+        ratios = sorted(b / a for a, b in zip(times["ours"], times["starter"]))
+        q = statistics.quantiles(ratios, n=4)
+        print(
+            f"{net:<18}{1e3 * statistics.median(times['ours']):>9.1f}"
+            f"{1e3 * statistics.median(times['starter']):>12.1f}"
+            f"{statistics.median(ratios):>13.2f}x{q[0]:>7.2f}-{q[2]:.2f}"
+            f"{ratios[0]:>7.2f}-{ratios[-1]:.2f}"
+        )
 
 
-def compare(cfg: TrainConfig, data, device: torch.device, epochs: int) -> dict[str, list[float]]:
-    """Per-epoch seconds of both loops, their epochs interleaved so load on a shared machine
-    hits both alike; one untimed warm-up epoch each."""
-    loops = {"ours": ours(cfg, data, device), "naive": naive(cfg, data, device)}
-    seconds: dict[str, list[float]] = {name: [] for name in loops}
-    for epoch in range(epochs + 1):
-        for name, run_epoch in loops.items():
-            spent = timed(run_epoch, epoch, device)
-            if epoch:
-                seconds[name].append(spent)
-    return seconds
+def _header(args, torch, n: int) -> str:
+    """Device, threads and sizes of the run."""
+    dev = args.device
+    name = (
+        torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    )
+    return (
+        f"device: {name}; {n} training images, batch {args.batch_size}, NF {args.num_filters}; "
+        f"{args.warmup} warm-up + {args.steps} timed steps per loop, round-robin; "
+        f"ours: channels_last={args.channels_last}, compile={args.compile}, bf16={args.bf16}"
+    )
+
+
+def starter_process(args) -> None:
+    """The starter as a script: load, shuffle once, train --epochs, validate every epoch, print."""
+    import torch
+
+    from train import starter as ref
+    from train.data import load_colorization
+    from train.loop import TrainConfig
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import matplotlib  # the starter imports pyplot at the top, to plot at the end
+
+    matplotlib.use("Agg")
+    data = load_colorization(args.data_dir, palette=args.palette)
+    cfg = TrainConfig(args.nets.split(",")[0], epochs=args.epochs, batch_size=args.batch_size)
+    cfg.num_filters = args.num_filters
+    for row in ref.run(cfg, data, args.device):
+        print(
+            f"Epoch [{row['epoch']}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
+            f"Val Loss: {row['val_loss']:.4f}, Val Acc: {100 * row['val_acc']:.1f}%"
+        )
+
+
+def whole(args) -> None:
+    """Alternate `python -m train` and the starter-style script as fresh processes."""
+    net = args.nets.split(",")[0]
+    common = ["--data-dir", str(args.data_dir), "--palette", str(args.palette)]
+    common += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    common += ["--num-filters", str(args.num_filters), "--device", args.device]
+    threads = ["--threads", str(args.threads)] if args.threads else []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times: dict[str, list[float]] = {"python -m train": [], "starter-style script": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_cmd = [sys.executable, "-m", "train", "--model", net, *common, *threads]
+        starter_cmd = [sys.executable, __file__, "--starter-process", "--nets", net]
+        commands = {
+            "python -m train": [*ours_cmd, "--run-dir", tmp],
+            "starter-style script": [*starter_cmd, *common, *threads],
+        }
+        for i in range(args.repeats):
+            order = list(commands.items())
+            for name, cmd in order if i % 2 == 0 else order[::-1]:
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, cwd=ROOT, env=env, capture_output=True)
+                times[name].append(time.perf_counter() - t0)
+    print(
+        f"{net}, {args.epochs} epochs, batch {args.batch_size}, threads {args.threads or 'default'}"
+    )
+    for name, spent in times.items():
+        cells = ", ".join(f"{s:.1f}" for s in spent)
+        print(f"{name:<22} median {statistics.median(spent):6.1f} s  ({cells})")
+    ratio = statistics.median(times["starter-style script"]) / statistics.median(
+        times["python -m train"]
+    )
+    print(f"ratio (starter / ours): {ratio:.2f}x")
 
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default="../shared/data/cifar-10-partial")
-    p.add_argument("--palette", default="../shared/data/colour_kmeans24_cat7.npy")
-    p.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up")
+    p.add_argument("--data-dir", type=Path, default=SHARED / "cifar-10-partial")
+    p.add_argument("--palette", type=Path, default=SHARED / "colour_kmeans24_cat7.npy")
+    p.add_argument("--nets", default="PoolUpsampleNet,ConvTransposeNet,UNet")
+    p.add_argument("--steps", type=int, default=30, help="timed steps per loop and net")
+    p.add_argument("--warmup", type=int, default=4, help="untimed steps per loop and net first")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--num-filters", type=int, default=32)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default torch's)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in our loop")
     p.add_argument("--compile", action="store_true", help="torch.compile in our loop")
+    p.add_argument("--whole", action="store_true", help="whole processes, not steps")
+    p.add_argument("--epochs", type=int, default=12, help="--whole: epochs per process")
+    p.add_argument("--repeats", type=int, default=3, help="--whole: runs of each, alternated")
+    p.add_argument("--starter-process", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
 
 
 def main() -> None:
-    """Print images/s of both loops per net and their ratio."""
+    """Per-step ratios, the whole-process comparison, or one starter-style process."""
     args = parse_args()
-    device = torch.device(args.device)
-    data = load_colorization(args.data_dir, palette=args.palette or None)
-    name = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"CPU, {torch.get_num_threads()} threads"
-    )
-    print(
-        f"device: {name}; {len(data.train_x)} training images, batch {args.batch_size}, "
-        f"{args.epochs} timed epochs, bf16={args.bf16}, compile={args.compile}"
-    )
-    print("images/s from the best and the median epoch (best resists load from other processes)")
-    print(f"{'net':<18}{'ours best/med':>16}{'naive best/med':>17}{'ratio best/med':>17}")
-    n = len(data.train_x)
-    for net in NETS:
-        cfg = TrainConfig(net, batch_size=args.batch_size, num_filters=args.num_filters)
-        cfg.bf16, cfg.compile = args.bf16, args.compile
-        sec = compare(cfg, data, device, args.epochs)
-        fast = (n / min(sec["ours"]), n / statistics.median(sec["ours"]))
-        slow = (n / min(sec["naive"]), n / statistics.median(sec["naive"]))
-        cells = [f"{a:.0f}/{b:.0f}" for a, b in (fast, slow)]
-        ratio = f"{fast[0] / slow[0]:.2f}x/{fast[1] / slow[1]:.2f}x"
-        print(f"{net:<18}{cells[0]:>16}{cells[1]:>17}{ratio:>17}")
+    sys.path.insert(0, str(ROOT))
+    if args.starter_process:
+        return starter_process(args)
+    if args.whole:
+        return whole(args)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    per_step(args)
 
 
 if __name__ == "__main__":

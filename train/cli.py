@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,18 +19,30 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Train PoolUpsampleNet / ConvTransposeNet to colour grayscale CIFAR-10 pictures.",
+    help=(
+        "Train PoolUpsampleNet / ConvTransposeNet / UNet to colour grayscale CIFAR-10 pictures, "
+        "as the homework's starter code does (one shuffle, fixed batch order). Several "
+        "processes: torchrun --nproc_per_node N -m train ..."
+    ),
 )
 console = Console()
 err_console = Console(stderr=True)
 
 
 class ModelChoice(str, Enum):
-    """--model: one net or both in turn."""
+    """--model: one net or all three in turn (matched without regard to case)."""
 
     PoolUpsampleNet = "PoolUpsampleNet"
     ConvTransposeNet = "ConvTransposeNet"
+    UNet = "UNet"
     all = "all"
+
+
+class ShuffleChoice(str, Enum):
+    """--shuffle: once (the starter's fixed batch order) or a new order every epoch."""
+
+    once = "once"
+    epoch = "epoch"
 
 
 class DeviceChoice(str, Enum):
@@ -45,7 +56,9 @@ class DeviceChoice(str, Enum):
 @app.callback(invoke_without_command=True)
 def train_command(
     ctx: typer.Context,
-    model: Annotated[ModelChoice, typer.Option(help="Net to train, or all.")] = ModelChoice.all,
+    model: Annotated[
+        ModelChoice, typer.Option(case_sensitive=False, help="Net to train, or all three.")
+    ] = ModelChoice.all,
     epochs: Annotated[int, typer.Option(help="Epochs per net.")] = 25,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 100,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
@@ -68,7 +81,25 @@ def train_command(
         DeviceChoice.auto
     ),
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    compile: Annotated[bool, typer.Option(help="torch.compile the net.")] = False,
+    compile: Annotated[
+        bool, typer.Option(help="torch.compile on full batches (CUDA: CUDA graphs).")
+    ] = False,
+    shuffle: Annotated[
+        ShuffleChoice,
+        typer.Option(help="once: the starter's one numpy shuffle, fixed order; epoch: reshuffle."),
+    ] = ShuffleChoice.once,
+    channels_last: Annotated[
+        bool | None,
+        typer.Option(
+            "--channels-last/--no-channels-last", help="NHWC weights (default on: faster)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's).")
+    ] = None,
+    save_every: Annotated[
+        int, typer.Option(min=1, help="Checkpoint every N epochs, and after the last.")
+    ] = 1,
     resume: Annotated[bool, typer.Option(help="Continue from RUN_DIR's checkpoints.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -84,36 +115,57 @@ def train_command(
     ]
     for cfg in configs:
         cfg.device, cfg.bf16, cfg.compile = device.value, bf16, compile
+        cfg.shuffle, cfg.channels_last, cfg.save_every = shuffle.value, channels_last, save_every
     with user_errors(debug):
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         run_training(configs, data_dir, palette, run_dir, resume)
 
 
 def run_training(
     configs: list[TrainConfig], data_dir: Path, palette: Path | None, run_dir: Path, resume: bool
 ) -> list[RunResult]:
-    """Load the data once, train each config, print its table, then the comparison."""
-    from train.checkpoint import atomic_write, prepare_run_dir
+    """Load the data once, train each config, print its table, then the comparison.
+
+    Under torchrun every process trains; rank 0 alone prints and writes."""
+    from train import distrib
+    from train.checkpoint import atomic_write, prepare_run_dir, strict_json
     from train.cost import run_cost
     from train.data import load_colorization
-    from train.loop import train_model, validate_config
+    from train.loop import Hooks, train_model, validate_config
     from train.report import comparison_rows, comparison_table, epoch_table, rich_hooks
 
+    dist = distrib.from_env()
     for cfg in configs:
         validate_config(cfg)
-    prepare_run_dir(run_dir)  # fail on an unwritable run dir before minutes of loading
+    if dist.main:  # fail on unwritable outputs before minutes of loading and training
+        for cfg in configs:
+            prepare_run_dir(run_dir / cfg.model)
     data = load_colorization(data_dir, configs[0].category, palette, seed=configs[0].seed)
     seen: set[str] = set()
-    for note in data.notes:
+    for note in data.notes if dist.main else ():
         err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     results = []
-    for cfg in configs:
-        console.print(run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False)
-        with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
-            results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks))
-        console.print(epoch_table(results[-1]))
-        console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
+    try:
+        for cfg in configs:
+            if not dist.main:
+                results.append(train_model(cfg, data, run_dir / cfg.model, resume, Hooks(), dist))
+                continue
+            console.print(
+                run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False
+            )
+            with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
+                results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist))
+            console.print(epoch_table(results[-1]))
+            console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
+    finally:
+        distrib.finish(dist)
+    if not dist.main:
+        return results
     rows = comparison_rows(results)
-    atomic_write(run_dir / "comparison.json", json.dumps(rows, indent=2).encode())
+    atomic_write(run_dir / "comparison.json", strict_json(rows, "comparison.json").encode())
     if len(results) > 1:
         console.print(comparison_table(rows))
     return results

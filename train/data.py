@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from train.palette import (
     quantise,
     validate_palette,
 )
+from train.unpickle import load_batch_pickle
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -46,6 +46,7 @@ class ColorizationData:
     test_y: torch.Tensor
     palette: np.ndarray  # float64 (K, 3), RGB in [0, 1]
     notes: list[str] = field(default_factory=list)  # things worth telling the user, one line each
+    test_rgb: np.ndarray | None = None  # uint8 (N, 3, H, W): the photos, for samples.png
 
     @property
     def num_colours(self) -> int:
@@ -81,6 +82,7 @@ def load_colorization(
         test_y=quantise(test_rgb, pal),
         palette=pal,
         notes=notes,
+        test_rgb=test_rgb,
     )
 
 
@@ -120,10 +122,11 @@ def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.nd
     if digests is not None:
         digests[path.name] = hashlib.md5(blob).hexdigest()
     try:
-        # latin1 reads the official Python 2 pickles (numpy arrays inside) and Python 3 ones.
-        # pickle runs code from the file: only point --data-dir at data you trust.
-        raw = pickle.loads(blob, encoding="latin1")
-    except Exception as exc:  # any unpickling failure means the file is not a batch
+        # A restricted unpickler: the file may rebuild containers and numpy arrays, nothing else.
+        raw = load_batch_pickle(blob, path)
+    except TrainError:
+        raise  # a refused import, named
+    except Exception as exc:  # any other unpickling failure means the file is not a batch
         raise TrainError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__})") from exc
     if not isinstance(raw, dict):
         raise TrainError(f"{path}: expected a pickled dict, got {type(raw).__name__}")
@@ -135,6 +138,9 @@ def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.nd
         raise TrainError(f"{path}: 'data' must be uint8 N x 3072, got {data.dtype} {data.shape}")
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
         raise TrainError(f"{path}: 'labels' must be {len(data)} integers, got {labels.shape}")
+    bad = labels[(labels < 0) | (labels > 9)]
+    if len(bad):
+        raise TrainError(f"{path}: labels must be 0-9 (CIFAR-10 classes), found {bad[0]}")
     return data, labels.astype(np.int64)
 
 

@@ -11,6 +11,15 @@ class TrainError(Exception):
     """Bad data, palette, options or run directory: the CLI prints it as one line, exit 2."""
 
 
+class DiskFullError(TrainError):
+    """ENOSPC / EFBIG while writing path; the loop adds which checkpoint survives."""
+
+    def __init__(self, path, last_good: int | None = None):
+        self.path, self.last_good = path, last_good
+        kept = "none" if not last_good else f"epoch {last_good}"
+        super().__init__(f"disk full writing {path}; last good checkpoint: {kept}")
+
+
 @contextlib.contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
     """Turn a TrainError into one red line on stderr and exit code 2 (--debug: the traceback)."""

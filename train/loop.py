@@ -1,14 +1,18 @@
 """The training loop: Adam on per-pixel cross-entropy, data resident on the device, resumable.
 
-Read train_model top to bottom: set up, maybe resume, then per epoch step -> eval -> log ->
-checkpoint, in that order; the checkpoint is written only after a finite epoch, so a NaN
-leaves the last good one in place.
+By default it is the homework starter's loop (train/starter.py transcribes it): the training
+and test images shuffled once by numpy's seeded generator and walked in that fixed order, the
+epoch's training loss the mean of its step losses, the validation loss the mean of per-batch
+means. Read train_model top to bottom: set up, maybe resume, then per epoch step -> eval ->
+log -> checkpoint (every --save-every epochs and at the end); a checkpoint is written only
+after a finite epoch, so a NaN leaves the last good one in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import ConvTransposeNet, PoolUpsampleNet
+from models import ConvTransposeNet, PoolUpsampleNet, UNet
+from train import distrib, fast
 from train.checkpoint import (
     CHECKPOINT,
     load_checkpoint,
@@ -27,11 +32,12 @@ from train.checkpoint import (
     write_metrics,
 )
 from train.data import ColorizationData
-from train.errors import TrainError
+from train.distrib import Dist
+from train.errors import DiskFullError, TrainError
+from train.order import Shuffle, epoch_order, rank_share, starter_permutations, step_bounds
+from train.resume import check_resumable, load_weights
 
-NETS = {"PoolUpsampleNet": PoolUpsampleNet, "ConvTransposeNet": ConvTransposeNet}
-# A resumed run must agree on everything that shapes its numbers; epochs may grow.
-RESUME_KEYS = ("model", "batch_size", "lr", "kernel", "num_filters", "seed", "category")
+NETS = {"PoolUpsampleNet": PoolUpsampleNet, "ConvTransposeNet": ConvTransposeNet, "UNet": UNet}
 
 
 @dataclass
@@ -49,6 +55,9 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = False
     compile: bool = False
+    shuffle: str = Shuffle.ONCE.value
+    channels_last: bool | None = None  # None: on (it helps all three nets, CPU and GPU)
+    save_every: int = 1
 
 
 @dataclass
@@ -70,15 +79,24 @@ class Hooks:
     def epoch_end(self, row: dict) -> None: ...
 
 
+def canonical_model(name: str) -> str:
+    """The net's name as models/ spells it, matched without regard to case, else TrainError."""
+    for known in NETS:
+        if known.lower() == str(name).lower():
+            return known
+    raise TrainError(f"unknown model {name!r}; choose from {', '.join(NETS)} or all")
+
+
 def validate_config(cfg: TrainConfig) -> None:
-    """TrainError for values no run can use."""
-    if cfg.model not in NETS:
-        raise TrainError(f"unknown model {cfg.model!r}; choose from {', '.join(NETS)}")
-    for name in ("epochs", "batch_size", "num_filters"):
+    """TrainError for values no run can use; the model's name is made canonical."""
+    cfg.model = canonical_model(cfg.model)
+    for name in ("epochs", "batch_size", "num_filters", "save_every"):
         if getattr(cfg, name) < 1:
             raise TrainError(f"--{name.replace('_', '-')} must be at least 1")
     if not cfg.lr > 0:  # inf passes on purpose: it is how one provokes the NaN stop
         raise TrainError(f"--lr must be positive, got {cfg.lr}")
+    if cfg.shuffle not in {s.value for s in Shuffle}:
+        raise TrainError(f"--shuffle must be once or epoch, got {cfg.shuffle!r}")
 
 
 def resolve_device(name: str, hooks: Hooks) -> torch.device:
@@ -96,15 +114,9 @@ def build_model(cfg: TrainConfig, num_colours: int) -> nn.Module:
     """The named net, its weights drawn from torch's generator seeded with cfg.seed."""
     torch.manual_seed(cfg.seed)
     try:
-        return NETS[cfg.model](cfg.kernel, cfg.num_filters, num_colours, 1)
+        return NETS[canonical_model(cfg.model)](cfg.kernel, cfg.num_filters, num_colours, 1)
     except ValueError as exc:  # models reject kernels that would change their shapes
         raise TrainError(str(exc)) from exc
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The shuffle of epoch `epoch`, a function of (seed, epoch) only, so resuming replays it."""
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=gen)
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
@@ -121,49 +133,102 @@ def colour_choice(logits: torch.Tensor) -> torch.Tensor:
     return logits.max(dim=1).indices
 
 
-def train_epoch(model, forward, opt, x, y, cfg: TrainConfig, epoch: int, hooks: Hooks):
-    """One pass in the (seed, epoch) order; returns (mean pixel loss, pixel accuracy)."""
-    model.train()
-    order = epoch_order(len(x), cfg.seed, epoch).to(x.device)
-    # Sums stay on the device: no host sync per step, one .item() at the end of the epoch.
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), dtype=torch.long, device=x.device)
-    for start in range(0, len(x), cfg.batch_size):
-        idx = order[start : start + cfg.batch_size]
-        xb, yb = x[idx], y[idx]
-        with autocast(x.device, cfg.bf16):
-            logits = forward(xb)
-        loss = F.cross_entropy(logits.float(), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_sum += loss.detach() * len(idx)
-        correct += (colour_choice(logits.detach()) == yb).sum()
+@dataclass
+class Trainer:
+    """What one run's epochs share: the nets (raw, as trained, compiled), Adam, resident data."""
+
+    cfg: TrainConfig
+    model: nn.Module  # the net itself: checkpoints, evaluation, samples
+    net: nn.Module  # what a training step calls: DistributedDataParallel(model) or model
+    forward: nn.Module  # net, or its compiled graph for full batches
+    opt: torch.optim.Optimizer
+    speed: fast.Speed
+    dist: Dist
+    x_tr: torch.Tensor
+    y_tr: torch.Tensor
+    x_te: torch.Tensor
+    y_te: torch.Tensor
+
+
+def train_step(t: Trainer, xb, yb, global_size: int, sums: torch.Tensor) -> None:
+    """One Adam step on this rank's share (xb, yb) of a global batch of global_size images;
+    adds its part of the step's mean loss, of the step's loss sum over images, and its
+    correct pixels into sums, on the device."""
+    share = len(yb) / global_size
+    full = global_size == t.cfg.batch_size
+    step = t.forward if full or not t.speed.static_shapes else t.net  # short batch: eager
+    fast.step_begin(t.speed)
+    with autocast(xb.device, t.cfg.bf16):
+        logits = step(xb)
+    loss = F.cross_entropy(logits.float(), yb)
+    t.opt.zero_grad(set_to_none=True)
+    world = t.dist.world
+    (loss * (share * world) if world > 1 else loss).backward()
+    t.opt.step()
+    with torch.no_grad():
+        part = loss.detach().double() * share
+        sums[0] += part
+        sums[1] += part * global_size
+        sums[2] += (colour_choice(logits.detach()) == yb).sum()
+
+
+def train_epoch(t: Trainer, epoch: int, hooks: Hooks) -> tuple[float, float, float]:
+    """One pass; returns (mean of the steps' mean losses, mean pixel loss, pixel accuracy).
+
+    Sums stay on the device: no host sync inside the epoch, one all_reduce and one .item()
+    after it. Each rank backpropagates its share of the global batch's mean loss (scaled by
+    the world size, which DistributedDataParallel's gradient average divides out).
+    """
+    cfg, d = t.cfg, t.dist
+    t.net.train()
+    n = len(t.x_tr)
+    order = None
+    if cfg.shuffle == Shuffle.EPOCH.value:
+        order = epoch_order(n, cfg.seed, epoch).to(t.x_tr.device)
+    sums = torch.zeros(3, dtype=torch.float64, device=t.x_tr.device)
+    bounds = step_bounds(n, cfg.batch_size)
+    for start, stop in bounds:
+        lo, hi = rank_share(start, stop, d.rank, d.world)
+        if order is None:  # the starter's fixed order: a batch is a slice, no gather
+            xb, yb = t.x_tr[lo:hi], t.y_tr[lo:hi]
+        else:
+            xb, yb = t.x_tr[order[lo:hi]], t.y_tr[order[lo:hi]]
+        train_step(t, xb, yb, stop - start, sums)
         hooks.step()
-    return loss_sum.item() / len(x), correct.item() / y.numel()
+    step_mean, pixel_sum, correct = distrib.sum_across(sums, d).tolist()
+    return step_mean / len(bounds), pixel_sum / n, correct / t.y_tr.numel()
 
 
 @torch.no_grad()
-def evaluate(model, forward, x, y, batch_size: int, bf16: bool = False) -> tuple[float, float]:
-    """(mean pixel cross-entropy, pixel accuracy) over (x, y) in eval mode (BN running stats)."""
+def evaluate(
+    model, forward, x, y, batch_size: int, bf16: bool = False, static: bool = False
+) -> tuple[float, float, float]:
+    """(mean of per-batch mean losses, mean pixel loss, pixel accuracy) over (x, y) in eval
+    mode; with static, a short last batch is zero-padded to batch_size and the pad ignored."""
     model.eval()
-    loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
+    means, total = [], torch.zeros((), dtype=torch.float64, device=x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        k = len(xb)
+        if static and k < batch_size:
+            xb = torch.cat([xb, xb.new_zeros((batch_size - k, *xb.shape[1:]))])
         with autocast(x.device, bf16):
-            logits = forward(xb)
-        loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
+            logits = forward(xb)[:k]
+        batch_sum = F.cross_entropy(logits.float(), yb, reduction="sum").double()
+        means.append(batch_sum / yb.numel())
+        total += batch_sum
         correct += (colour_choice(logits) == yb).sum()
-    return loss_sum.item() / y.numel(), correct.item() / y.numel()
+    per_batch = torch.stack(means).mean().item()
+    return per_batch, total.item() / y.numel(), correct.item() / y.numel()
 
 
 @torch.no_grad()
-def predict(model, forward, x, cfg: TrainConfig) -> torch.Tensor:
+def predict(model, x, cfg: TrainConfig) -> torch.Tensor:
     """Palette indices (N, H, W) the net picks for gray images x, in eval mode."""
     model.eval()
     with autocast(x.device, cfg.bf16):
-        return colour_choice(forward(x))
+        return colour_choice(model(x))
 
 
 def make_checkpoint(cfg, model, opt, metrics: list[dict], palette: np.ndarray) -> dict:
@@ -184,18 +249,53 @@ def restore(run_dir, cfg, palette, model, opt, device, hooks: Hooks) -> list[dic
     if ckpt is None:
         hooks.note(f"--resume: no checkpoint in {run_dir}, starting from epoch 1")
         return []
-    for key in RESUME_KEYS:
-        if ckpt["config"].get(key) != getattr(cfg, key):
-            raise TrainError(
-                f"--resume: checkpoint in {run_dir} has {key}={ckpt['config'].get(key)!r}, "
-                f"this run has {getattr(cfg, key)!r}; use the same settings or a new --run-dir"
-            )
-    if not torch.equal(ckpt["palette"].cpu(), torch.as_tensor(palette)):
-        raise TrainError(f"--resume: checkpoint in {run_dir} was trained with another palette")
-    model.load_state_dict(ckpt["model"])
-    opt.load_state_dict(ckpt["optimizer"])
+    check_resumable(ckpt, asdict(cfg), palette, run_dir)
+    load_weights(ckpt, model, opt, run_dir)
     hooks.note(f"--resume: continuing {cfg.model} after epoch {ckpt['epoch']}")
     return ckpt["metrics"]
+
+
+def _resident(data: ColorizationData, cfg: TrainConfig, device: torch.device):
+    """The four tensors on the device, in the starter's shuffled order under Shuffle.ONCE."""
+    x_tr, y_tr, x_te, y_te = data.train_x, data.train_y, data.test_x, data.test_y
+    if cfg.shuffle == Shuffle.ONCE.value:
+        p_tr, p_te = (
+            torch.as_tensor(p) for p in starter_permutations(len(x_tr), len(x_te), cfg.seed)
+        )
+        x_tr, y_tr, x_te, y_te = x_tr[p_tr], y_tr[p_tr], x_te[p_te], y_te[p_te]
+    return [t.to(device) for t in (x_tr, y_tr, x_te, y_te)]
+
+
+def setup(cfg, data, run_dir, resume, hooks, d: Dist) -> tuple[Trainer, list[dict]]:
+    """Device, speed settings, net (synced BN and DDP for several processes), Adam, resume."""
+    device = distrib.init(d, resolve_device(cfg.device, hooks))
+    speed = fast.resolve_speed(cfg.channels_last, cfg.compile, device.type == "cuda")
+    model = fast.prepare_model(build_model(cfg, data.num_colours).to(device), speed)
+    if d.world > 1:
+        model = distrib.sync_batchnorm(model)
+    opt = fast.make_optimizer(model, cfg.lr, speed)
+    metrics = restore(run_dir, cfg, data.palette, model, opt, device, hooks) if resume else []
+    if not resume and d.main and (run_dir / CHECKPOINT).is_file():
+        hooks.note(f"{run_dir}: replacing the checkpoint there (--resume would continue it)")
+    net = distrib.wrap(model, d, device)
+    if cfg.compile and d.world > 1:
+        hooks.note("--compile is not used under torchrun (collectives inside CUDA graphs)")
+    compiled = cfg.compile and d.world == 1
+    forward = fast.compile_model(net, speed.compile_mode) if compiled else net
+    if not compiled:
+        speed = fast.Speed(**{**asdict(speed), "compile_mode": None, "static_shapes": False})
+    tensors = _resident(data, cfg, device)
+    return Trainer(cfg, model, net, forward, opt, speed, d, *tensors), metrics
+
+
+def _check_shares(n: int, cfg: TrainConfig, d: Dist) -> None:
+    """Every process needs at least one image of every global batch."""
+    smallest = min(stop - start for start, stop in step_bounds(n, cfg.batch_size))
+    if smallest < d.world:
+        raise TrainError(
+            f"a batch of {smallest} images cannot be shared by {d.world} processes; "
+            "choose --batch-size so that every batch, the last one too, has one image per process"
+        )
 
 
 def train_model(
@@ -204,40 +304,64 @@ def train_model(
     run_dir: str | Path,
     resume: bool = False,
     hooks: Hooks | None = None,
+    dist: Dist = distrib.SINGLE,
 ) -> RunResult:
     """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/json, curves/samples.png."""
     hooks = hooks or Hooks()
     validate_config(cfg)
-    run_dir = prepare_run_dir(run_dir)
-    device = resolve_device(cfg.device, hooks)
-    model = build_model(cfg, data.num_colours).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    metrics = restore(run_dir, cfg, data.palette, model, opt, device, hooks) if resume else []
-    if not resume and (run_dir / CHECKPOINT).is_file():
-        hooks.note(f"{run_dir}: replacing the checkpoint there (--resume would continue it)")
-    forward = torch.compile(model) if cfg.compile else model
-    # The whole data set lives on the device: a batch is an index gather, never a host copy.
-    x_tr, y_tr, x_te, y_te = (
-        t.to(device) for t in (data.train_x, data.train_y, data.test_x, data.test_y)
-    )
-    extra = {"config": asdict(cfg), "params": sum(p.numel() for p in model.parameters())}
-    steps = math.ceil(len(x_tr) / cfg.batch_size)
-    for epoch in range(len(metrics), cfg.epochs):
-        t0 = time.perf_counter()
-        hooks.epoch_start(epoch + 1, steps)
-        train_loss, train_acc = train_epoch(model, forward, opt, x_tr, y_tr, cfg, epoch, hooks)
-        val_loss, val_acc = evaluate(model, forward, x_te, y_te, cfg.batch_size, cfg.bf16)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            raise TrainError(_nan_message(cfg, epoch + 1, len(metrics), run_dir))
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}
-        row.update(val_loss=val_loss, val_acc=val_acc, seconds=time.perf_counter() - t0)
-        metrics.append(row)
-        hooks.epoch_end(row)
-        save_checkpoint(run_dir, make_checkpoint(cfg, model, opt, metrics, data.palette))
-        write_metrics(run_dir, metrics, extra)
-    write_metrics(run_dir, metrics, extra)
-    _write_pictures(run_dir, metrics, model, forward, x_te, data, cfg)
+    _check_shares(len(data.train_x), cfg, dist)
+    run_dir = prepare_run_dir(run_dir) if dist.main else Path(run_dir)
+    if dist.main:
+        _preload_plots()
+    t, metrics = setup(cfg, data, run_dir, resume, hooks, dist)
+    extra = {
+        "config": {**asdict(cfg), "world_size": dist.world},
+        "params": sum(p.numel() for p in t.model.parameters()),
+        "device": str(t.x_tr.device),
+        "speed": asdict(t.speed),
+    }
+    saved = len(metrics)  # epochs in the checkpoint on disk: what a failure leaves behind
+    steps = math.ceil(len(t.x_tr) / cfg.batch_size)
+    with fast.backend_flags(t.speed):
+        for epoch in range(len(metrics), cfg.epochs):
+            t0 = time.perf_counter()
+            hooks.epoch_start(epoch + 1, steps)
+            train_loss, train_pixel, train_acc = train_epoch(t, epoch, hooks)
+            val_loss, val_pixel, val_acc = evaluate(
+                t.model, t.forward, t.x_te, t.y_te, cfg.batch_size, cfg.bf16, t.speed.static_shapes
+            )
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                raise TrainError(_nan_message(cfg, epoch + 1, saved, run_dir))
+            row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}
+            row.update(val_loss=val_loss, val_acc=val_acc, seconds=time.perf_counter() - t0)
+            row.update(train_loss_pixel=train_pixel, val_loss_pixel=val_pixel)
+            metrics.append(row)
+            hooks.epoch_end(row)
+            if (epoch + 1) % cfg.save_every == 0 or epoch + 1 == cfg.epochs:
+                saved = _save(t, run_dir, metrics, extra, data.palette, saved)
+    if dist.main:
+        _guard(lambda: write_metrics(run_dir, metrics, extra), saved)
+        _guard(lambda: _write_pictures(run_dir, metrics, t.model, t.x_te, data, cfg), saved)
+    distrib.barrier(dist)
     return RunResult(cfg, metrics, extra["params"], run_dir)
+
+
+def _save(t: Trainer, run_dir, metrics, extra, palette, saved: int) -> int:
+    """Checkpoint and metrics on rank 0; every rank waits for them. Returns the epochs saved."""
+    if t.dist.main:
+        ckpt = make_checkpoint(t.cfg, t.model, t.opt, metrics, palette)
+        _guard(lambda: save_checkpoint(run_dir, ckpt), saved)
+        _guard(lambda: write_metrics(run_dir, metrics, extra), len(metrics))
+    distrib.barrier(t.dist)
+    return len(metrics)
+
+
+def _guard(write, saved: int):
+    """Run a write; a full disk says which checkpoint survives."""
+    try:
+        return write()
+    except DiskFullError as exc:
+        raise DiskFullError(exc.path, saved) from exc
 
 
 def _nan_message(cfg: TrainConfig, epoch: int, good: int, run_dir: Path) -> str:
@@ -246,13 +370,31 @@ def _nan_message(cfg: TrainConfig, epoch: int, good: int, run_dir: Path) -> str:
     return f"{cfg.model}: loss became NaN in epoch {epoch} (lr={cfg.lr}); stopped, {kept}"
 
 
-def _write_pictures(run_dir, metrics, model, forward, x_te, data, cfg) -> None:
-    """curves.png from the metrics, samples.png from the first validation images."""
-    from train import plots  # matplotlib is heavy: import it only when pictures are drawn
+_PLOTS_IMPORT: threading.Thread | None = None
+
+
+def _preload_plots() -> None:
+    """Import matplotlib in a background thread while the net trains (it takes ~0.5 s)."""
+    global _PLOTS_IMPORT
+    if _PLOTS_IMPORT is None:
+        _PLOTS_IMPORT = threading.Thread(target=lambda: __import__("train.plots"), daemon=True)
+        _PLOTS_IMPORT.start()
+
+
+def _write_pictures(run_dir, metrics, model, x_te, data, cfg) -> None:
+    """curves.png from the metrics; samples.png from the first validation images (file order)."""
+    from train import plots  # matplotlib is heavy: imported in the background, used only here
 
     plots.save_curves(run_dir / "curves.png", metrics, cfg.model)
-    n = min(plots.SAMPLE_COUNT, len(x_te))
-    pred = predict(model, forward, x_te[:n], cfg).cpu()
+    n = min(plots.SAMPLE_COUNT, len(data.test_x))
+    pred = predict(model, data.test_x[:n].to(x_te.device), cfg).cpu()
+    photo = data.test_rgb[:n] if data.test_rgb is not None else None
     plots.save_samples(
-        run_dir / "samples.png", data.test_x[:n], pred, data.test_y[:n], data.palette, cfg.model
+        run_dir / "samples.png",
+        data.test_x[:n],
+        pred,
+        data.test_y[:n],
+        data.palette,
+        cfg.model,
+        photo,
     )

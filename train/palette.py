@@ -30,6 +30,11 @@ def validate_palette(palette: np.ndarray, source: str = "palette") -> np.ndarray
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > 1.0:
         raise TrainError(f"{source}: colours must be RGB values in [0, 1]")
+    _, first, counts = np.unique(arr, axis=0, return_index=True, return_counts=True)
+    if (counts > 1).any():  # a repeat can never be a target: ties go to the lower index
+        i = int(first[counts > 1].min())
+        j = int(next(k for k in range(i + 1, len(arr)) if np.array_equal(arr[k], arr[i])))
+        raise TrainError(f"{source}: colours {i} and {j} are the same {arr[i].tolist()}")
     return arr
 
 

@@ -1,4 +1,4 @@
-"""Pictures of a run: learning curves and gray | prediction | ground truth samples."""
+"""Pictures of a run: learning curves, and input | prediction | target | photo samples."""
 
 from __future__ import annotations
 
@@ -24,16 +24,24 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def save_curves(path: Path, metrics: list[dict], title: str) -> None:
-    """Two panels over epochs: train/val loss, and train/val pixel accuracy."""
-    fig = Figure(figsize=(9, 3.5))
+    """Two panels over epochs: train/val loss, and train/val pixel accuracy; the train curve is
+    the running mean over the epoch's steps in train mode, the validation one is eval mode."""
+    fig = Figure(figsize=(9, 3.8))
     epochs = [row["epoch"] for row in metrics]
+    train_label = "train (mean over the epoch's steps, train mode, weights changing)"
     for ax, key, label in zip(fig.subplots(1, 2), ("loss", "acc"), ("cross-entropy", "accuracy")):
-        ax.plot(epochs, [row[f"train_{key}"] for row in metrics], "o-", ms=3, label="train")
-        ax.plot(epochs, [row[f"val_{key}"] for row in metrics], "o-", ms=3, label="validation")
+        ax.plot(epochs, [row[f"train_{key}"] for row in metrics], "o-", ms=3, label=train_label)
+        ax.plot(
+            epochs,
+            [row[f"val_{key}"] for row in metrics],
+            "o-",
+            ms=3,
+            label="validation (eval mode)",
+        )
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"pixel {label}")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
     fig.suptitle(title)
     _save(fig, path)
 
@@ -45,22 +53,27 @@ def save_samples(
     truth: torch.Tensor,
     palette: np.ndarray,
     title: str,
+    photo: np.ndarray | None = None,
 ) -> None:
-    """Rows: gray input (N,1,H,W), palette[pred], palette[truth] (the quantised target)."""
+    """Rows: input (gray, (N,1,H,W)), prediction palette[pred], target palette[truth] (the
+    photo quantised to the K colours), and the photo itself (uint8 (N,3,H,W)) when given."""
     n = len(gray)
-    fig = Figure(figsize=(1.3 * n, 4.2))
-    axes = np.asarray(fig.subplots(3, n, squeeze=False))
-    rows = (
-        ("gray input", [g[0].numpy() for g in gray]),
+    k = len(palette)
+    rows = [
+        ("input (gray)", [g[0].numpy() for g in gray]),
         ("prediction", [palette[p.numpy()] for p in pred]),
-        ("ground truth", [palette[t.numpy()] for t in truth]),
-    )
+        (f"target ({k}-colour\nquantised)", [palette[t.numpy()] for t in truth]),
+    ]
+    if photo is not None:
+        rows.append(("photo", [np.transpose(p, (1, 2, 0)) / 255.0 for p in photo]))
+    fig = Figure(figsize=(1.3 * n + 0.6, 1.35 * len(rows) + 0.4))
+    axes = np.asarray(fig.subplots(len(rows), n, squeeze=False))
     for r, (label, images) in enumerate(rows):
         for c, image in enumerate(images):
             ax = axes[r, c]
             ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[r, 0].set_ylabel(label)
+        axes[r, 0].set_ylabel(label, fontsize=8)
     fig.suptitle(title)
     _save(fig, path)

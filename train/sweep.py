@@ -114,7 +114,7 @@ def val_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 25
     from train.loop import evaluate
 
     try:
-        return evaluate(model, model, x, y, chunk)[0]
+        return evaluate(model, model, x, y, chunk)[1]
     finally:
         model.train()
 
@@ -135,12 +135,13 @@ def steps_to_target(
 
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    n, order, cursor = len(data.train_x), torch.randperm(len(data.train_x), generator=gen), 0
+    n, cursor = len(data.train_x), 0
+    order = torch.randperm(n, generator=gen).to(data.train_x.device)
     best = math.inf
     model.train()
     for step in range(1, max_steps + 1):
         if cursor + batch_size > n:  # a fresh epoch: every batch is full-sized
-            order, cursor = torch.randperm(n, generator=gen), 0
+            order, cursor = torch.randperm(n, generator=gen).to(data.train_x.device), 0
         idx = order[cursor : cursor + batch_size]
         cursor += batch_size
         opt.zero_grad()
@@ -208,18 +209,20 @@ _REGIME_COLOURS = {
 
 def plot(result: SweepResult, path: Path) -> Path:
     """Log-log steps vs batch size, segments coloured by regime, ideal 1/B line, misses as ▲."""
-    import matplotlib
+    import io
 
-    matplotlib.use("Agg")  # headless: never needs a display
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    try:
-        _draw(ax, result)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    from train.checkpoint import atomic_write
+
+    fig = Figure(figsize=(6, 4.5))  # no pyplot: no global figure state, no display
+    FigureCanvasAgg(fig)
+    _draw(fig.subplots(), result)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, buf.getvalue())
     return path
 
 

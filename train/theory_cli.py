@@ -28,10 +28,11 @@ TICK, CROSS = "[green]✓[/green]", "[red]✗[/red]"
 
 
 class ModelName(str, Enum):
-    """The nets of models/ the sweep can train."""
+    """The nets of models/ the sweep can train (matched without regard to case)."""
 
     POOL_UPSAMPLE = "PoolUpsampleNet"
     CONV_TRANSPOSE = "ConvTransposeNet"
+    UNET = "UNet"
 
 
 def theory(
@@ -54,16 +55,14 @@ def theory(
         raise typer.Exit(1)
 
 
-def _make_model(name: ModelName, num_filters: int, num_colours: int):
-    """A factory for the chosen net with 1 input channel and num_colours outputs."""
-    from models import ConvTransposeNet, PoolUpsampleNet
+def _make_model(name: ModelName, num_filters: int, num_colours: int, device=None):
+    """A factory for the chosen net with 1 input channel and num_colours outputs, on device."""
+    from train.loop import NETS
 
-    cls = {ModelName.POOL_UPSAMPLE: PoolUpsampleNet, ModelName.CONV_TRANSPOSE: ConvTransposeNet}[
-        name
-    ]
+    cls = NETS[name.value]
     return lambda: cls(
         kernel=3, num_filters=num_filters, num_colours=num_colours, num_in_channels=1
-    )
+    ).to(device)
 
 
 def _render_sweep(result: SweepResult, plot_path: Path) -> None:
@@ -118,17 +117,23 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Folder for sweep.png, sweep.json.")] = Path(
         "sweep_out"
     ),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (data resident on it).")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ):
     """Steps to reach a target validation loss per batch size; log-log plot with regimes."""
+    from train.checkpoint import atomic_write, check_writable, strict_json
     from train.data import load_colorization
+    from train.loop import Hooks, resolve_device
 
+    err = Console(stderr=True)
     with user_errors(debug):
         sizes = parse_batch_sizes(batch_sizes)
         _check_sweep_options(target_loss, max_steps, eval_every, lr)
-        data = load_colorization(data_dir, palette=palette)
-        factory = _make_model(model, num_filters, data.num_colours)
+        check_writable(out)  # an unwritable --out fails now, not after minutes of training
+        dev = resolve_device(device, Hooks())
+        data = _on_device(load_colorization(data_dir, palette=palette), dev)
+        factory = _make_model(model, num_filters, data.num_colours, dev)
         result = run_sweep(
             factory,
             data,
@@ -142,15 +147,28 @@ def sweep(
             model.value,
             on_point=_progress,
         )
-    for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
-        Console(stderr=True).print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-    out.mkdir(parents=True, exist_ok=True)
-    plot_path = plot(result, out / "sweep.png")
-    (out / "sweep.json").write_text(json.dumps(as_dict(result), indent=2, ensure_ascii=False))
+        for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
+            err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+
+        def warn(message: str) -> None:
+            err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+        plot_path = plot(result, out / "sweep.png")
+        text = strict_json(as_dict(result), "sweep.json", warn)
+        atomic_write(out / "sweep.json", text.encode())
     if as_json:
-        print(json.dumps({**as_dict(result), "plot": str(plot_path)}, indent=2, ensure_ascii=False))
+        doc = {**as_dict(result), "plot": str(plot_path)}
+        print(strict_json(doc, "sweep --json", lambda message: None))
     else:
         _render_sweep(result, plot_path)
+
+
+def _on_device(data, device):
+    """The data set with its four tensors moved to device (the sweep indexes them there)."""
+    import dataclasses
+
+    moved = {k: getattr(data, k).to(device) for k in ("train_x", "train_y", "test_x", "test_y")}
+    return dataclasses.replace(data, **moved)
 
 
 def register(app: typer.Typer) -> None:

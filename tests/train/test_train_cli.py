@@ -41,9 +41,9 @@ def test_all_models_tiny_run(tiny_cifar_dir, palette_file, tmp_path):
     assert "Comparison" in result.stdout and "ConvTransposeNet" in result.stdout
     assert "differ from the official CIFAR-10 release" in result.stderr
     rows = json.loads((run_dir / "comparison.json").read_text())
-    assert [r["model"] for r in rows] == ["PoolUpsampleNet", "ConvTransposeNet"]
+    assert [r["model"] for r in rows] == ["PoolUpsampleNet", "ConvTransposeNet", "UNet"]
     assert all(r["epochs"] == 1 and r["params"] > 0 for r in rows)
-    for name in ("PoolUpsampleNet", "ConvTransposeNet"):
+    for name in ("PoolUpsampleNet", "ConvTransposeNet", "UNet"):
         ckpt = torch.load(run_dir / name / "checkpoint.pt", weights_only=True)
         assert ckpt["config"]["num_filters"] == 4 and ckpt["palette"].shape == (8, 3)
 
@@ -116,3 +116,21 @@ def test_resume_through_the_cli(tiny_cifar_dir, palette_file, tmp_path):
     assert "continuing ConvTransposeNet after epoch 1" in result.stderr
     rows = json.loads((tmp_path / "ConvTransposeNet" / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in rows] == [1, 2]
+
+
+@pytest.mark.parametrize("spelling", ["unet", "UNET", "UNet"])
+def test_model_names_are_case_insensitive(spelling, tiny_cifar_dir, palette_file, tmp_path):
+    args = ["--model", spelling, "--data-dir", tiny_cifar_dir, "--palette", palette_file]
+    result = _run(*args, "--run-dir", tmp_path, *FAST)
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(tmp_path / "UNet" / "checkpoint.pt", weights_only=True)
+    assert ckpt["config"]["model"] == "UNet"
+    assert "layer5.weight" in ckpt["model"] and ckpt["model"]["layer5.weight"].shape[1] == 8 + 1
+
+
+def test_sweep_takes_unet(tiny_cifar_dir, palette_file, tmp_path):
+    args = ["sweep", "--model", "unet", "--data-dir", tiny_cifar_dir, "--palette", palette_file]
+    args += ["--batch-sizes", "2,4", "--max-steps", "2", "--eval-every", "2", "--num-filters", "4"]
+    result = _run(*args, "--out", tmp_path / "o", "--target-loss", "50", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == "UNet"

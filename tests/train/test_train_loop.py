@@ -116,7 +116,9 @@ def test_outputs_and_checkpoint_format(tiny_data, tmp_path):
     doc = json.loads((tmp_path / "metrics.json").read_text())
     assert doc["params"] == result.params == sum(t.numel() for t in _params(ckpt))
     lines = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert lines[0] == "epoch,train_loss,train_acc,val_loss,val_acc,seconds" and len(lines) == 3
+    header = "epoch,train_loss,train_acc,val_loss,val_acc,seconds,train_loss_pixel,val_loss_pixel"
+    assert lines[0] == header and len(lines) == 3
+    assert doc["config"]["world_size"] == 1 and doc["config"]["shuffle"] == "once"
     for name in ("curves.png", "samples.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporaries
@@ -145,8 +147,9 @@ def test_compile_path_runs_on_cpu(tiny_data, tmp_path, monkeypatch):
     # Inductor's C++ build takes about a minute on 2 cores, too slow for the suite; dynamo's
     # eager backend still traces our train/eval steps (train<->eval switches, a short last
     # batch) through torch.compile. Inductor itself was checked by hand (see the README).
-    real_compile = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda m: real_compile(m, backend="eager"))
+    monkeypatch.setattr(
+        loop.fast, "compile_model", lambda m, mode: torch.compile(m, backend="eager")
+    )
     compiled = train_model(_cfg(epochs=2, compile=True), tiny_data, tmp_path / "c")
     plain = train_model(_cfg(epochs=2), tiny_data, tmp_path / "p")
     for a, b in zip(compiled.metrics, plain.metrics):
