@@ -16,6 +16,7 @@ alternated --repeats times; prints the median wall-clock times and their ratio.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -191,6 +192,34 @@ def whole(args) -> None:
     print(f"ratio (starter / ours): {ratio:.2f}x")
 
 
+def fidelity(args) -> None:
+    """Final metrics of train.loop (default, and --shuffle epoch) beside the starter's loop."""
+    from train import starter as ref
+    from train.data import load_colorization
+    from train.loop import TrainConfig, train_model
+
+    data = load_colorization(args.data_dir, palette=args.palette)
+    print(f"{args.epochs} epochs, batch {args.batch_size}, NF {args.num_filters}, seed 0, CPU")
+    print(f"{'net':<18}{'loop':<22}{'train loss':>11}{'val loss':>10}{'val acc':>9}")
+    for net in args.nets.split(","):
+        cfg = TrainConfig(net, epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+        cfg.num_filters = args.num_filters
+        rows = {"starter (transcribed)": ref.run(cfg, data)[-1]}
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, change in (
+                ("train.loop default", {}),
+                ("--no-channels-last", {"channels_last": False}),
+                ("--shuffle epoch", {"shuffle": "epoch"}),
+            ):
+                run_cfg = dataclasses.replace(cfg, **change)
+                rows[label] = train_model(run_cfg, data, Path(tmp) / label.strip("-")).metrics[-1]
+        for label, row in rows.items():
+            print(
+                f"{net:<18}{label:<22}{row['train_loss']:>11.4f}{row['val_loss']:>10.4f}{row['val_acc']:>9.1%}",
+                flush=True,
+            )
+
+
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -207,8 +236,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in our loop")
     p.add_argument("--compile", action="store_true", help="torch.compile in our loop")
     p.add_argument("--whole", action="store_true", help="whole processes, not steps")
-    p.add_argument("--epochs", type=int, default=12, help="--whole: epochs per process")
+    p.add_argument("--epochs", type=int, default=12, help="--whole/--fidelity: epochs")
     p.add_argument("--repeats", type=int, default=3, help="--whole: runs of each, alternated")
+    p.add_argument("--fidelity", action="store_true", help="final metrics vs the starter loop")
     p.add_argument("--starter-process", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
 
@@ -225,6 +255,8 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.fidelity:
+        return fidelity(args)
     per_step(args)
 
 

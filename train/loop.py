@@ -68,6 +68,7 @@ class RunResult:
     metrics: list[dict]
     params: int
     run_dir: Path
+    state: dict | None = None  # the trained weights (this process's, on the CPU)
 
 
 class Hooks:
@@ -305,13 +306,15 @@ def train_model(
     resume: bool = False,
     hooks: Hooks | None = None,
     dist: Dist = distrib.SINGLE,
+    pictures: bool = True,
 ) -> RunResult:
-    """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/json, curves/samples.png."""
+    """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/json, and (unless
+    pictures is False) curves.png and samples.png."""
     hooks = hooks or Hooks()
     validate_config(cfg)
     _check_shares(len(data.train_x), cfg, dist)
     run_dir = prepare_run_dir(run_dir) if dist.main else Path(run_dir)
-    if dist.main:
+    if dist.main and pictures:
         _preload_plots()
     t, metrics = setup(cfg, data, run_dir, resume, hooks, dist)
     extra = {
@@ -341,9 +344,11 @@ def train_model(
                 saved = _save(t, run_dir, metrics, extra, data.palette, saved)
     if dist.main:
         _guard(lambda: write_metrics(run_dir, metrics, extra), saved)
-        _guard(lambda: _write_pictures(run_dir, metrics, t.model, t.x_te, data, cfg), saved)
+        if pictures:
+            _guard(lambda: _write_pictures(run_dir, metrics, t.model, t.x_te, data, cfg), saved)
     distrib.barrier(dist)
-    return RunResult(cfg, metrics, extra["params"], run_dir)
+    state = {k: v.detach().cpu().clone() for k, v in t.model.state_dict().items()}
+    return RunResult(cfg, metrics, extra["params"], run_dir, state)
 
 
 def _save(t: Trainer, run_dir, metrics, extra, palette, saved: int) -> int:
