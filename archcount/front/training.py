@@ -17,11 +17,20 @@ from archcount.training.fit import Fit, fit_batch
 from archcount.training.options import TrainingOptions
 
 
+def _at(t: torch.Tensor, batch: int) -> torch.Tensor:
+    """A meta tensor like `t` at another batch (unbatched scalars kept)."""
+    shape = (batch, *t.shape[1:]) if t.dim() else ()
+    return torch.zeros(shape, dtype=t.dtype, device="meta")
+
+
 def meta_args(built: Built, batch: int) -> tuple[torch.Tensor, ...]:
-    """The build's example inputs at another batch, on meta."""
-    return tuple(
-        torch.zeros((batch, *a.shape[1:]), dtype=a.dtype, device="meta") for a in built.args
-    )
+    """The build's positional example inputs at another batch, on meta."""
+    return tuple(_at(a, batch) for a in built.args)
+
+
+def meta_inputs(built: Built, batch: int) -> dict[str, torch.Tensor]:
+    """The build's keyword inputs (--input NAME=SHAPE, hf: defaults) at another batch, on meta."""
+    return {k: _at(v, batch) for k, v in built.inputs.items()}
 
 
 def on_meta(built: Built) -> torch.nn.Module:
@@ -32,7 +41,8 @@ def on_meta(built: Built) -> torch.nn.Module:
 def training_of(built: Built, options: TrainingOptions, name: str) -> TrainingCost:
     """One training step of the build at options.batch, on meta (no memory, no arithmetic)."""
     model = on_meta(built)
-    return training_cost(model, meta_args(built, options.batch), options, name=name)
+    args, inputs = meta_args(built, options.batch), meta_inputs(built, options.batch)
+    return training_cost(model, args, options, name=name, kwargs=inputs)
 
 
 def fit_of(built: Built, options: TrainingOptions, limit: int, name: str) -> Fit:
@@ -41,7 +51,8 @@ def fit_of(built: Built, options: TrainingOptions, limit: int, name: str) -> Fit
 
     def cost_at(batch: int) -> TrainingCost:
         opts = replace(options, batch=batch)
-        return training_cost(model, meta_args(built, batch), opts, name=name)
+        args, inputs = meta_args(built, batch), meta_inputs(built, batch)
+        return training_cost(model, args, opts, name=name, kwargs=inputs)
 
     return fit_batch(cost_at, limit)
 

@@ -144,19 +144,21 @@ def training_cost(
     rules: Mapping | None = None,
     backward_rules: Mapping | None = None,
     name: str | None = None,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> TrainingCost:
-    """One training step of `model(*args)` (args at the batch of the step), per layer.
+    """One training step of `model(*args, **kwargs)` (inputs at the step's batch), per layer.
 
     Nothing runs backward: the backward rules price each recorded forward op. Run on meta
     for no memory and no arithmetic. A precision other than the model's works on a copy;
     --freeze globs are applied for the pass and undone.
     """
-    options = options or TrainingOptions(batch=batch_of(args))
-    model, args = _in_precision(model, args, options.precision.compute)
+    kwargs = dict(kwargs or {})
+    options = options or TrainingOptions(batch=batch_of(args, kwargs))
+    model, args, kwargs = _in_precision(model, args, kwargs, options.precision.compute)
     targets = counted_modules(model, RULES.merged(rules))
     registry = BACKWARD_RULES.merged(backward_rules)
     with _frozen(model, options) as trainable:
-        traced = trace(model, args, targets, registry, name or type(model).__name__)
+        traced = trace(model, args, targets, registry, name or type(model).__name__, kwargs)
         layers = _layers(traced, targets, trainable, options)
     frozen = sum(p.numel() for p in _unique(model.parameters())) - sum(
         p.numel() for p in _unique(trainable)
@@ -233,12 +235,13 @@ class _frozen:
             p.requires_grad_(flag)
 
 
-def _in_precision(model: nn.Module, args: tuple, dtype: torch.dtype):
+def _in_precision(model: nn.Module, args: tuple, kwargs: dict, dtype: torch.dtype):
     """The model and float inputs in `dtype` (a copy when the model is in another dtype)."""
     floats = [p for p in (*model.parameters(), *model.buffers()) if p.is_floating_point()]
     if any(p.dtype != dtype for p in floats):
         model = copy.deepcopy(model).to(dtype)
-    cast = tuple(
-        a.to(dtype) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args
-    )
-    return model, cast
+
+    def cast(a):
+        return a.to(dtype) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+
+    return model, tuple(cast(a) for a in args), {k: cast(v) for k, v in kwargs.items()}

@@ -166,8 +166,16 @@ def train_mode(model: nn.Module) -> Iterator[None]:
             m.training = training
 
 
-def trace(model: nn.Module, args: tuple, targets, registry: OpRegistry, root: str) -> Traced:
-    """The training-mode forward of `model(*args)` (grad enabled), tallied per layer."""
+def trace(
+    model: nn.Module,
+    args: tuple,
+    targets,
+    registry: OpRegistry,
+    root: str,
+    kwargs: dict | None = None,
+) -> Traced:
+    """The training-mode forward of `model(*args, **kwargs)` (grad enabled), per layer."""
+    kwargs = kwargs or {}
     traced = Traced()
     counted = {id(m): name for name, m in targets}
     for name, m in targets:
@@ -194,7 +202,7 @@ def trace(model: nn.Module, args: tuple, targets, registry: OpRegistry, root: st
             _Charge(registry, stack, traced, params),
         ):
             try:
-                out = model(*args)
+                out = model(*args, **kwargs)
             except RuleError:
                 raise
             except Exception as exc:  # the user's model: one line, the cause kept for --debug
@@ -206,7 +214,7 @@ def trace(model: nn.Module, args: tuple, targets, registry: OpRegistry, root: st
     traced.saved_keys = set(seen)
     outs = {storage_key(t): storage_bytes(t) for t in _tensors(out)}
     traced.output_bytes = sum(outs.values())
-    ins = {storage_key(t): storage_bytes(t) for t in _tensors(args)}
+    ins = {storage_key(t): storage_bytes(t) for t in _tensors((args, kwargs))}
     traced.input_bytes = sum(b for k, b in ins.items() if k not in seen)
     traced.layers = {k: v for k, v in traced.layers.items() if _nonzero(v) or k in _firsts(targets)}
     return traced
