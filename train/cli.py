@@ -148,20 +148,15 @@ def run_training(
     for note in data.notes if dist.main else ():
         err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     results = []
-    try:
-        for cfg in configs:
-            if not dist.main:
-                results.append(train_model(cfg, data, run_dir / cfg.model, resume, Hooks(), dist))
-                continue
-            console.print(
-                run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False
-            )
-            with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
-                results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist))
-            console.print(epoch_table(results[-1]))
-            console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
-    finally:
-        distrib.finish(dist)
+    for cfg in configs:  # the process group, if any, is left at exit (distrib.init)
+        if not dist.main:
+            results.append(train_model(cfg, data, run_dir / cfg.model, resume, Hooks(), dist))
+            continue
+        console.print(run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False)
+        with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
+            results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist))
+        console.print(epoch_table(results[-1]))
+        console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
     if not dist.main:
         return results
     rows = comparison_rows(results)

@@ -10,6 +10,7 @@ same global batch. Rank 0 alone writes files.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -57,11 +58,14 @@ def init(d: Dist, device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # left once, at exit: joining a new group after leaving one in the same process (a
+        # second run, e.g. --resume from Python) races torchrun's store and fails at random
+        atexit.register(finish, d)
     return device
 
 
 def finish(d: Dist) -> None:
-    """Leave the process group (a no-op for one process)."""
+    """Leave the process group (a no-op for one process); run at exit by init."""
     if d.world > 1 and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -94,7 +98,10 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
 
         xf, dims, c = x.float(), (0, 2, 3), x.size(1)
         count = torch.full((1,), x.numel() // c, dtype=torch.float32, device=x.device)
-        stats = all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), count]))
+        # the group named at each call: all_reduce's default is the WORLD of its first import,
+        # stale once a run (e.g. before --resume) has left the group and joined a new one
+        group = dist.group.WORLD
+        stats = all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), count]), group=group)
         n = stats[-1]
         mean = stats[:c] / n
         var = stats[c : 2 * c] / n - mean * mean
