@@ -25,22 +25,12 @@ from archcount.formulas.interpolate import fit
 from archcount.formulas.probe import probe
 from archcount.formulas.sample import Space
 from archcount.records import Options
-from archcount.training.cost import training_cost
+from archcount.training.cost import FIELDS, training_cost
 from archcount.training.options import TrainingOptions
 
 BATCH = "B"  # the batch's symbol in the formulas
-TRAINING_QUANTITIES = (
-    "forward_macs",
-    "backward_macs",
-    "backward_input_macs",
-    "backward_weight_macs",
-    "saved_bytes",
-    "param_bytes",
-    "grad_bytes",
-    "optimizer_bytes",
-    "activation_bytes",
-    "peak_bytes",
-)
+# every per-layer field of a training cost, then the totals that only the whole step has
+TRAINING_QUANTITIES = (*FIELDS, "activation_bytes", "peak_bytes")
 
 
 @dataclass(frozen=True)
