@@ -18,10 +18,8 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
     if kind is Kind.NORM and not options.include_norm:
         _claim(call.module, seen, lambda _: False)
         return None
-    # "Ignore biases" means the biases of weighted layers; a norm's shift goes with the norm.
-    keep_bias = options.include_bias or kind is Kind.NORM
-    biases = {id(p) for p in (rule.biases_of(call.module) if rule else own_bias(call.module))}
-    trainable, frozen = _claim(call.module, seen, lambda p: keep_bias or id(p) not in biases)
+    biases = rule.biases_of(call.module) if rule else own_bias(call.module)
+    weights = _claim_weights(call.module, kind, options, biases, seen)
     outputs, nominal, exact = _counts(call, rule, kind, options.convention, warnings)
     if exact is not None and getattr(call, "masked", 0):
         exact -= call.masked  # attention scores a mask removes (engine.attention)
@@ -34,6 +32,22 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
     elif not getattr(call, "batched", True):
         batch = 1
     per = PerExample(batch, call.name, warnings)
+    return _call_row(call, kind, weights, (per(outputs), per(nominal), per(exact)))
+
+
+def _claim_weights(module: nn.Module, kind: Kind, options: Options, biases, seen: set[int]):
+    """(trainable, frozen) of the module's unseen parameters under the bias option.
+
+    "Ignore biases" means the biases of weighted layers; a norm's shift goes with the norm.
+    """
+    keep_bias = options.include_bias or kind is Kind.NORM
+    ids = {id(p) for p in biases}
+    return _claim(module, seen, lambda p: keep_bias or id(p) not in ids)
+
+
+def _call_row(call, kind: Kind, weights: tuple[int, int], counts, **extra) -> LayerCount:
+    """The LayerCount of one module call: its weights and (outputs, nominal, exact)."""
+    outputs, nominal, exact = counts
     return LayerCount(
         name=call.name,
         type=type(call.module).__name__,
@@ -41,11 +55,12 @@ def layer_row(call, registry, options: Options, batch: int, seen: set[int], warn
         call=call.call,
         input_shape=call.inputs[0] if call.inputs else None,
         output_shape=call.outputs[0] if call.outputs else None,
-        trainable_weights=trainable,
-        frozen_weights=frozen,
-        outputs=per(outputs),
-        connections=per(nominal),
-        connections_exact=per(exact),
+        trainable_weights=weights[0],
+        frozen_weights=weights[1],
+        outputs=outputs,
+        connections=nominal,
+        connections_exact=exact,
+        **extra,
     )
 
 
@@ -217,26 +232,10 @@ def ops_row(call, options: Options, seen: set[int], warnings: list[str]) -> Laye
     if kind is Kind.NORM and not options.include_norm:
         _claim(call.module, seen, lambda _: False)
         return None
-    biases = {id(p) for p in own_bias(call.module)}
-    keep_bias = options.include_bias or kind is Kind.NORM
-    trainable, frozen = _claim(call.module, seen, lambda p: keep_bias or id(p) not in biases)
-    outputs, nominal, exact = summed(call.tallies, kind, options.convention)
+    weights = _claim_weights(call.module, kind, options, own_bias(call.module), seen)
+    counts = summed(call.tallies, kind, options.convention)
     warn_unknown_ops(f"{call.name} ({type(call.module).__name__})", call.tallies, warnings)
-    return LayerCount(
-        name=call.name,
-        type=type(call.module).__name__,
-        kind=kind,
-        call=call.call,
-        input_shape=call.inputs[0] if call.inputs else None,
-        output_shape=call.outputs[0] if call.outputs else None,
-        trainable_weights=trainable,
-        frozen_weights=frozen,
-        outputs=outputs,
-        connections=nominal,
-        connections_exact=exact,
-        source=Source.OPS,
-        ops=op_parts(call.tallies),
-    )
+    return _call_row(call, kind, weights, counts, source=Source.OPS, ops=op_parts(call.tallies))
 
 
 def functional_row(owner: str, key, tally, options: Options, warnings, weights=(0, 0)):
