@@ -2,7 +2,7 @@
 
 Nominal connections count every score of the L x S matrix: d taps for q.k and, for the
 weighted values, one tap per score and value channel: N*H*L*S*(d + dv). Exact ones leave out
-the scores a mask removes (is_causal=True, a boolean mask, -inf or the dtype's min added), as
+the scores a mask removes (is_causal=True, a boolean mask, -inf or anything <= -50 added), as
 padding taps are left out of a convolution's exact count: N*H*A*(d + dv), A the kept scores.
 A mask's values are read on CPU; on meta, from the values computed beside the run for small
 constant tensors (engine.tags), else exact is nominal and a note says so.
@@ -30,17 +30,26 @@ class AttentionCount:
     note: str | None = None  # why exact could not be told from the mask
 
 
+UNKNOWN_MASK = "attention mask values unknown on meta: exact attention = nominal (--device cpu)"
+
+
 def causal_kept(target: int, source: int) -> int:
     """Scores kept by is_causal (torch's top-left tril): sum over l < L of min(l + 1, S)."""
     full = min(target, source)
     return full * (full + 1) // 2 + (target - full) * source
 
 
+# An additive mask entry at or below this masks its score: e**-50 ~ 2e-22, no weight in any
+# float against an unmasked score. Swin's -100, BERT's -10000, the dtype's min and -inf mask;
+# a learned position bias (a few units) does not.
+MASKED_AT = -50.0
+
+
 def blocked_mask(mask: torch.Tensor, allowed_when_true: bool) -> torch.Tensor:
-    """True where a score is masked out: a bool mask's False (or True), -inf or dtype min."""
+    """True where a score is masked out: a bool mask's False (or True), or <= MASKED_AT added."""
     if mask.dtype == torch.bool:
         return ~mask if allowed_when_true else mask
-    return (mask == float("-inf")) | (mask <= torch.finfo(mask.dtype).min)
+    return mask <= MASKED_AT  # -inf included; NaN is not a mask
 
 
 def count_blocked(blocked: torch.Tensor, shape: tuple[int, ...]) -> int:
@@ -65,10 +74,10 @@ def sdpa(args, kwargs, meta: bool) -> tuple[AttentionCount, bool]:
         kept = heads * causal_kept(tgt, src)
     elif mask is not None:
         real = tags.values(mask)
-        if real is None:
-            note = "attention mask values unknown on meta: exact attention = nominal (--device cpu)"
-        else:
+        if real is not None:
             kept -= count_blocked(blocked_mask(real, True), (*lead, tgt, src))
+        elif not tags.finite(mask):  # a learned bias (finite) masks nothing
+            note = UNKNOWN_MASK
     batched = any(tags.is_batched(t) for t in (q, k, v))
     outputs = heads * tgt * v.shape[-1]
     return AttentionCount(
@@ -89,7 +98,7 @@ def mha(args, kwargs, meta: bool) -> tuple[AttentionCount, bool]:
     masks = [m for m in masks if m is not False]
     note = None
     if any(m is None for m in masks):
-        note = "attention mask values unknown on meta: exact attention = nominal (--device cpu)"
+        note = UNKNOWN_MASK
         blocked = 0
     elif masks:
         joined = masks[0] if len(masks) == 1 else masks[0] | masks[1]
@@ -107,7 +116,7 @@ def _mha_attn_mask(mask, shape):
         return False
     real = tags.values(mask)
     if real is None:
-        return None
+        return False if tags.finite(mask) else None
     blocked = blocked_mask(real, False)
     if blocked.dim() == 3:  # (N*H, L, S)
         blocked = blocked.reshape(shape[0], shape[1], *blocked.shape[1:])

@@ -12,6 +12,7 @@ values of small constant tensors (masks).
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from archcount.engine import tags
+from archcount.engine import scores, tags
 from archcount.engine.attention import ATTENTION_CALLS, AttentionCount
 from archcount.engine.op_rules import OpTaps, op_taps
 from archcount.engine.registry import OpRegistry, RuleRegistry
@@ -70,6 +71,7 @@ class Frame:
     tallies: Tallies = field(default_factory=dict)
     masked: int = 0  # connections removed by attention masks inside a covered call
     params: dict[int, nn.Parameter] = field(default_factory=dict)  # consumed by its own ops
+    finite: bool = False  # on meta: its inputs' values are known or finite (so are its outputs)
 
 
 @dataclass(frozen=True)
@@ -135,17 +137,28 @@ class Recorder(TorchDispatchMode):
         if not outs:
             return
         batched = tags.propagate(func, ins, outs, self.batch, self.meta, args, kwargs)
+        followed = scores.follow(func, args, kwargs, ins, outs)  # hand-written attention
         rule = self.ops.lookup(func)
         if (rule.fn is None) if rule is not None else func.is_view:
             tags.follow_views(func, ins, outs)  # storage: views of parameters read them
+            if not func.is_view:  # where(mask, bias, min), a cat: no arithmetic, but a read
+                self._consume(frame, ins)
             return
         taps = op_taps(func, args, kwargs, outs, ins, self.ops, rule, self._is_pointwise(func))
         if taps is None:
             return
+        self._consume(frame, ins)
+        if followed.taken and taps.exact is not None:  # the masked scores' taps leave exact
+            taps = dataclasses.replace(taps, exact=taps.exact - followed.taken)
+        if followed.note and followed.note not in self.rec.warnings:
+            self.rec.warnings.append(followed.note)
+        self._tally(frame, func, taps, batched, out)
+
+    def _consume(self, frame: Frame, ins) -> None:
+        """A container's own op reading parameters: its functional rows account them."""
         if frame.role is OWN:
             for p in tags.params_read(ins):
                 frame.params.setdefault(id(p), p)
-        self._tally(frame, func, taps, batched, out)
 
     def _is_pointwise(self, func) -> bool:
         known = self._pointwise.get(func)
@@ -208,6 +221,7 @@ class Recorder(TorchDispatchMode):
             ins = tags.tensors(args, kwargs)
             frame.inputs = tuple(tuple(t.shape) for t in ins)
             frame.batched = any(tags.is_batched(t) for t in ins)
+            frame.finite = self.meta and all(map(tags.known_or_finite, ins))
         self.stack.append(frame)
 
     def leave(self, out) -> None:
@@ -221,6 +235,8 @@ class Recorder(TorchDispatchMode):
         outs = tags.tensors(out, None)
         if frame.role is not OPS:  # ops inside a rule's module were not tagged: tag its outputs
             tags.mark_batched(outs, frame.batched)
+            if frame.finite:
+                tags.mark_finite(outs)
         self.rec.items.append(
             ModuleCall(
                 frame.name,

@@ -3,7 +3,12 @@
 _ac_b  the tensor carries the batch (computed from a batched input): its counts divide by it
 _ac_r  the tensor it was computed from element by element (x + 0.04 * x**3 is element-wise)
 _ac_p  the parameter a view of it reads (self.cls_token.expand(...) reads cls_token)
-_ac_s  on meta: the real values of a small tensor computed from constants (a causal mask)
+_ac_s  on meta: the values of a small tensor computed from constants (a causal mask)
+_ac_a  on meta: _ac_s is a pattern, not the values: finite unknowns were added to it as zeros
+       (a learned position bias plus a causal mask): right about what is -inf or very negative
+_ac_f  on meta: values unknown but finite (computed from parameters and known values only)
+_ac_v  values the caller declares for a meta tensor it built (archcount's own example inputs)
+_ac_q  attention scores of hand-written attention, _ac_w their softmax (engine.scores)
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ _SHAPE_ONLY = {
 # Ops that take their output's sizes as arguments (a batch read off another tensor's shape).
 _SIZED = {aten.expand, aten.repeat, aten.new_ones, aten.new_zeros, aten.new_full, aten.new_empty}
 _UNDEFINED = {aten.empty, aten.empty_like, aten.new_empty, aten.empty_strided}
+# Ops through which an unknown finite operand leaves -inf and very negative entries as they are
+# (a bias added, where(causal, bias, min), a masked_fill, a concatenation).
+_ADDITIVE = {aten.add, aten.sub, aten.where, aten.masked_fill, aten.cat, aten.stack}
+TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w")
 
 
 def tensors(args: Any, kwargs: Mapping | None) -> tuple[torch.Tensor, ...]:
@@ -70,16 +79,26 @@ def mark_batched(outs, batched: bool) -> None:
 
 
 def mark_inputs(inputs, batch: int) -> None:
-    """The example inputs whose first size is the batch carry it."""
+    """The example inputs whose first size is the batch carry it; declared values are known."""
     for t in inputs:
         if t.dim() and t.shape[0] == batch:
             t._ac_b = True
+        declared = t.__dict__.get("_ac_v")
+        if declared is not None and t.device.type == "meta":
+            t._ac_s = declared
+
+
+def declare_values(t: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Say what a meta tensor `t` holds (`real`, on CPU), so masks made from it can be read."""
+    if t.device.type == "meta" and real.shape == t.shape and real.numel() <= SHADOW_LIMIT:
+        t._ac_v = real
+    return t
 
 
 def clear(inputs) -> None:
-    """Remove our tags from the caller's tensors."""
+    """Remove our tags from the caller's tensors (values they declared stay)."""
     for t in inputs:
-        for k in ("_ac_b", "_ac_r", "_ac_p", "_ac_s"):
+        for k in TAGS:
             t.__dict__.pop(k, None)
 
 
@@ -146,33 +165,93 @@ def params_read(ins) -> Iterator[nn.Parameter]:
 
 
 def values(t: torch.Tensor) -> torch.Tensor | None:
-    """`t`'s values: itself on a real device, its shadow on meta, None when unknown."""
+    """What `t` holds as far as masking goes: itself on a real device; on meta its shadow
+    (the values, or a pattern exact about -inf and very negative entries), None when unknown.
+    """
     if t.device.type != "meta":
         return t
-    return t.__dict__.get("_ac_s")
+    s = t.__dict__.get("_ac_s")
+    if s is None or _stale(s):
+        return None
+    return s
+
+
+def finite(t: torch.Tensor) -> bool:
+    """On meta: `t`'s values are unknown but finite (a parameter, or computed from them)."""
+    d = t.__dict__
+    return isinstance(t, nn.Parameter) or "_ac_p" in d or "_ac_f" in d
+
+
+def known_or_finite(t: torch.Tensor) -> bool:
+    """On meta: `t`'s values are known (a shadow) or at least finite."""
+    return values(t) is not None or finite(t)
+
+
+def mark_finite(outs) -> None:
+    """On meta: `outs` were computed from finite or known values only."""
+    for o in outs:
+        if not isinstance(o, nn.Parameter) and "_ac_s" not in o.__dict__:
+            o._ac_f = True
+
+
+def _stale(s: torch.Tensor) -> bool:
+    base = s._base if s._base is not None else s
+    return "_ac_x" in base.__dict__
 
 
 def _shadow(func, ins, outs, args, kwargs) -> None:
-    """On meta, run `func` on CPU too when every input's values are known and the output small."""
+    """On meta, run `func` on CPU too when every input's values are known and the output small.
+
+    An in-place op updates its input's shadow (or marks it, and every view of it, stale). An
+    add or sub with finite unknown operands (a learned bias) runs with zeros for them: the
+    result is a pattern (_ac_a), exact about where the known operand masks (so do where,
+    masked_fill and cat). Other ops on
+    known and finite values only give a finite result.
+    """
     o = outs[0]
-    if o.numel() > SHADOW_LIMIT or _among(o, ins):
-        return
     packet = func.overloadpacket
-    if packet in _UNDEFINED:
+    if packet in _UNDEFINED or o.numel() > SHADOW_LIMIT:
         return
+    in_place = _among(o, ins)
     if packet in _SHAPE_ONLY:
         swap = {id(t): torch.empty(t.shape, dtype=t.dtype) for t in ins}
     else:
-        swap = {id(t): t.__dict__.get("_ac_s") for t in ins}
-        if any(s is None for s in swap.values()):
+        swap = {id(t): values(t) for t in ins}
+        unknown = [t for t in ins if swap[id(t)] is None]
+        if unknown:
+            if in_place:
+                _mark_stale(o)
+            elif len(unknown) < len(ins) and packet in _ADDITIVE and all(map(finite, unknown)):
+                for t in unknown:
+                    swap[id(t)] = torch.zeros(t.shape, dtype=t.dtype)
+                _run_shadow(func, args, kwargs, swap, outs, pattern=True)
+            elif all(map(finite, unknown)):
+                mark_finite(outs)
             return
+    pattern = any(t.__dict__.get("_ac_a") for t in ins)
+    if not _run_shadow(func, args, kwargs, swap, outs, pattern) and in_place:
+        _mark_stale(o)
+
+
+def _run_shadow(func, args, kwargs, swap, outs, pattern: bool) -> bool:
     try:
         real = func(*_swapped(args, swap), **_swapped_kw(kwargs, swap))
     except Exception:  # a kernel that will not run on CPU: the values stay unknown
-        return
+        return False
     for r, m in zip(real if isinstance(real, (tuple, list)) else (real,), outs):
         if isinstance(r, torch.Tensor) and r.shape == m.shape:
             m._ac_s = r
+            if pattern:
+                m._ac_a = True
+    return True
+
+
+def _mark_stale(t: torch.Tensor) -> None:
+    """An in-place write whose values are unknown: `t`'s shadow, and its views', are stale."""
+    s = t.__dict__.get("_ac_s")
+    if s is not None:
+        base = s._base if s._base is not None else s
+        base._ac_x = True
 
 
 def _swap(a, swap):

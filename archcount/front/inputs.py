@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from archcount.engine import tags
 from archcount.errors import InputError
 
 # Names a user may write for a dtype (--input ...:DTYPE and --input-dtype).
@@ -41,7 +42,10 @@ class InputSpec:
     def tensor(self, device: str | torch.device) -> torch.Tensor:
         """Zeros (valid token ids); ones for a name ending in 'mask' (nothing masked)."""
         fill = torch.ones if self.name.endswith("mask") else torch.zeros
-        return fill(self.shape, dtype=self.dtype, device=device)
+        t = fill(self.shape, dtype=self.dtype, device=device)
+        if self.name.endswith("mask") or not self.dtype.is_floating_point:
+            tags.declare_values(t, fill(self.shape, dtype=self.dtype))  # masks built from it
+        return t
 
 
 def dtype_named(text: str, where: str) -> torch.dtype:

@@ -3,8 +3,9 @@
 Each model asserts the contracts on a real architecture: the weights are the unique
 parameters, no row is unknown, FlopCounterMode's MACs (on meta) are explained exactly by our
 rows recomputed under its convention, and batch 2 gives the same per-example totals as
-batch 1. A couple also run on CPU, where attention and recurrent kernels are fused, and must
-give identical totals. Skipped when transformers is not installed.
+batch 1. Each also runs on CPU, where attention and recurrent kernels are fused and masks
+have values, and must give identical totals; transformers' hand-written ("eager") attention
+must give the same attention counts as its SDPA. Skipped when transformers is not installed.
 """
 
 import sys
@@ -12,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import torch
 
 pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))  # zoo_models beside this file
@@ -23,7 +25,8 @@ from archcount.peers.crosscheck import cross_check
 from archcount.peers.flopcounter import PEER
 
 NAMES = list(ZOO)
-ON_CPU = ["gpt2", "resnet"]
+# the models whose attention transformers also writes by hand (its "eager" implementation)
+ATTENTION = ["gpt2", "bert", "llama", "mistral", "t5", "whisper", "vit", "swin"]
 
 
 @cache
@@ -70,8 +73,42 @@ def test_batch_two_gives_the_same_per_example_totals(name):
     assert not [w for w in two.warnings if "multiple of the batch" in w]
 
 
-@pytest.mark.parametrize("name", ON_CPU)
+@pytest.mark.parametrize("name", NAMES)
 def test_cpu_totals_equal_meta_totals(name):
     *_, meta = counted(name)
     *_, cpu = counted(name, "cpu")
     assert _totals(cpu) == _totals(meta)
+    assert cpu.warnings == meta.warnings == ()
+
+
+def _attention(report):
+    """(nominal, exact) connections of the attention rows: SDPA calls or q.k / weights matmuls."""
+    rows = [r for r in report.layers if r.type in ("scaled_dot_product_attention", "aten.bmm")]
+    return sum(r.connections for r in rows), sum(r.connections_exact for r in rows)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("name", ATTENTION)
+def test_hand_written_attention_counts_as_sdpa(name, device):
+    """transformers' eager attention (matmul, mask, softmax, matmul) gives SDPA's scores."""
+    *_, sdpa = counted(name, device)
+    model, args, kwargs = build(name, device, attention="eager")
+    eager = archcount.count(model, example_input=args or None, example_kwargs=kwargs)
+    assert _attention(eager) == _attention(sdpa)
+    assert eager.warnings == ()
+
+
+def test_swin_shifted_window_mask_leaves_out_its_minus_100_scores():
+    """Brute force: the shifted block's own mask, its -100 entries, times heads and taps."""
+    *_, report = counted("swin")
+    cpu_model, *_ = build("swin", "cpu")
+    shifted = [b for b in cpu_model.encoder.layers[0].blocks if b.shift_size > 0]
+    (block,) = shifted
+    side = 32 // 4  # image / patch
+    mask = block.get_attn_mask(side, side, torch.float32, "cpu")  # (windows, ws², ws²), 0 or -100
+    blocked = int((mask == -100).sum())
+    heads = cpu_model.config.num_heads[0]  # stage 1
+    head_dim = cpu_model.config.embed_dim // heads
+    nominal, exact = _attention(report)
+    assert blocked > 0
+    assert nominal - exact == heads * blocked * 2 * head_dim

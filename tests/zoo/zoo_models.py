@@ -45,8 +45,8 @@ ZOO: dict[str, tuple[dict, tuple[int, ...] | None]] = {
              image_size=32, patch_size=8),
         None,
     ),
-    "swin": (
-        dict(embed_dim=16, depths=[1, 1], num_heads=[2, 4], image_size=32, patch_size=4,
+    "swin": (  # two blocks in stage 1: the second is shifted, with its -100 window mask
+        dict(embed_dim=16, depths=[2, 1], num_heads=[2, 4], image_size=32, patch_size=4,
              window_size=4),
         None,
     ),
@@ -58,12 +58,18 @@ ZOO: dict[str, tuple[dict, tuple[int, ...] | None]] = {
 }  # fmt: skip
 
 
-def build(model_type: str, device: str = "meta", batch: int = 1):
-    """(model, args, kwargs) of one zoo model on `device`, its default inputs at `batch`."""
+def build(model_type: str, device: str = "meta", batch: int = 1, attention: str | None = None):
+    """(model, args, kwargs) of one zoo model on `device`, its default inputs at `batch`.
+
+    `attention` picks transformers' attention implementation ("eager": hand-written matmuls
+    and softmax; "sdpa": F.scaled_dot_product_attention); None keeps the model's default.
+    """
     overrides, main_shape = ZOO[model_type]
     factory = zoo_factory(f"hf:{model_type}")
     with torch.device(device):
         model = factory(**overrides)
+    if attention is not None:
+        model.set_attn_implementation(attention)
     specs = factory.default_inputs(model, batch, main_shape)
     args = tuple(s.tensor(device) for s in specs if not s.name)
     kwargs = {s.name: s.tensor(device) for s in specs if s.name}

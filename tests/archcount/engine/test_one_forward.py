@@ -131,10 +131,11 @@ def test_same_counts_on_meta_and_cpu_and_flop_counter_convention():
     assert macs * 2 == fc.get_total_flops()
 
 
-def test_hand_written_attention_counts_nominal_scores():
+def test_hand_written_attention_counts_nominal_and_exact_scores():
     r = archcount.count(Block(W, H, hand_written=True), (1, T, W))
     bmm = next(x for x in r.layers if x.type == "aten.bmm")
     assert bmm.connections == H * T * T * D * 2 and bmm.label == "Block (aten.bmm ×2)"
+    assert bmm.connections_exact == H * T * (T + 1) // 2 * D * 2  # its -1e9 causal mask read
     assert r.totals.unknown == ()
 
 
