@@ -5,19 +5,19 @@ the model's declared formulas, all from the same build.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcount.engine.functional import FunctionalOps, count_with_functional
 from archcount.formulas.declared import DeclaredCheck, check_declared
 from archcount.front.request import Built, CountRequest, build, prepare_built
-from archcount.front.training import fit_of, training_of
-from archcount.peers.crosscheck import CrossCheck, cross_check
-from archcount.receptive.run import receptive_pass
-from archcount.receptive.summary import ReceptiveFields
 from archcount.records import Report, call_label
-from archcount.training.cost import TrainingCost
-from archcount.training.fit import Fit
-from archcount.training.options import TrainingOptions
+
+if TYPE_CHECKING:  # the passes a flag asks for are imported when asked (memory, start-up)
+    from archcount.peers.crosscheck import CrossCheck
+    from archcount.receptive.summary import ReceptiveFields
+    from archcount.training.cost import TrainingCost
+    from archcount.training.fit import Fit
+    from archcount.training.options import TrainingOptions
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ def count_request(
     add_functional = request.options.functional
     peers = None
     if check:  # peers need real tensors: a CPU copy when counting on meta
+        from archcount.peers.crosscheck import cross_check
+
         real, meta = built.on_cpu(), _meta_run(built)
         peers = cross_check(
             report, real.model, real.args, functional, kwargs=real.inputs, meta=meta
@@ -96,9 +98,15 @@ def count_request(
     types = {name: type(m).__name__ for name, m in built.model.named_modules()}
     cost = fit = None
     if training is not None:  # one training pass on meta (and --fit's solve)
+        from archcount.front.training import fit_of, training_of
+
         cost = training_of(built, training, request.target)
         fit = None if fit_bytes is None else fit_of(built, training, fit_bytes, request.target)
-    fields = receptive_pass(prepared) if receptive else None
+    fields = None
+    if receptive:
+        from archcount.receptive.run import receptive_pass
+
+        fields = receptive_pass(prepared)
     return Counted(
         report, functional, add_functional, peers, declared, types, cost, fit, receptive=fields
     )
