@@ -44,17 +44,17 @@ class DimField:
     @property
     def largest(self) -> int:
         """The largest extent over output positions (away from borders)."""
-        return max(self.sizes)
+        return self.field.largest
 
     @property
     def smallest(self) -> int:
         """The smallest extent over output positions (away from borders)."""
-        return min(self.sizes)
+        return self.field.smallest
 
     @property
     def jump(self) -> Fraction:
         """Input positions per output position (the effective stride)."""
-        return Fraction(self.shift, self.period)
+        return self.field.jump
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (jump = shift / period exactly; a float for convenience)."""
