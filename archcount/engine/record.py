@@ -34,6 +34,7 @@ from archcount.records import Kind
 COVERED, COVERS_ALL, OPS, OWN = "covered", "covers_all", "ops", "own"
 
 CAT = torch.ops.aten.cat
+SCALAR = torch.ops.aten._local_scalar_dense.default  # Tensor.item(), bool(t), int(t)
 
 
 @dataclass
@@ -72,6 +73,8 @@ class Frame:
     masked: int = 0  # connections removed by attention masks inside a covered call
     params: dict[int, nn.Parameter] = field(default_factory=dict)  # consumed by its own ops
     finite: bool = False  # on meta: its inputs' values are known or finite (so are its outputs)
+    ran: bool = False  # batch > 1: an op ran inside this rule's module
+    read_batch: bool = False  # ... and one of them read (or was sized by) the batch
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,18 @@ class Recorder(TorchDispatchMode):
     # -- the dispatch layer ---------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if func is SCALAR and self.meta:  # .item() / bool() of a meta tensor: its shadow's
+            known = tags.values(args[0])
+            if known is not None and not args[0].__dict__.get("_ac_a"):
+                return known.item()
         out = func(*args, **kwargs)
         if self.in_attention or not self.stack:
             return out
         frame = self.stack[-1]
         if frame.role is COVERED or frame.role is COVERS_ALL:
             self.rec.covered += 1
+            if self.batch > 1:  # does the rule's module read the batch? (BART's positions don't)
+                self._read_batch(func, args, kwargs, out)
             return out
         self._record(func, args, kwargs, out, frame)
         return out
@@ -154,6 +163,17 @@ class Recorder(TorchDispatchMode):
             self.rec.warnings.append(followed.note)
         self._tally(frame, func, taps, batched, out)
 
+    def _read_batch(self, func, args, kwargs, out) -> None:
+        """An op inside a rule's module: carry the batch tag; note whether the module read it."""
+        ins = tags.tensors(args, kwargs)
+        outs = (out,) if isinstance(out, torch.Tensor) else tags.tensors(out, None)
+        if not outs:
+            return
+        batched = tags.carry_batch(func, ins, outs, self.batch)
+        owner = next(f for f in reversed(self.stack) if f.call >= 0)
+        owner.ran = True
+        owner.read_batch = owner.read_batch or batched
+
     def _consume(self, frame: Frame, ins) -> None:
         """A container's own op reading parameters: its functional rows account them."""
         if frame.role is OWN:
@@ -169,7 +189,10 @@ class Recorder(TorchDispatchMode):
     def _tally(self, frame: Frame, func, taps: OpTaps, batched: bool, out) -> None:
         label = f"aten.{func.__name__.split('.')[0]}"
         per = self._per_example(batched, frame.name, label)
-        outputs, nominal, exact = per(taps.outputs), per(taps.nominal), per(taps.exact)
+        nominal, exact = per(taps.nominal), per(taps.exact)
+        # a reduction over the whole batch (mask.sum()) reads every example; its one output
+        # is the same at any batch, so it is counted whole
+        outputs = taps.outputs if taps.outputs == 1 else per(taps.outputs)
         tally = frame.tallies.setdefault((label, taps.kind), Tally())
         tally.add(outputs, nominal, exact)
         if taps.error:
@@ -233,6 +256,8 @@ class Recorder(TorchDispatchMode):
             self._merge(frame)
             return
         outs = tags.tensors(out, None)
+        if frame.ran:  # its ops say whether it read the batch, not the inputs it was given
+            frame.batched = frame.read_batch
         if frame.role is not OPS:  # ops inside a rule's module were not tagged: tag its outputs
             tags.mark_batched(outs, frame.batched)
             if frame.finite:

@@ -29,7 +29,7 @@ from archcount.engine.attention import MASKED_AT, blocked_mask, count_blocked
 
 aten = torch.ops.aten
 
-MATMULS = {aten.bmm, aten.mm}
+MATMULS = {aten.bmm, aten.mm, aten.baddbmm}  # baddbmm(bias, q, kᵀ): Bloom's ALiBi scores
 SOFTMAXES = {aten._softmax, aten.softmax, *(
     [aten._safe_softmax] if hasattr(aten, "_safe_softmax") else []
 )}  # fmt: skip
@@ -67,7 +67,7 @@ def follow(func, args, kwargs, ins, outs) -> Followed:
     """Tag `outs` from `ins` (see the module doc); the blocked taps a weights @ values gives."""
     packet = func.overloadpacket
     if packet in MATMULS:
-        return _matmul(ins, outs)
+        return _matmul(ins, outs, added=packet is aten.baddbmm)
     tagged = next((t for t in ins if "_ac_q" in t.__dict__ or "_ac_w" in t.__dict__), None)
     if tagged is None:
         return NOTHING
@@ -88,13 +88,17 @@ def follow(func, args, kwargs, ins, outs) -> Followed:
     return NOTHING
 
 
-def _matmul(ins, outs) -> Followed:
+def _matmul(ins, outs, added: bool) -> Followed:
+    bias, ins = (ins[0], ins[1:]) if added else (None, ins)
     if len(ins) != 2 or any(True for _ in tags.params_read(ins)):
         return NOTHING
     a, b = ins
     w = a.__dict__.get("_ac_w")
     if w is None:
-        outs[0]._ac_q = Scores(a.shape[-1], None)
+        s = Scores(a.shape[-1], None)
+        if bias is not None:  # the scores start with the bias added
+            s = _masked(aten.add, (outs[0], bias), {}, outs[0], s, outs[0])
+        outs[0]._ac_q = s
         return NOTHING
     if w.unknown:
         return Followed(note=UNKNOWN)

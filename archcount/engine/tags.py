@@ -107,6 +107,14 @@ def propagate(func, ins, outs, batch: int, meta: bool, args, kwargs) -> bool:
 
     Returns whether the op's tensors carry the batch; on meta, computes shadows of constants.
     """
+    batched = carry_batch(func, ins, outs, batch)
+    if meta:
+        _shadow(func, ins, outs, args, kwargs)
+    return batched
+
+
+def carry_batch(func, ins, outs, batch: int) -> bool:
+    """The batch part of propagate: tag outs batched when an input is; whether they are."""
     batched = any(t.__dict__.get("_ac_b") for t in ins)
     if not batched and batch > 1 and (not ins or func.overloadpacket in _SIZED):
         # torch.zeros(x.shape[0], ...) or ids.expand(x.shape[0], -1) carry the batch; arange(T)
@@ -117,8 +125,6 @@ def propagate(func, ins, outs, batch: int, meta: bool, args, kwargs) -> bool:
         for o in outs:
             if not _among(o, ins):
                 o._ac_b = True
-    if meta:
-        _shadow(func, ins, outs, args, kwargs)
     return batched
 
 

@@ -26,7 +26,7 @@ from archcount.peers.flopcounter import PEER
 
 NAMES = list(ZOO)
 # the models whose attention transformers also writes by hand (its "eager" implementation)
-ATTENTION = ["gpt2", "bert", "llama", "mistral", "t5", "whisper", "vit", "swin"]
+ATTENTION = ["gpt2", "bert", "llama", "mistral", "t5", "bloom", "bart", "whisper", "vit", "swin"]
 
 
 @cache
@@ -55,12 +55,19 @@ def test_no_row_is_unknown(name):
     assert unknown == [], report.warnings
 
 
+# FlopCounterMode cannot run these on meta (archcount answers their .item() from its shadows)
+FLOPCOUNTER_FAILS_ON_META = {"bart": "Tensor.item() cannot be called on meta tensors"}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_flopcounter_macs_explained_exactly(name):
     model, args, kwargs, report = counted(name)
-    (check,) = cross_check(
-        report, model, args, kwargs=kwargs, meta=(model, args, kwargs), peers=(PEER,)
-    ).checks
+    got = cross_check(report, model, args, kwargs=kwargs, meta=(model, args, kwargs), peers=(PEER,))
+    if name in FLOPCOUNTER_FAILS_ON_META:
+        assert got.checks == ()
+        assert got.skipped == (f"FlopCounterMode: failed: {FLOPCOUNTER_FAILS_ON_META[name]}",)
+        return
+    (check,) = got.checks
     assert check.theirs > 0
     assert check.explained, [(d.layer, d.type, d.ours, d.expected, d.why) for d in check.diffs]
 

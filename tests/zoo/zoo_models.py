@@ -34,6 +34,16 @@ ZOO: dict[str, tuple[dict, tuple[int, ...] | None]] = {
              **TEXT),
         (64,),
     ),
+    "bloom": (  # ALiBi: the scores start as baddbmm(alibi, q, kᵀ), then the causal mask
+        dict(n_layer=2, hidden_size=64, n_head=4, **TEXT),
+        (64,),
+    ),
+    "bart": (  # its forward calls .item() on a mask: answered from the shadow on meta
+        dict(encoder_layers=2, decoder_layers=2, d_model=64, encoder_attention_heads=4,
+             decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128,
+             max_position_embeddings=128, **TEXT),
+        (64,),
+    ),
     "whisper": (
         dict(encoder_layers=2, decoder_layers=2, d_model=64, encoder_attention_heads=4,
              decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128,

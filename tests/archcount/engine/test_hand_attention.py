@@ -186,3 +186,27 @@ def test_an_in_place_write_into_a_mask_is_seen_on_meta():
         qkv = tuple(torch.zeros(1, H, 6, D, device=device) for _ in range(3))
         r = archcount.count(Written(), example_input=qkv)
         assert attention_rows(r) == (H * 36 * 2 * D, H * 24 * 2 * D), device
+
+
+def test_alibi_scores_from_baddbmm_then_a_causal_mask():
+    """Bloom: scores = baddbmm(alibi, q, kᵀ), masked_fill(causal, min), softmax, bmm."""
+    t = 6
+
+    class Alibi(Container):
+        def forward(self, q, k, v):  # (N·H, T, D)
+            q = self.inner(q)
+            slopes = torch.arange(1, H + 1, dtype=torch.float32).repeat(q.shape[0] // H)
+            alibi = -slopes.view(-1, 1, 1) * torch.arange(t).view(1, 1, t)  # learned-free bias
+            a = torch.baddbmm(alibi.to(q.device), q, k.transpose(1, 2), beta=1.0, alpha=0.5)
+            blocked = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
+            a = a.masked_fill(blocked, torch.finfo(a.dtype).min)
+            return torch.bmm(a.softmax(-1), v)
+
+    for device in ("cpu", "meta"):
+        qkv = tuple(torch.zeros(H, t, D, device=device) for _ in range(3))
+        r = archcount.count(Alibi(), example_input=qkv)
+        rows = [x for x in r.layers if x.type in ("aten.bmm", "aten.baddbmm")]
+        exact = sum(x.connections_exact for x in rows)
+        # the leading N·H is the batch here: per example is per head
+        assert sum(x.connections for x in rows) == t * t * 2 * D, device
+        assert exact == t * (t + 1) // 2 * 2 * D, device

@@ -1,0 +1,86 @@
+"""What archcount knows of tensor values on meta, and what the batch is read from.
+
+On meta, small tensors computed from constants have shadows (their values on CPU, computed
+beside the run): a forward that reads one (`.item()`, `if mask.all()`) gets its real value,
+so it runs on meta and counts as on CPU. A module with a rule is divided by the batch when an
+op inside it reads the batch, not because an argument it was given holds it.
+"""
+
+import torch
+from torch import nn
+
+import archcount
+
+
+class Positions(nn.Embedding):
+    """BART's learned positions: given the ids, but embedding arange(T) (no batch)."""
+
+    def forward(self, ids, position_ids):
+        return super().forward(position_ids + 2)
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(10, 4), Positions(20, 4)
+
+    def forward(self, ids):
+        t = ids.shape[1]
+        keep = torch.ones(t, t, dtype=torch.bool, device=ids.device).tril()
+        # bool() and int() of meta tensors (.item()): read from their shadows; start 0, as on CPU
+        start = 1 if keep.all() else int(keep.sum()) - t * (t + 1) // 2
+        pos = torch.arange(start, start + t, device=ids.device).unsqueeze(0)
+        return self.tok(ids) + self.pos(ids, pos)
+
+
+def test_a_meta_forward_reading_values_of_constants_counts_as_on_cpu():
+    got = {}
+    for device in ("cpu", "meta"):
+        with torch.device(device):
+            model = Decoder()
+        r = archcount.count(model, example_input=torch.zeros(1, 6, dtype=torch.long, device=device))
+        got[device] = (r.totals, r.warnings)
+    assert got["meta"] == got["cpu"]
+    assert got["cpu"][1] == ()
+
+
+def test_a_rule_module_given_the_batch_but_not_reading_it_is_not_divided():
+    one, two = (
+        archcount.count(Decoder(), example_input=torch.zeros(b, 6, dtype=torch.long))
+        for b in (1, 2)
+    )
+    assert two.totals == one.totals and two.warnings == ()
+    pos = next(r for r in two.layers if r.name == "pos")
+    assert pos.outputs == 6 * 4  # its (1, 6, 4) output, per example as at batch 1
+
+
+def test_a_reduction_over_the_whole_batch_counts_the_same_at_any_batch():
+    class Check(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.lin(x) * (x.abs().sum() > 0)  # one output from every example
+
+    one, three = (archcount.count(Check(), (b, 4)) for b in (1, 3))
+    assert three.totals == one.totals and three.warnings == ()
+
+
+def test_a_meta_tensor_without_values_still_fails_with_the_hint():
+    class Reads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.lin(x) if x.sum() > 0 else x  # the input's values: unknown on meta
+
+    with torch.device("meta"):
+        model = Reads()
+    try:
+        archcount.count(model, (1, 4))
+    except archcount.ArchcountError as exc:
+        assert "try --device cpu" in str(exc)
+    else:
+        raise AssertionError("a meta forward reading unknown values must fail")
