@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -253,19 +252,23 @@ def html_table(report: Report) -> str:
     total += (_count(t.connections) + q, _count(t.connections_exact) + q)
     shape = "×".join(map(str, report.input_shape))
     caption = f"{report.model} on {shape}; {report.convention.value}, counts per example"
-    lines = [f"<table><caption>{html.escape(caption)}</caption>", _tr(head, "th")]
+    from html import escape  # html.entities is half a MiB: only for notebooks
+
+    lines = [f"<table><caption>{escape(caption)}</caption>", _tr(head, "th")]
     lines += [_tr(c, "td") for c in cells]
     lines += [f"<tfoot>{_tr(total, 'th')}</tfoot></table>"]
-    lines += [f"<p>warning: {html.escape(w)}</p>" for w in report.warnings]
+    lines += [f"<p>warning: {escape(w)}</p>" for w in report.warnings]
     return "\n".join(lines)
 
 
 def _tr(cells, tag: str) -> str:
     """A row: text cells left, counts (from the fourth column on) right-aligned."""
+    from html import escape
+
     out = []
     for i, c in enumerate(cells):
         align = ' style="text-align:right"' if i >= 3 else ' style="text-align:left"'
-        out.append(f"<{tag}{align}>{html.escape(str(c))}</{tag}>")
+        out.append(f"<{tag}{align}>{escape(str(c))}</{tag}>")
     return "<tr>" + "".join(out) + "</tr>"
 
 
