@@ -2,6 +2,7 @@
 
 How each family is counted (nominal taps, as the module rules count them):
   mm/addmm/bmm/baddbmm      K per output (the contracted size); a bias add is not a connection
+  _grouped_mm (MoE experts) K per output, each token row against its own expert's matrix
   convolution               as nn.ConvNd / nn.ConvTransposeNd
   scaled_dot_product_*      L*S*d (scores) + L*S*dv (weighted values) per batch and head
   cat/stack                 a view (adds nothing): each output copies one input unit; copies
@@ -13,7 +14,7 @@ How each family is counted (nominal taps, as the module rules count them):
                             antialiased (_aa) the same when upsampling, unknown when shrinking;
                             mode="area" runs _adaptive_avg_pool*d
   max/avg pool              prod(kernel) per output; adaptive pools: the actual window sizes
-  sum/mean/amax/... (reductions)   input elements / output elements per output
+  sum/mean/amax/... (reductions)   input elements / output elements per output (histc too)
   softmax/log_softmax       the normalised dim's size per output (element-wise, like nn.Softmax)
   layer/batch/group norm    1 per output (a norm, like the module rule)
   embedding                 1 per output
@@ -151,6 +152,20 @@ def matmul(args, kwargs, out):
 def matmul_add(args, kwargs, out):
     """outputs * K, K = the first factor's last dim; the added term is not a connection."""
     return prod(out) * args[1][-1]
+
+
+@op_rule(*_present("_grouped_mm"))
+def grouped_matmul(args, kwargs, out):
+    """Mixture-of-experts: each row (or group) multiplies its own matrix, K taps per output.
+
+    2-D x 3-D (rows grouped by offs), 3-D x 3-D (batched) and 3-D x 2-D (columns grouped):
+    outputs * K, K = a's last dim; 2-D x 2-D (K grouped by offs, out (G, M, N)): each output
+    of group g reads K_g, which sum to M * N * K over the groups.
+    """
+    a, b = args[0], args[1]
+    if len(a) == 2 and len(b) == 2:
+        return a[0] * b[-1] * a[-1]
+    return prod(out) * a[-1]
 
 
 @op_rule(aten.addbmm)
@@ -365,6 +380,8 @@ def softmax(args, kwargs, out):
     aten.norm,
     aten.nansum,
     aten.aminmax,
+    aten.histc,  # a MoE router's tokens per expert: every input read once
+    aten.bincount,
     *_present("_weight_norm_interface"),
 )
 def reduction_more(args, kwargs, out):
@@ -429,7 +446,7 @@ def glu(args, kwargs, out):
 OP_RULES.add(
     [
         aten.hardswish, aten.hardswish_, aten.log_sigmoid_forward, aten.rrelu_with_noise,
-        aten.prelu, aten._prelu_kernel, aten.gelu_,
+        aten.prelu, aten._prelu_kernel, aten.gelu_, aten.floor_divide, aten.floor_divide_,
     ],
     Kind.ELEMENTWISE,
     per_output,
