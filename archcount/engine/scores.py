@@ -83,7 +83,7 @@ def follow(func, args, kwargs, ins, outs) -> Followed:
         if _last_dim(args, tagged):
             _put(out, True, s)
     elif packet in _SCALE or packet in _MASKING:
-        s = _masked(packet, args, kwargs, tagged, s, out)
+        s = _masked(packet, args, kwargs, tagged, s)
         _put(out, False, s)
     return NOTHING
 
@@ -97,7 +97,7 @@ def _matmul(ins, outs, added: bool) -> Followed:
     if w is None:
         s = Scores(a.shape[-1], None)
         if bias is not None:  # the scores start with the bias added
-            s = _masked(aten.add, (outs[0], bias), {}, outs[0], s, outs[0])
+            s = _masked(aten.add, (outs[0], bias), {}, outs[0], s)
         outs[0]._ac_q = s
         return NOTHING
     if w.unknown:
@@ -142,7 +142,7 @@ def _cpu(a):
     return a
 
 
-def _masked(packet, args, kwargs, scores: torch.Tensor, s: Scores, out) -> Scores:
+def _masked(packet, args, kwargs, scores: torch.Tensor, s: Scores) -> Scores:
     """`s` after one element-wise op on the scores: a mask's blocked entries or-ed in."""
     got = _MASKING.get(packet)
     if got is None:

@@ -209,10 +209,9 @@ def _shadow(func, ins, outs, args, kwargs) -> None:
     """On meta, run `func` on CPU too when every input's values are known and the output small.
 
     An in-place op updates its input's shadow (or marks it, and every view of it, stale). An
-    add or sub with finite unknown operands (a learned bias) runs with zeros for them: the
-    result is a pattern (_ac_a), exact about where the known operand masks (so do where,
-    masked_fill and cat). Other ops on
-    known and finite values only give a finite result.
+    add, sub, where, masked_fill or cat with finite unknown operands (a learned bias) runs with
+    zeros for them: the result is a pattern (_ac_a), exact about where the known operand masks.
+    Other ops on known and finite values only give a finite result.
     """
     o = outs[0]
     packet = func.overloadpacket

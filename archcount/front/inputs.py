@@ -43,8 +43,9 @@ class InputSpec:
         """Zeros (valid token ids); ones for a name ending in 'mask' (nothing masked)."""
         fill = torch.ones if self.name.endswith("mask") else torch.zeros
         t = fill(self.shape, dtype=self.dtype, device=device)
-        if self.name.endswith("mask") or not self.dtype.is_floating_point:
-            tags.declare_values(t, fill(self.shape, dtype=self.dtype))  # masks built from it
+        masky = self.name.endswith("mask") or not self.dtype.is_floating_point
+        if masky and t.device.type == "meta":  # what masks built from it hold, known on meta
+            tags.declare_values(t, fill(self.shape, dtype=self.dtype))
         return t
 
 
