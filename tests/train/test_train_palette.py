@@ -35,6 +35,27 @@ def test_quantise_nearest_against_brute_force():
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 14])
+def test_quantise_tables_equal_the_pixelwise_float64_distances(chunk):
+    # every level of every channel, and a palette with exact ties (colours mirrored about a
+    # level) and near-ties (1 ulp apart): the looked-up sums must be the same float64 numbers
+    rng = np.random.default_rng(2)
+    palette = np.concatenate([rng.random((20, 3)), [[0.25, 0.5, 0.5], [0.5, 0.25, 0.5]]])
+    palette = np.concatenate([palette, [np.nextafter(palette[0], 1.0), palette[1][::-1]]])
+    levels = np.arange(256, dtype=np.uint8)
+    img = np.stack([levels, rng.permutation(levels), rng.permutation(levels)])
+    img = np.concatenate([img, rng.integers(0, 256, (3, 768), dtype=np.uint8)], axis=1)
+    img = img.reshape(3, 4, 16, 16).transpose(1, 0, 2, 3)
+    px = img.astype(np.float64)[:, None] / 256.0 - palette[None, :, :, None, None]
+    squared = px**2
+    want = ((squared[:, :, 0] + squared[:, :, 1]) + squared[:, :, 2]).argmin(axis=1)
+    np.testing.assert_array_equal(quantise(img, palette, chunk=chunk).numpy(), want)
+
+
+def test_quantise_no_images(tiny_palette):
+    assert quantise(np.zeros((0, 3, 32, 32), np.uint8), tiny_palette).shape == (0, 32, 32)
+
+
 @pytest.mark.parametrize(
     "array, message",
     [
