@@ -155,11 +155,3 @@ def test_compile_path_runs_on_cpu(tiny_data, tmp_path, monkeypatch):
     for a, b in zip(compiled.metrics, plain.metrics):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
         assert a["val_acc"] == pytest.approx(b["val_acc"], abs=1e-3)
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_colour_choice_is_argmax_with_low_index_ties(dtype):
-    logits = torch.randn(4, 24, 8, 8).to(dtype)
-    logits[:, 5], logits[:, 9] = 10.0, 10.0  # exact ties: the lower index wins
-    assert torch.equal(loop.colour_choice(logits), logits.argmax(dim=1))
-    assert (loop.colour_choice(logits) == 5).all()
