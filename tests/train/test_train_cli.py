@@ -1,13 +1,17 @@
 """`python -m train` through typer's CliRunner: a tiny run, and each bad input -> one line, 2."""
 
+import gc
 import json
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from train import cli
 from train.cli import app
 from train.errors import TrainError
 
@@ -134,3 +138,26 @@ def test_sweep_takes_unet(tiny_cifar_dir, palette_file, tmp_path):
     result = _run(*args, "--out", tmp_path / "o", "--target-loss", "50", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["model"] == "UNet"
+
+
+def test_main_freezes_the_heap_for_a_fast_exit(monkeypatch):
+    # main() freezes the objects alive when the command ends, however it ends (typer exits
+    # through SystemExit), so the interpreter's last collection skips them
+    monkeypatch.setattr(sys, "argv", ["train", "--help"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit):
+            cli.main()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_imports_stay_light():
+    # `--help` needs no torch; the loop needs no matplotlib (pictures import it when drawn)
+    code = (
+        "import sys, train.cli; assert 'torch' not in sys.modules; "
+        "import train.loop; heavy = {'matplotlib', 'archcount.training'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
