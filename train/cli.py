@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gc
+import contextlib
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from train import heap
 from train.errors import user_errors
 
 if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other commands) stay fast
@@ -27,6 +28,7 @@ app = typer.Typer(
     ),
 )
 console = Console()
+OWN_PROCESS = "own_process"  # ctx.obj key: main() runs the command as the whole process
 err_console = Console(stderr=True)
 
 
@@ -107,7 +109,9 @@ def train_command(
     """Train the nets (the default command): metrics, curves.png, samples.png, checkpoints."""
     if ctx.invoked_subcommand is not None:
         return
-    from train.loop import TrainConfig
+    owned = isinstance(ctx.obj, dict) and ctx.obj.get(OWN_PROCESS)
+    with heap.frozen_after() if owned else contextlib.nullcontext():  # torch's objects
+        from train.loop import TrainConfig
 
     names = [m.value for m in ModelChoice if m is not ModelChoice.all]
     configs = [
@@ -168,14 +172,12 @@ def run_training(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: the process is ours, so the garbage collector is set for a short
+    run (train.heap); app() called otherwise (CliRunner, tests) leaves it alone."""
     try:
-        app()
+        app(obj={OWN_PROCESS: True})
     finally:
-        # Python's exit ends with a full garbage collection over every object still alive, the
-        # hundreds of thousands torch's import made among them: 0.3-0.6 s of a short run.
-        # Frozen objects are skipped; the process's memory goes back to the system anyway.
-        gc.freeze()
+        heap.freeze()  # however the command ends: the exit's collection skips what is alive
 
 
 # theory and sweep register on `app`, so they are imported after it exists

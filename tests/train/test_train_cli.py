@@ -140,17 +140,33 @@ def test_sweep_takes_unet(tiny_cifar_dir, palette_file, tmp_path):
     assert json.loads(result.stdout)["model"] == "UNet"
 
 
-def test_main_freezes_the_heap_for_a_fast_exit(monkeypatch):
-    # main() freezes the objects alive when the command ends, however it ends (typer exits
-    # through SystemExit), so the interpreter's last collection skips them
-    monkeypatch.setattr(sys, "argv", ["train", "--help"])
+@pytest.mark.parametrize("command", ["help", "train"])
+def test_main_freezes_the_heap_for_a_fast_exit(
+    command, monkeypatch, tiny_cifar_dir, palette_file, tmp_path
+):
+    # main() owns the process: the objects alive when the command ends are frozen, however it
+    # ends (typer exits through SystemExit), so the interpreter's last collection skips them
+    args = ["--help"] if command == "help" else ["--model", "UNet", "--data-dir", tiny_cifar_dir]
+    if command == "train":
+        args += ["--palette", palette_file, "--run-dir", tmp_path, *FAST]
+    monkeypatch.setattr(sys, "argv", ["train", *map(str, args)])
     gc.unfreeze()
     try:
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as exit_:
             cli.main()
-        assert gc.get_freeze_count() > 0
+        assert exit_.value.code in (0, None) and gc.get_freeze_count() > 0 and gc.isenabled()
     finally:
         gc.unfreeze()
+    assert command == "help" or (tmp_path / "UNet" / "checkpoint.pt").is_file()
+
+
+def test_app_alone_leaves_the_collector_alone(tiny_cifar_dir, palette_file, tmp_path):
+    # called as a library (CliRunner here), the command does not own the process
+    gc.unfreeze()
+    args = ["--model", "UNet", "--data-dir", tiny_cifar_dir, "--palette", palette_file]
+    result = _run(*args, "--run-dir", tmp_path / "runs", *FAST)
+    assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
 
 
 def test_imports_stay_light():
