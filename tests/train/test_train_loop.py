@@ -3,6 +3,8 @@
 import dataclasses
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -155,3 +157,26 @@ def test_compile_path_runs_on_cpu(tiny_data, tmp_path, monkeypatch):
     for a, b in zip(compiled.metrics, plain.metrics):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
         assert a["val_acc"] == pytest.approx(b["val_acc"], abs=1e-3)
+
+
+def test_matplotlib_is_imported_only_to_draw_after_training(tiny_cifar_dir, tmp_path):
+    # a fresh process: no epoch runs with matplotlib imported (nor importing); the pictures
+    # are still drawn at the end
+    code = """if True:
+        import sys
+        from train.data import load_colorization
+        from train.loop import Hooks, TrainConfig, train_model
+
+        class Watch(Hooks):
+            seen = []
+            def epoch_end(self, row):
+                self.seen.append("matplotlib" in sys.modules)
+
+        data = load_colorization(sys.argv[1], palette=[[0, 0, 0], [1, 1, 1]])
+        cfg = TrainConfig("ConvTransposeNet", epochs=2, batch_size=4, num_filters=4, device="cpu")
+        train_model(cfg, data, sys.argv[2], hooks=Watch())
+        assert Watch.seen == [False, False], Watch.seen
+        assert "matplotlib" in sys.modules
+    """
+    subprocess.run([sys.executable, "-c", code, str(tiny_cifar_dir), str(tmp_path)], check=True)
+    assert (tmp_path / "curves.png").is_file() and (tmp_path / "samples.png").is_file()
