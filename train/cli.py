@@ -28,8 +28,8 @@ app = typer.Typer(
     ),
 )
 console = Console()
-OWN_PROCESS = "own_process"  # ctx.obj key: main() runs the command as the whole process
 err_console = Console(stderr=True)
+OWN_PROCESS = "own_process"  # ctx.obj key: main() runs the command as the whole process
 
 
 class ModelChoice(str, Enum):
@@ -110,7 +110,7 @@ def train_command(
     if ctx.invoked_subcommand is not None:
         return
     owned = isinstance(ctx.obj, dict) and ctx.obj.get(OWN_PROCESS)
-    with heap.frozen_after() if owned else contextlib.nullcontext():  # torch's objects
+    with heap.frozen_after() if owned else contextlib.nullcontext():  # torch's import: frozen
         from train.loop import TrainConfig
 
     names = [m.value for m in ModelChoice if m is not ModelChoice.all]
