@@ -34,6 +34,7 @@ from train.distrib import Dist
 from train.errors import DiskFullError, TrainError
 from train.loss import colour_choice, pixel_cross_entropy
 from train.order import Shuffle, epoch_order, rank_share, starter_permutations, step_bounds
+from train.preload import preload
 from train.resume import check_resumable, load_weights
 
 NETS = {"PoolUpsampleNet": PoolUpsampleNet, "ConvTransposeNet": ConvTransposeNet, "UNet": UNet}
@@ -307,6 +308,8 @@ def train_model(
     _check_shares(len(data.train_x), cfg, dist)
     run_dir = prepare_run_dir(run_dir) if dist.main else Path(run_dir)
     t, metrics = setup(cfg, data, run_dir, resume, hooks, dist)
+    if dist.main and pictures:  # after setup: Adam's constructor imports torch._dynamo
+        preload("train.plots")
     extra = {
         "config": {**asdict(cfg), "world_size": dist.world},
         "params": sum(p.numel() for p in t.model.parameters()),
@@ -367,9 +370,7 @@ def _nan_message(cfg: TrainConfig, epoch: int, good: int, run_dir: Path) -> str:
 
 def _write_pictures(run_dir, metrics, model, x_te, data, cfg) -> None:
     """curves.png from the metrics; samples.png from the first validation images (file order)."""
-    # matplotlib (0.4 s) is imported here, after training: imported in a thread during the
-    # first epoch it held the GIL between the steps' ops and slowed that epoch by more
-    from train import plots
+    from train import plots  # matplotlib, imported in the background since setup (preload)
 
     plots.save_curves(run_dir / "curves.png", metrics, cfg.model)
     n = min(plots.SAMPLE_COUNT, len(data.test_x))
