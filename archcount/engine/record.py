@@ -380,6 +380,9 @@ def record(
     recorder = Recorder(root, registry, op_registry, batch, meta)
     tags.mark_inputs(inputs, batch)
     handles = hook_all(model, recorder, registry)
+    threads = torch.get_num_threads()
+    if meta and threads > 1:  # the shadows' tiny CPU ops: idle worker threads only spin
+        torch.set_num_threads(1)
     try:
         with eval_mode(model), torch.no_grad(), recorder, AttentionLayer(recorder):
             try:
@@ -392,6 +395,8 @@ def record(
         for h in handles:
             h.remove()
         tags.clear(inputs)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
     _cache_copies(recorder, out)
     recorder.rec.ran = set(recorder.ncalls)
     return recorder.rec

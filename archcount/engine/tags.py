@@ -227,8 +227,8 @@ def _shadow(func, ins, outs, args, kwargs) -> None:
             if in_place:
                 _mark_stale(o)
             elif len(unknown) < len(ins) and packet in _ADDITIVE and all(map(finite, unknown)):
-                for t in unknown:
-                    swap[id(t)] = torch.zeros(t.shape, dtype=t.dtype)
+                for t in unknown:  # zeros that take no memory (a broadcast scalar)
+                    swap[id(t)] = torch.zeros((), dtype=t.dtype).expand(t.shape)
                 _run_shadow(func, args, kwargs, swap, outs, pattern=True)
             elif all(map(finite, unknown)):
                 mark_finite(outs)
