@@ -90,6 +90,8 @@ class ModuleCall:
     batched: bool  # an input carries the batch: whole-batch rule counts divide by it
     tallies: Tallies
     masked: int  # whole-batch connections attention masks remove (exact = nominal - masked)
+    # OPS: parameters its ops read, its own or another module's passed in (YOLOS's positions)
+    params: tuple[nn.Parameter, ...] = ()
 
 
 @dataclass
@@ -175,8 +177,8 @@ class Recorder(TorchDispatchMode):
         owner.read_batch = owner.read_batch or batched
 
     def _consume(self, frame: Frame, ins) -> None:
-        """A container's own op reading parameters: its functional rows account them."""
-        if frame.role is OWN:
+        """Parameters an op reads: a container's functional rows, or an ops row, account them."""
+        if frame.role is OWN or frame.role is OPS:
             for p in tags.params_read(ins):
                 frame.params.setdefault(id(p), p)
 
@@ -273,6 +275,7 @@ class Recorder(TorchDispatchMode):
                 frame.batched,
                 frame.tallies,
                 frame.masked,
+                tuple(frame.params.values()),
             )
         )
 

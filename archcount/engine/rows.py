@@ -233,6 +233,8 @@ def ops_row(call, options: Options, seen: set[int], warnings: list[str]) -> Laye
         _claim(call.module, seen, lambda _: False)
         return None
     weights = _claim_weights(call.module, kind, options, own_bias(call.module), seen)
+    passed = claim_params(call.params, seen)  # another module's, handed to it and read
+    weights = (weights[0] + passed[0], weights[1] + passed[1])
     counts = summed(call.tallies, kind, options.convention)
     warn_unknown_ops(f"{call.name} ({type(call.module).__name__})", call.tallies, warnings)
     return _call_row(call, kind, weights, counts, source=Source.OPS, ops=op_parts(call.tallies))

@@ -13,6 +13,7 @@ _ac_q  attention scores of hand-written attention, _ac_w their softmax (engine.s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -36,6 +37,11 @@ _UNDEFINED = {aten.empty, aten.empty_like, aten.new_empty, aten.empty_strided}
 # Ops through which an unknown finite operand leaves -inf and very negative entries as they are
 # (a bias added, where(causal, bias, min), a masked_fill, a concatenation).
 _ADDITIVE = {aten.add, aten.sub, aten.where, aten.masked_fill, aten.cat, aten.stack}
+# Ops whose outputs are finite whatever their inputs hold (SwinV2's 16 * sigmoid(bias)).
+_BOUNDED = {
+    aten.sigmoid, aten.tanh, aten.softmax, aten._softmax, aten.sin, aten.cos, aten.erf,
+    aten.hardtanh, aten.hardsigmoid,
+}  # fmt: skip
 TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w")
 
 
@@ -194,9 +200,14 @@ def known_or_finite(t: torch.Tensor) -> bool:
 
 
 def mark_finite(outs) -> None:
-    """On meta: `outs` were computed from finite or known values only."""
+    """On meta: `outs` were computed from finite or known values only (floats: an unknown
+    bool or integer is never taken for a mask that blocks nothing)."""
     for o in outs:
-        if not isinstance(o, nn.Parameter) and "_ac_s" not in o.__dict__:
+        if (
+            o.dtype.is_floating_point
+            and not isinstance(o, nn.Parameter)
+            and "_ac_s" not in o.__dict__
+        ):
             o._ac_f = True
 
 
@@ -230,12 +241,22 @@ def _shadow(func, ins, outs, args, kwargs) -> None:
                 for t in unknown:  # zeros that take no memory (a broadcast scalar)
                     swap[id(t)] = torch.zeros((), dtype=t.dtype).expand(t.shape)
                 _run_shadow(func, args, kwargs, swap, outs, pattern=True)
-            elif all(map(finite, unknown)):
+            elif packet in _BOUNDED or _gives_finite(unknown, swap, args):
                 mark_finite(outs)
             return
     pattern = any(t.__dict__.get("_ac_a") for t in ins)
     if not _run_shadow(func, args, kwargs, swap, outs, pattern) and in_place:
         _mark_stale(o)
+
+
+def _gives_finite(unknown, swap, args) -> bool:
+    """An op's result is finite: its unknown inputs are finite or integers (an index buffer),
+    and nothing it knows (a known tensor, a number) is -inf, inf or NaN."""
+    if not all(finite(t) or not t.dtype.is_floating_point for t in unknown):
+        return False
+    known = [v for v in swap.values() if v is not None and v.dtype.is_floating_point]
+    numbers = [a for a in args if isinstance(a, float)]
+    return all(bool(torch.isfinite(v).all()) for v in known) and all(map(math.isfinite, numbers))
 
 
 def _run_shadow(func, args, kwargs, swap, outs, pattern: bool) -> bool:

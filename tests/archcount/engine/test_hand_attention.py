@@ -210,3 +210,32 @@ def test_alibi_scores_from_baddbmm_then_a_causal_mask():
         # the leading N·H is the batch here: per example is per head
         assert sum(x.connections for x in rows) == t * t * 2 * D, device
         assert exact == t * (t + 1) // 2 * 2 * D, device
+
+
+def test_a_bias_from_buffers_through_a_bounded_op_is_finite_on_meta():
+    """SwinV2: 16·sigmoid(mlp(coords buffer)[index buffer]) beside a -100 mask built in forward."""
+    t = 5
+
+    class CosineBias(Container):
+        def __init__(self):
+            super().__init__()
+            self.mlp = nn.Linear(2, H)
+            self.register_buffer("coords", torch.randn(t * t, 2))
+            self.register_buffer("index", torch.arange(t * t).flip(0))
+
+        def forward(self, q, k, v):
+            q = self.inner(q)
+            bias = self.mlp(self.coords)[self.index].view(t, t, H).permute(2, 0, 1)
+            a = q @ k.transpose(-2, -1) + 16 * torch.sigmoid(bias)
+            pos = torch.arange(t, device=q.device)
+            a = a + (pos[None, :] > pos[:, None]).float() * -100.0
+            return a.softmax(-1) @ v
+
+    got = {}
+    for device in ("cpu", "meta"):
+        with torch.device(device):
+            model = CosineBias()
+            qkv = tuple(torch.zeros(1, H, t, D) for _ in range(3))
+        r = archcount.count(model, example_input=qkv)
+        got[device] = (attention_rows(r), r.warnings)
+    assert got["cpu"] == got["meta"] == ((H * t * t * 2 * D, H * 15 * 2 * D), ())

@@ -213,6 +213,33 @@ def test_parameters_read_in_functional_code_are_counted_once():
     assert not any("no op of its forward read" in w for w in r.warnings)
 
 
+class Resize(nn.Module):
+    """YOLOS's position interpolation: a leaf without a rule, given its parent's parameter."""
+
+    def forward(self, pos, size):
+        grid = pos.transpose(1, 2).view(1, 8, 2, 2)
+        return F.interpolate(grid, size=size, mode="bilinear").flatten(2).transpose(1, 2)
+
+
+class YolosEmbed(ViTEmbed):
+    def __init__(self):
+        super().__init__()
+        self.resize = Resize()
+
+    def forward(self, x):
+        return self.patch(x) + self.resize(self.pos_embed, (3, 3))
+
+
+def test_a_parameter_passed_to_a_child_is_counted_on_the_child_that_reads_it():
+    r = archcount.count(YolosEmbed(), (1, 9, 4))
+    rows = _rows(r)
+    assert rows["resize"].weights == 32  # pos_embed, read there by its ops
+    assert rows["resize"].connections == 9 * 8 * 4  # bilinear: 4 taps per output
+    unread = [w for w in r.warnings if "no op of its forward read" in w]
+    assert [w.split(" that")[0] for w in unread] == ["YolosEmbed holds 8 weights"]  # cls_token
+    assert r.totals.weights == 40 + 8 + 32
+
+
 class Cached(nn.Module):
     """A KV cache: the model returns an object that keeps cat results."""
 
