@@ -18,6 +18,7 @@ from archcount.front.inputs import InputSpec
 
 ZOO_PREFIXES = ("hf:", "timm:")
 TEXT_TOKENS = 128  # default sequence length of a text model's input_ids (and decoder ids)
+AUDIO_SAMPLES = 16_000  # default length of raw audio (input_values): one second at 16 kHz
 IMAGE_SIZE = 224  # default image side when a vision config names none
 HF_VISION = "hf:resnet, hf:convnext, hf:vit, hf:swin, hf:mobilenet_v2, hf:efficientnet, hf:regnet"
 
@@ -71,6 +72,8 @@ class HFModel:
             frames = 2 * config.max_source_positions
             shape = main_shape or (config.num_mel_bins, frames)
             first = InputSpec(main, (batch, *shape), torch.float32)
+        elif main == "input_values":  # wav2vec2, HuBERT: one second of 16 kHz audio
+            first = InputSpec(main, (batch, *(main_shape or (AUDIO_SAMPLES,))), torch.float32)
         else:
             raise TargetError(
                 f"{self.__name__}: no default for its input {main!r}; give it with "

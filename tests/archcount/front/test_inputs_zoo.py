@@ -114,6 +114,7 @@ def test_hf_text_model_defaults_to_128_token_ids_and_takes_input_shape_or_input(
                 ("decoder_input_ids", (2, 128), torch.long),
             ],
         ),
+        ("wav2vec2", [("input_values", (2, 16000), torch.float32)]),  # 1 s at 16 kHz
     ],
 )
 def test_hf_default_inputs(model_type, expected):
