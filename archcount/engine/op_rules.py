@@ -136,6 +136,8 @@ OP_RULES.add(
         aten.masked_fill_, aten.where, aten.native_dropout, aten.dropout, aten.bernoulli_,
         aten._local_scalar_dense, aten.slice_scatter, aten.select_scatter, aten.index_put,
         aten.index_put_, aten.scatter, aten.scatter_, aten.unfold, aten.pad,
+        aten.uniform_, aten.normal_, aten.random_, aten.exponential_, aten.geometric_,
+        aten.cauchy_, aten.log_normal_, aten.multinomial,  # random draws (BigBird's blocks)
         *_present("_reshape_alias", "_assert_tensor_metadata"),
     ],
     Kind.VIEW,

@@ -300,15 +300,22 @@ def held_row(owner: str, weights: tuple[int, int], source: Source) -> LayerCount
 
 def idle_and_held(model: nn.Module, rec, seen: set[int], warnings: list[str]) -> list[LayerCount]:
     """Warn about modules that never ran (not counted); row the parameters no op read."""
-    for name, module in model.named_modules():
-        params = [p for p in module.parameters() if id(p) not in seen]
-        if params and id(module) not in rec.ran:
-            seen.update(id(p) for p in params)
-            idle = sum(p.numel() for p in params)
-            warnings.append(
-                f"{name or type(model).__name__} ({type(module).__name__}) never ran in "
-                f"forward: its {idle:,} weights are not counted"
-            )
+    idle = _idle(model, rec.ran, seen)
+    if len(idle) == 1:
+        ((name, module, n),) = idle
+        label = name or type(model).__name__
+        warnings.append(
+            f"{label} ({type(module).__name__}) never ran in forward: its {n:,} weights are "
+            "not counted"
+        )
+    elif idle:
+        names = ", ".join(name for name, _, _ in idle[:3])
+        more = f" and {len(idle) - 3} more" if len(idle) > 3 else ""
+        total = sum(n for _, _, n in idle)
+        warnings.append(
+            f"{len(idle)} modules never ran in forward ({names}{more}): their {total:,} "
+            "weights are not counted"
+        )
     rows = []
     for name, module in model.named_modules():
         weights = claim_params(module.parameters(recurse=False), seen)
@@ -320,3 +327,27 @@ def idle_and_held(model: nn.Module, rec, seen: set[int], warnings: list[str]) ->
             )
             rows.append(held_row(label, weights, Source.FUNCTIONAL))
     return rows
+
+
+def _idle(model: nn.Module, ran: set[int], seen: set[int]) -> list[tuple[str, nn.Module, int]]:
+    """The outermost modules nothing inside of ran, with the weights they hold unseen (marked
+    seen). A ModuleList is never called itself: it is idle only when none of its blocks ran."""
+    active: set[int] = set()
+
+    def visit(module: nn.Module) -> bool:
+        inside = [visit(child) for child in module.children()]
+        if id(module) in ran or any(inside):
+            active.add(id(module))
+        return id(module) in active
+
+    visit(model)
+    out, done = [], set()
+    for name, module in model.named_modules(remove_duplicate=True):
+        if id(module) in active or any(name.startswith(d + ".") for d in done):
+            continue
+        done.add(name)
+        params = [p for p in module.parameters() if id(p) not in seen]
+        if params:
+            seen.update(id(p) for p in params)
+            out.append((name, module, sum(p.numel() for p in params)))
+    return out

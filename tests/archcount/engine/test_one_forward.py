@@ -307,3 +307,30 @@ def test_a_rule_gives_its_call_batch_and_units(n):
     r = archcount.count(nn.LSTM(10, 20, 2, bidirectional=True), example_input=torch.zeros(7, n, 10))
     taps = 7 * 2 * 4 * 20 * ((10 + 20) + (40 + 20))
     assert (r.totals.connections, r.totals.outputs, r.warnings) == (taps, 7 * 2 * 2 * 20, ())
+
+
+class GlobalHeads(nn.Module):
+    """Longformer: each block holds global-attention projections that run only for global
+    tokens; the blocks sit in a ModuleList, which is never called itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"local": nn.Linear(4, 4), "glob": nn.Linear(4, 4)}) for _ in range(2)
+        )
+        self.spare = nn.Linear(4, 3)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block["local"](x)
+        return x
+
+
+def test_modules_that_never_ran_are_named_not_their_list():
+    r = archcount.count(GlobalHeads(), (1, 4))
+    (idle,) = [w for w in r.warnings if "never ran" in w]
+    assert idle == (
+        "3 modules never ran in forward (blocks.0.glob, blocks.1.glob, spare): their 55 weights "
+        "are not counted"
+    )
+    assert r.totals.weights == 2 * 20  # the two local layers
