@@ -37,6 +37,28 @@ CAT = torch.ops.aten.cat
 SCALAR = torch.ops.aten._local_scalar_dense.default  # Tensor.item(), bool(t), int(t)
 
 
+def _grouped_mm_on_meta(args, kwargs):
+    """torch's meta _grouped_mm accepts only bf16 with 16-byte aligned strides (its CPU kernel
+    runs any float32): the output the CPU would give. 2-D x 3-D (M, N), 3-D x 3-D (G, M, N),
+    2-D x 2-D (G groups of offs, M, N), 3-D x 2-D (M, N)."""
+    a, b = args[0], args[1]
+    offs = args[2] if len(args) > 2 else kwargs.get("offs")
+    if a.dim() == 2 and b.dim() == 2:
+        shape = (offs.shape[0], a.shape[0], b.shape[-1])
+    elif a.dim() == 3 and b.dim() == 3:
+        shape = (a.shape[0], a.shape[1], b.shape[-1])
+    else:
+        shape = (a.shape[-2], b.shape[-1])
+    dtype = kwargs.get("out_dtype") or (args[4] if len(args) > 4 else None) or a.dtype
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
+# Meta kernels stricter than the CPU's: on meta, when one refuses, the output it would give.
+META_FALLBACKS = {}
+if hasattr(torch.ops.aten, "_grouped_mm"):
+    META_FALLBACKS[torch.ops.aten._grouped_mm.default] = _grouped_mm_on_meta
+
+
 @dataclass
 class Tally:
     """One op's calls and per-example counts, summed (mutable while recording)."""
@@ -130,7 +152,13 @@ class Recorder(TorchDispatchMode):
             known = tags.values(args[0])
             if known is not None and not args[0].__dict__.get("_ac_a"):
                 return known.item()
-        out = func(*args, **kwargs)
+        try:
+            out = func(*args, **kwargs)
+        except RuntimeError:
+            fallback = META_FALLBACKS.get(func) if self.meta else None
+            if fallback is None:
+                raise
+            out = fallback(args, kwargs)
         if self.in_attention or not self.stack:
             return out
         frame = self.stack[-1]

@@ -61,3 +61,31 @@ def test_grouped_mm_rule_matches_a_loop_over_the_groups():
     torch.testing.assert_close(out, torch.cat(parts))
     rule = archcount.OP_RULES.lookup(torch.ops.aten._grouped_mm)
     assert rule.fn(((10, H), (E, H, F), (E,)), {}, tuple(out.shape)) == macs
+
+
+def test_grouped_mm_counts_on_meta_as_on_cpu():
+    """torch's meta _grouped_mm takes bf16 only; archcount answers its float32 call there."""
+    got = {}
+    for device in ("cpu", "meta"):
+        with torch.device(device):
+            torch.manual_seed(0)
+            model = Experts()
+        got[device] = archcount.count(model, (1, T, H)).totals
+    assert got["meta"] == got["cpu"]
+    assert got["meta"].unknown == ()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "offs"),
+    [((10, H), (E, H, F), (E,)), ((E, 3, H), (E, H, F), None), ((3, 2 * H), (2 * H, F), (2,))],
+)
+def test_the_meta_answer_has_the_cpu_kernels_shape(a, b, offs):
+    from archcount.engine.record import META_FALLBACKS
+
+    ends = {(E,): [3, 3, 7, 10], (2,): [H, 2 * H]}.get(offs)
+    cpu_offs = None if offs is None else torch.tensor(ends, dtype=torch.int32)
+    cpu = torch._grouped_mm(torch.randn(a), torch.randn(b), offs=cpu_offs)
+    meta_offs = None if offs is None else torch.zeros(offs, dtype=torch.int32, device="meta")
+    args = (torch.zeros(a, device="meta"), torch.zeros(b, device="meta"))
+    got = META_FALLBACKS[torch.ops.aten._grouped_mm.default](args, {"offs": meta_offs})
+    assert (got.shape, got.dtype) == (cpu.shape, cpu.dtype)
