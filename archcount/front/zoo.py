@@ -8,6 +8,7 @@ arguments of timm.create_model for timm) and says which inputs the model takes b
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import Any
 
 import torch
@@ -64,8 +65,9 @@ class HFModel:
         """The model's main input (main_shape per example, else a sensible default), plus
         decoder_input_ids for an encoder-decoder."""
         config, main = model.config, getattr(model, "main_input_name", "input_ids")
-        if main == "input_ids":
-            first = InputSpec(main, (batch, *(main_shape or (_tokens(config),))), torch.long)
+        if main == "input_ids":  # a dual encoder's text tower has its own positions (CLIP: 77)
+            text = getattr(config, "text_config", None) or config
+            first = InputSpec(main, (batch, *(main_shape or (_tokens(text),))), torch.long)
         elif main == "pixel_values":
             first = InputSpec(main, (batch, *(main_shape or _image(config))), torch.float32)
         elif main == "input_features":  # whisper: mel bins x 2 * encoder positions
@@ -79,10 +81,14 @@ class HFModel:
                 f"{self.__name__}: no default for its input {main!r}; give it with "
                 f"--input {main}=SHAPE[:DTYPE]"
             )
-        if not getattr(config, "is_encoder_decoder", False):
-            return [first]
-        decoder = min(TEXT_TOKENS, getattr(config, "max_target_positions", TEXT_TOKENS))
-        return [first, InputSpec("decoder_input_ids", (batch, decoder), torch.long)]
+        specs = [first]
+        vision = getattr(config, "vision_config", None)
+        if main != "pixel_values" and vision is not None and _takes(model, "pixel_values"):
+            specs.append(InputSpec("pixel_values", (batch, *_image(vision)), torch.float32))
+        if getattr(config, "is_encoder_decoder", False):
+            decoder = min(TEXT_TOKENS, getattr(config, "max_target_positions", TEXT_TOKENS))
+            specs.append(InputSpec("decoder_input_ids", (batch, decoder), torch.long))
+        return specs
 
 
 def _config_class(model_type: str):
@@ -97,6 +103,14 @@ def _config_class(model_type: str):
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise TargetError(f"hf:{model_type}: transformers has no model type {model_type!r}{hint}")
     return CONFIG_MAPPING[model_type]
+
+
+def _takes(model: nn.Module, name: str) -> bool:
+    """model.forward has a parameter `name` (CLIP's pixel_values beside its input_ids)."""
+    try:
+        return name in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _tokens(config) -> int:

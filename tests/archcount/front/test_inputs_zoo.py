@@ -115,6 +115,10 @@ def test_hf_text_model_defaults_to_128_token_ids_and_takes_input_shape_or_input(
             ],
         ),
         ("wav2vec2", [("input_values", (2, 16000), torch.float32)]),  # 1 s at 16 kHz
+        (  # a dual encoder: its text tower's 77 positions, and its vision tower's images
+            "clip",
+            [("input_ids", (2, 77), torch.long), ("pixel_values", (2, 3, 224, 224), torch.float32)],
+        ),
     ],
 )
 def test_hf_default_inputs(model_type, expected):
