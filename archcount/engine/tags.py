@@ -91,7 +91,7 @@ def mark_inputs(inputs, batch: int) -> None:
             t._ac_b = True
         declared = t.__dict__.get("_ac_v")
         if declared is not None and t.device.type == "meta":
-            t._ac_s = declared
+            t._ac_s = declared.clone()  # an in-place write in forward must not change it
 
 
 def declare_values(t: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

@@ -84,3 +84,24 @@ def test_a_meta_tensor_without_values_still_fails_with_the_hint():
         assert "try --device cpu" in str(exc)
     else:
         raise AssertionError("a meta forward reading unknown values must fail")
+
+
+def test_declared_values_survive_an_in_place_write_in_forward():
+    from archcount.engine import tags
+
+    class Writes(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x, mask):
+            mask.mul_(2)  # in place, on the caller's tensor
+            return self.lin(x) * mask.sum()
+
+    x = torch.zeros(1, 4, device="meta")
+    mask = tags.declare_values(torch.ones(1, 4, device="meta"), torch.ones(1, 4))
+    with torch.device("meta"):
+        model = Writes()
+    for _ in range(2):
+        archcount.count(model, example_input=x, example_kwargs={"mask": mask})
+    assert torch.equal(mask._ac_v, torch.ones(1, 4))
