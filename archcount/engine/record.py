@@ -176,7 +176,7 @@ class Recorder(TorchDispatchMode):
         if not outs:
             return
         batched = tags.propagate(func, ins, outs, self.batch, self.meta, args, kwargs)
-        followed = scores.follow(func, args, kwargs, ins, outs)  # hand-written attention
+        followed = self._follow(func, args, kwargs, ins, outs)  # hand-written attention
         rule = self.ops.lookup(func)
         if (rule.fn is None) if rule is not None else func.is_view:
             tags.follow_views(func, ins, outs)  # storage: views of parameters read them
@@ -192,6 +192,23 @@ class Recorder(TorchDispatchMode):
         if followed.note and followed.note not in self.rec.warnings:
             self.rec.warnings.append(followed.note)
         self._tally(frame, func, taps, batched, out)
+
+    def _follow(self, func, args, kwargs, ins, outs) -> scores.Followed:
+        """scores.follow, whose failure on an odd op costs a warning, not the count."""
+        try:
+            return scores.follow(func, args, kwargs, ins, outs)
+        except Exception as exc:  # a layout the pattern cannot take: exact may keep its scores
+            label = f"aten.{func.__name__.split('.')[0]}"
+            msg = (
+                f"hand-written attention: could not follow {label} ({type(exc).__name__}: {exc});"
+                " exact may count masked scores"
+            )
+            if msg not in self.rec.warnings:
+                self.rec.warnings.append(msg)
+            for o in outs:
+                o.__dict__.pop("_ac_q", None)
+                o.__dict__.pop("_ac_w", None)
+            return scores.NOTHING
 
     def _read_batch(self, func, args, kwargs, out) -> None:
         """An op inside a rule's module: carry the batch tag; note whether the module read it."""

@@ -239,3 +239,19 @@ def test_a_bias_from_buffers_through_a_bounded_op_is_finite_on_meta():
         r = archcount.count(model, example_input=qkv)
         got[device] = (attention_rows(r), r.warnings)
     assert got["cpu"] == got["meta"] == ((H * t * t * 2 * D, H * 15 * 2 * D), ())
+
+
+def test_a_mask_the_pattern_cannot_read_costs_a_warning_not_the_count():
+    class Complex(Container):
+        def forward(self, q, k, v):
+            q = self.inner(q)
+            a = q @ k.transpose(-2, -1)
+            a = a + torch.zeros(6, 6, dtype=torch.complex64)  # complex: no order, no -inf
+            return a.real.softmax(-1) @ v
+
+    qkv = tuple(torch.zeros(1, H, 6, D) for _ in range(3))
+    r = archcount.count(Complex(), example_input=qkv)
+    assert r.totals.unknown == ()
+    assert any(
+        w.startswith("hand-written attention: could not follow aten.add") for w in r.warnings
+    )
