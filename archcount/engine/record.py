@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,7 +384,6 @@ def roles(model: nn.Module, registry: RuleRegistry) -> dict[int, str]:
 def hook_all(model: nn.Module, recorder: Recorder, registry: RuleRegistry) -> list:
     """Pre and post hooks on every module; the caller removes them in a finally."""
     role_of = roles(model, registry)
-    handles: list = []
     root_name = recorder.root
 
     def pre(name, role):
@@ -396,13 +395,20 @@ def hook_all(model: nn.Module, recorder: Recorder, registry: RuleRegistry) -> li
     def post(module, args, kwargs, out):
         recorder.leave(out)
 
+    return hook_modules(
+        (module, pre(name or root_name, role_of[id(module)]), post)
+        for name, module in model.named_modules()
+    )
+
+
+def hook_modules(hooks: Iterable[tuple[nn.Module, Any, Any]], with_kwargs: bool = True) -> list:
+    """Register each (module, pre, post) pair of forward hooks; the handles, for the caller to
+    remove in a finally. If registering fails part-way, those made are removed first."""
+    handles: list = []
     try:
-        for name, module in model.named_modules():
-            role = role_of[id(module)]
-            handles.append(
-                module.register_forward_pre_hook(pre(name or root_name, role), with_kwargs=True)
-            )
-            handles.append(module.register_forward_hook(post, with_kwargs=True))
+        for module, pre, post in hooks:
+            handles.append(module.register_forward_pre_hook(pre, with_kwargs=with_kwargs))
+            handles.append(module.register_forward_hook(post, with_kwargs=with_kwargs))
     except BaseException:
         for h in handles:
             h.remove()

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archcount.engine.record import hook_modules
 from archcount.engine.walk import Prepared, eval_mode, prepare
 from archcount.errors import ForwardError, InputError
 from archcount.receptive.registry import FieldRegistry
@@ -72,7 +73,6 @@ def _hooks(prepared: Prepared, registry: FieldRegistry, tracer: Tracer, rows: li
     targets = {id(m): name for name, m in prepared.targets}
     calls: dict[int, int] = {}
     stack: list[tuple] = []
-    handles = []
 
     def pre(module, args, kwargs):
         rule = registry.for_module(type(module))
@@ -92,16 +92,11 @@ def _hooks(prepared: Prepared, registry: FieldRegistry, tracer: Tracer, rows: li
             calls[id(module)] = n + 1
             rows.append(_row(targets[id(module)], n, module, tracer, outs, inside))
 
-    try:
-        for _, module in prepared.model.named_modules():
-            if id(module) in targets or registry.for_module(type(module)) is not None:
-                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
-                handles.append(module.register_forward_hook(post, with_kwargs=True))
-    except BaseException:
-        for h in handles:
-            h.remove()
-        raise
-    return handles
+    return hook_modules(
+        (module, pre, post)
+        for _, module in prepared.model.named_modules()
+        if id(module) in targets or registry.for_module(type(module)) is not None
+    )
 
 
 def _set_by_module(tracer: Tracer, module: nn.Module, rule, inputs, outs) -> None:

@@ -19,6 +19,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from archcount.engine.op_rules import as_shapes
+from archcount.engine.record import hook_modules
 from archcount.engine.registry import OpRegistry
 from archcount.errors import ForwardError, RuleError
 from archcount.records import call_label
@@ -79,7 +80,6 @@ class _Stack:
 
     def hooks(self, model: nn.Module) -> list:
         """Pre/post hooks on every module; the caller removes them."""
-        handles = []
 
         def pre(name):
             def hook(module, a):
@@ -95,15 +95,10 @@ class _Stack:
         def post(module, a, out):
             self.frames.pop()
 
-        try:
-            for name, module in model.named_modules():
-                handles.append(module.register_forward_pre_hook(pre(name)))
-                handles.append(module.register_forward_hook(post))
-        except BaseException:
-            for h in handles:
-                h.remove()
-            raise
-        return handles
+        return hook_modules(
+            ((module, pre(name), post) for name, module in model.named_modules()),
+            with_kwargs=False,
+        )
 
 
 class _Charge(TorchDispatchMode):
