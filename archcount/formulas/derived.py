@@ -133,6 +133,18 @@ class Derivation:
         # biases are weights, the same under both conventions: `unbiased` still applies
         return replace(self, options=options, totals=totals, layers=(other, requested, unbiased))
 
+    def probed_dict(self) -> dict[str, Any]:
+        """What the forms were derived over, for any --json object: variables, fixed values,
+        restrictions, the spans each variable was confirmed on, samples, seconds."""
+        return {
+            "variables": [v.name for v in self.variables],
+            "fixed": dict(self.fixed),
+            "restrictions": [r.to_dict() for r in self.restrictions],
+            "confirmed_on": {v.name: list(s) for v, s in zip(self.variables, self.spans)},
+            "samples": self.samples,
+            "seconds": round(self.seconds, 3),
+        }
+
     def to_dict(self, per_layer: bool = False) -> dict[str, Any]:
         """The CLI's --json object: sympy strings, variables, restrictions (and layers)."""
         out: dict[str, Any] = {
@@ -140,12 +152,7 @@ class Derivation:
             "convention": self.options.convention.value,
             "formulas": {q: str(self.total(q)) for q in QUANTITIES},
             "display": {q: self.show(self.total(q)) for q in QUANTITIES},
-            "variables": [v.name for v in self.variables],
-            "fixed": dict(self.fixed),
-            "restrictions": [r.to_dict() for r in self.restrictions],
-            "confirmed_on": {v.name: list(s) for v, s in zip(self.variables, self.spans)},
-            "samples": self.samples,
-            "seconds": round(self.seconds, 3),
+            **self.probed_dict(),
         }
         if per_layer:
             out["layers"] = [

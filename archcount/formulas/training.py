@@ -55,12 +55,7 @@ class TrainingDerivation:
             "optimizer": o.optimizer.value,
             "dtype": o.precision.value,
             "freeze": list(o.freeze),
-            "variables": [v.name for v in d.variables],
-            "fixed": dict(d.fixed),
-            "restrictions": [r.to_dict() for r in d.restrictions],
-            "confirmed_on": {v.name: list(s) for v, s in zip(d.variables, d.spans)},
-            "samples": d.samples,
-            "seconds": round(d.seconds, 3),
+            **d.probed_dict(),
         }
 
 
