@@ -85,3 +85,20 @@ def cli():
 
     register(app)
     return app
+
+
+@pytest.fixture
+def stop_at():
+    """A Hooks class whose instance stop_at(N) raises KeyboardInterrupt in the log step of epoch
+    N, before its checkpoint: a kill, for the --resume tests."""
+    from train.loop import Hooks
+
+    class StopAt(Hooks):
+        def __init__(self, epoch):
+            self.epoch = epoch
+
+        def epoch_end(self, row):
+            if row["epoch"] == self.epoch:
+                raise KeyboardInterrupt
+
+    return StopAt

@@ -8,7 +8,7 @@ import torch
 
 from train import fast, loop
 from train.data import load_colorization
-from train.loop import Hooks, TrainConfig, train_model
+from train.loop import TrainConfig, train_model
 
 
 @pytest.fixture
@@ -63,18 +63,7 @@ def test_cuda_branch_runs_on_cpu(tiny_data, tmp_path, monkeypatch):
             assert a[key] == pytest.approx(b[key], abs=1e-4)
 
 
-class _StopAt(Hooks):
-    """A kill in the log step of an epoch, before its checkpoint."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def epoch_end(self, row):
-        if row["epoch"] == self.epoch:
-            raise KeyboardInterrupt
-
-
-def test_save_every_and_resume(tiny_data, tmp_path, monkeypatch):
+def test_save_every_and_resume(tiny_data, tmp_path, monkeypatch, stop_at):
     saved = []
     real_save = loop.save_checkpoint
     monkeypatch.setattr(
@@ -83,7 +72,7 @@ def test_save_every_and_resume(tiny_data, tmp_path, monkeypatch):
     whole = train_model(_cfg(epochs=5, save_every=2), tiny_data, tmp_path / "whole")
     assert saved == [2, 4, 5]  # every 2 epochs and after the last
     with pytest.raises(KeyboardInterrupt):
-        train_model(_cfg(epochs=5, save_every=2), tiny_data, tmp_path / "cut", hooks=_StopAt(4))
+        train_model(_cfg(epochs=5, save_every=2), tiny_data, tmp_path / "cut", hooks=stop_at(4))
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     resumed = train_model(_cfg(epochs=5, save_every=2), tiny_data, tmp_path / "cut", resume=True)
     keys = ("train_loss", "val_loss", "val_acc")

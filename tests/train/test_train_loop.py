@@ -12,7 +12,7 @@ import torch
 from train import loop
 from train.data import load_colorization
 from train.errors import TrainError
-from train.loop import Hooks, TrainConfig, train_model
+from train.loop import TrainConfig, train_model
 
 FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc")
 
@@ -45,22 +45,11 @@ def test_short_run_on_real_pictures_lowers_the_loss(shared_data, tmp_path):
     assert last["train_acc"] > first["train_acc"]
 
 
-class _StopAfter(Hooks):
-    """Simulates a kill: raises in the log step of an epoch, before its checkpoint."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def epoch_end(self, row):
-        if row["epoch"] == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("model", ["PoolUpsampleNet", "ConvTransposeNet"])
-def test_resume_after_interruption_equals_uninterrupted(tiny_data, tmp_path, model):
+def test_resume_after_interruption_equals_uninterrupted(tiny_data, tmp_path, stop_at, model):
     whole = train_model(_cfg(model=model), tiny_data, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
-        train_model(_cfg(model=model), tiny_data, tmp_path / "cut", hooks=_StopAfter(2))
+        train_model(_cfg(model=model), tiny_data, tmp_path / "cut", hooks=stop_at(2))
     kept = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
     assert kept["epoch"] == 1  # epoch 2 died before its checkpoint
     resumed = train_model(_cfg(model=model), tiny_data, tmp_path / "cut", resume=True)
