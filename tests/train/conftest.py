@@ -102,3 +102,11 @@ def stop_at():
                 raise KeyboardInterrupt
 
     return StopAt
+
+
+@pytest.fixture
+def tiny_data(tiny_cifar_dir, tiny_palette):
+    """10 training and 2 validation 'horses' of random pixels, 8 colours, loaded."""
+    from train.data import load_colorization
+
+    return load_colorization(tiny_cifar_dir, palette=tiny_palette)

@@ -7,13 +7,7 @@ import pytest
 import torch
 
 from train import fast, loop
-from train.data import load_colorization
 from train.loop import TrainConfig, train_model
-
-
-@pytest.fixture
-def tiny_data(tiny_cifar_dir, tiny_palette):
-    return load_colorization(tiny_cifar_dir, palette=tiny_palette)
 
 
 def _cfg(**kw):

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from train import starter
-from train.data import load_colorization
 from train.loop import TrainConfig, train_model
 from train.order import starter_permutations
-
-
-@pytest.fixture
-def tiny_data(tiny_cifar_dir, tiny_palette):
-    return load_colorization(tiny_cifar_dir, palette=tiny_palette)
 
 
 def _cfg(**kw):

@@ -17,12 +17,6 @@ from train.loop import TrainConfig, train_model
 FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc")
 
 
-@pytest.fixture
-def tiny_data(tiny_cifar_dir, tiny_palette):
-    """10 training and 2 validation 'horses' of random pixels, 8 colours."""
-    return load_colorization(tiny_cifar_dir, palette=tiny_palette)
-
-
 def _cfg(**kw):
     """A CPU run small enough for a test: NF 4, batch 4, 3 epochs."""
     base = TrainConfig(model="ConvTransposeNet", epochs=3, batch_size=4, num_filters=4)
