@@ -31,26 +31,23 @@ HOMEWORK = ("models.PoolUpsampleNet", "models.ConvTransposeNet", "models.UNet")
 VISION = {"vit", "swin", "resnet", "convnext", "mobilenet_v2", "regnet"}
 
 
+# Each homework net under the options a user varies: name -> options after the net's own.
+HOMEWORK_OPTIONS = {
+    "k3": "--training --receptive-field --cross-check",
+    "k5-s64-b2": "--k 5 --size 64 --batch 2 --training --optimizer sgd",
+    "modules-nobias": "--convention modules --ignore-bias --ignore-norm --depth 1",
+    "meta-bf16-freeze": "--device meta --training --dtype bf16 --freeze layer1.*",
+}
+
+
 def homework_cases() -> dict[str, list[str]]:
-    """Each homework net under the options a user varies."""
-    cases = {}
-    for net in HOMEWORK:
-        name = net.split(".")[1]
-        base = [net, *"--nic 1 --nf 8 --nc 24".split()]
-        cases[f"{name}/k3"] = [*base, *"--training --receptive-field --cross-check".split()]
-        cases[f"{name}/k5-s64-b2"] = [
-            *base,
-            *"--k 5 --size 64 --batch 2 --training --optimizer sgd".split(),
-        ]
-        cases[f"{name}/modules-nobias"] = [
-            *base,
-            *"--convention modules --ignore-bias --ignore-norm --depth 1".split(),
-        ]
-        cases[f"{name}/meta-bf16-freeze"] = [
-            *base,
-            *"--device meta --training --dtype bf16 --freeze layer1.*".split(),
-        ]
-    return cases
+    """Each homework net (NIC 1, NF 8, NC 24) under each of HOMEWORK_OPTIONS."""
+    base = ["--nic", "1", "--nf", "8", "--nc", "24"]
+    return {
+        f"{net.split('.')[1]}/{name}": [net, *base, *options.split()]
+        for net in HOMEWORK
+        for name, options in HOMEWORK_OPTIONS.items()
+    }
 
 
 def zoo_args(model_type: str) -> list[str]:
