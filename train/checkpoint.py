@@ -1,21 +1,16 @@
-"""Run-directory files: atomic writes, the checkpoint dict, and the metrics as CSV and JSON."""
+"""Run-directory files: the checkpoint dict, and the metrics as CSV and JSON, written atomically."""
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
-import json
-import math
-import os
 import tempfile
-import threading
-import warnings
 from pathlib import Path
 
 import torch
 
-from train.errors import DiskFullError, TrainError
+from archcount.files import dumps, write_atomic
+from train.errors import TrainError
 
 CHECKPOINT = "checkpoint.pt"
 METRIC_FIELDS = (
@@ -42,17 +37,6 @@ def prepare_run_dir(path: str | Path) -> Path:
     return path
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; the lock keeps threads from racing)."""
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
 def check_writable(path: str | Path) -> Path:
     """TrainError unless path is (or could be made as) a folder we can write files in; creates
     nothing: the probe file goes in path or its nearest existing ancestor and is removed."""
@@ -70,57 +54,11 @@ def check_writable(path: str | Path) -> Path:
     return path
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Temp file beside path, written, flushed and fsynced, then renamed over path; mode
-    0666 & ~umask as open() would give. The old file survives any failure; ENOSPC/EFBIG raise
-    DiskFullError, other OS errors TrainError."""
-    path = Path(path)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600 whatever the umask
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            raise DiskFullError(path) from exc
-        raise TrainError(f"cannot write {path} ({exc.strerror or exc})") from exc
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def strict_json(doc, what: str = "output", note=None) -> str:
-    """json.dumps(allow_nan=False) with every non-finite float replaced by null, and a warning
-    naming how many were (through note(message) when given, else warnings.warn)."""
-    replaced = []
-
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            replaced.append(value)
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
-
-    text = json.dumps(clean(doc), indent=2, allow_nan=False, ensure_ascii=False)
-    if replaced:
-        message = f"{what}: {len(replaced)} non-finite value(s) written as null"
-        note(message) if note else warnings.warn(message, stacklevel=2)
-    return text
-
-
 def save_checkpoint(run_dir: Path, checkpoint: dict) -> Path:
     """Atomically write the checkpoint dict (tensors, numbers, strings only) to run_dir."""
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
-    atomic_write(run_dir / CHECKPOINT, buf.getvalue())
+    write_atomic(run_dir / CHECKPOINT, buf.getvalue())
     return run_dir / CHECKPOINT
 
 
@@ -143,6 +81,6 @@ def write_metrics(run_dir: Path, metrics: list[dict], extra: dict) -> None:
     writer = csv.DictWriter(text, fieldnames=METRIC_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(metrics)
-    atomic_write(run_dir / "metrics.csv", text.getvalue().encode())
+    write_atomic(run_dir / "metrics.csv", text.getvalue())
     doc = {**extra, "epochs": metrics}
-    atomic_write(run_dir / "metrics.json", strict_json(doc, "metrics.json").encode())
+    write_atomic(run_dir / "metrics.json", dumps(doc, "metrics.json"))

@@ -135,8 +135,9 @@ def run_training(
     """Load the data once, train each config, print its table, then the comparison.
 
     Under torchrun every process trains; rank 0 alone prints and writes."""
+    from archcount.files import dumps, write_atomic
     from train import distrib
-    from train.checkpoint import atomic_write, prepare_run_dir, strict_json
+    from train.checkpoint import prepare_run_dir
     from train.cost import run_cost
     from train.data import load_colorization
     from train.loop import Hooks, train_model, validate_config
@@ -165,7 +166,7 @@ def run_training(
     if not dist.main:
         return results
     rows = comparison_rows(results)
-    atomic_write(run_dir / "comparison.json", strict_json(rows, "comparison.json").encode())
+    write_atomic(run_dir / "comparison.json", dumps(rows, "comparison.json"))
     if len(results) > 1:
         console.print(comparison_table(rows))
     return results

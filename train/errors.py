@@ -1,10 +1,11 @@
 """The one exception type for faults a user of the training harness can cause, and how the
-training CLIs report it."""
+training CLIs report it (through archcount.files' one error sink)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+INTERRUPTED = "interrupted: run again with --resume to continue"
 
 
 class TrainError(Exception):
@@ -20,21 +21,16 @@ class DiskFullError(TrainError):
         super().__init__(f"disk full writing {path}; last good checkpoint: {kept}")
 
 
-@contextlib.contextmanager
-def user_errors(debug: bool) -> Iterator[None]:
-    """Turn a TrainError into one red line on stderr and exit code 2 (--debug: the traceback)."""
-    import typer
-    from rich.console import Console
-    from rich.markup import escape
+def user_errors(debug: bool) -> AbstractContextManager[None]:
+    """A TrainError or a failed write is one red line on stderr and exit code 2; anything else
+    is a bug and keeps its traceback; Ctrl-C says how to go on (exit 130)."""
+    from archcount.files import user_errors as sink
 
-    err = Console(stderr=True)
-    try:
-        yield
-    except TrainError as exc:
-        if debug:
-            raise
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        err.print("[red]interrupted:[/red] run again with --resume to continue")
-        raise typer.Exit(130) from None
+    return sink(debug, _line, INTERRUPTED)
+
+
+def _line(exc: BaseException) -> str | None:
+    """Ours as it is; None (raised on, with its traceback) for anything else."""
+    from archcount.files import WriteError
+
+    return str(exc) if isinstance(exc, TrainError | WriteError) else None

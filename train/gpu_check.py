@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from archcount.files import dumps, write_atomic
 from train.data import load_colorization
 from train.loop import NETS, TrainConfig, train_model
 from train.synthetic import write_synthetic
@@ -162,9 +163,7 @@ def main(argv=None) -> int:
             )
     report(rows, cpu, estimates)
     if args.json:
-        args.json.write_text(
-            json.dumps({"rows": rows, "cpu": cpu, "estimates": estimates}, indent=2)
-        )
+        write_atomic(args.json, dumps({"rows": rows, "cpu": cpu, "estimates": estimates}))
     return 0
 
 

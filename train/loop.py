@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archcount.files import WriteError
 from models import ConvTransposeNet, PoolUpsampleNet, UNet
 from train import distrib, fast
 from train.checkpoint import (
@@ -358,7 +359,9 @@ def _guard(write, saved: int):
     """Run a write; a full disk says which checkpoint survives."""
     try:
         return write()
-    except DiskFullError as exc:
+    except WriteError as exc:
+        if not exc.disk_full:
+            raise
         raise DiskFullError(exc.path, saved) from exc
 
 

@@ -9,12 +9,14 @@ at most 1/256 per channel).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from archcount.files import WriteError, write_atomic
 from train.errors import TrainError
 
 PIXEL_SCALE = 256.0
@@ -123,11 +125,8 @@ def cached_kmeans_palette(
             folder.mkdir(parents=True, exist_ok=True)
             if not _writable(folder):
                 raise PermissionError(folder)
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                np.save(fh, palette)
-            os.replace(tmp, folder / name)
-        except OSError:
+            write_atomic(folder / name, _npy_bytes(palette))
+        except (OSError, WriteError):
             notes.append(f"palette: {folder} is not writable, caching elsewhere")
             continue
         notes.append(
@@ -136,6 +135,13 @@ def cached_kmeans_palette(
         return palette
     notes.append("palette: fitted by k-means but could not cache it anywhere")
     return palette
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    """The bytes np.save writes for array (a plain .npy, no pickle)."""
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
 
 
 def _writable(folder: Path) -> bool:

@@ -10,7 +10,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from train.checkpoint import atomic_write
+from archcount.files import write_atomic
 
 SAMPLE_COUNT = 8
 GAP = 4  # white pixels between the sample tiles
@@ -21,7 +21,7 @@ def _save(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    atomic_write(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def save_curves(path: Path, metrics: list[dict], title: str) -> None:

@@ -214,7 +214,7 @@ def plot(result: SweepResult, path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from train.checkpoint import atomic_write
+    from archcount.files import write_atomic
 
     fig = Figure(figsize=(6, 4.5))  # no pyplot: no global figure state, no display
     FigureCanvasAgg(fig)
@@ -222,7 +222,7 @@ def plot(result: SweepResult, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -43,7 +42,9 @@ def theory(
 
     results = run_all()
     if as_json:
-        print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+        from archcount.files import dumps
+
+        print(dumps([r.as_dict() for r in results], "theory --json"))
     else:
         table = Table("", "claim", "measured", title="optimisation theory", show_lines=True)
         for r in results:
@@ -122,7 +123,8 @@ def sweep(
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ):
     """Steps to reach a target validation loss per batch size; log-log plot with regimes."""
-    from train.checkpoint import atomic_write, check_writable, strict_json
+    from archcount.files import dumps, strict, write_atomic
+    from train.checkpoint import check_writable
     from train.data import load_colorization
     from train.loop import Hooks, resolve_device
 
@@ -149,16 +151,11 @@ def sweep(
         )
         for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
             err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-
-        def warn(message: str) -> None:
-            err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
-
         plot_path = plot(result, out / "sweep.png")
-        text = strict_json(as_dict(result), "sweep.json", warn)
-        atomic_write(out / "sweep.json", text.encode())
+        doc = strict(as_dict(result), "sweep.json")  # warned once: the file and --json share it
+        write_atomic(out / "sweep.json", dumps(doc))
     if as_json:
-        doc = {**as_dict(result), "plot": str(plot_path)}
-        print(strict_json(doc, "sweep --json", lambda message: None))
+        print(dumps({**doc, "plot": str(plot_path)}))
     else:
         _render_sweep(result, plot_path)
 

@@ -16,8 +16,8 @@ from typer.exceptions import TyperException
 from archcount.cli.check import check_command
 from archcount.cli.count import count_command
 from archcount.cli.derive import derive_command
-from archcount.cli.options import one_line_error
 from archcount.cli.padding import padding_command
+from archcount.files import error_line
 
 
 class DefaultGroup(TyperGroup):
@@ -40,10 +40,10 @@ class DefaultGroup(TyperGroup):
             if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help
                 ctx = getattr(exc, "ctx", None)
                 where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-                one_line_error(f"{exc.format_message()}{where}")
+                error_line(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
         except typer.Abort:
-            one_line_error("aborted")
+            error_line("aborted")
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 

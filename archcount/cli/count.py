@@ -229,7 +229,7 @@ def count_command(
 
 def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:
     """Bars per layer, or per module shown with --depth, drawn to `path` atomically."""
-    from archcount.cli.output import write_atomic
+    from archcount.files import write_atomic
     from archcount.render.plot import Bar, layer_bars, layers_chart
 
     bars = layer_bars(report)

@@ -151,8 +151,8 @@ def derive_command(
 
 def _plot(path: str, over: str | None, model, derivation) -> None:
     """Each total over one variable, drawn to `path` (written atomically)."""
-    from archcount.cli.output import write_atomic
     from archcount.errors import DerivationError
+    from archcount.files import write_atomic
     from archcount.front.series import parse_over, series
     from archcount.render.plot import chart_format, series_chart
 

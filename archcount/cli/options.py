@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout, suppress
-from typing import Annotated, Any, NoReturn
+from contextlib import AbstractContextManager, contextmanager, redirect_stdout
+from typing import Annotated, Any
 
 import typer
-from typer.exceptions import TyperException
 
 from archcount.errors import ArchcountError
 from archcount.records import Convention
@@ -115,48 +114,19 @@ Fix = Annotated[
 ]
 
 
-@contextmanager
-def user_errors(debug: bool) -> Iterator[None]:
-    """The one place that maps every failure to one red line on stderr and an exit code.
+def user_errors(debug: bool) -> AbstractContextManager[None]:
+    """Every failure one red line on stderr, exit 2 (archcount.files.user_errors): ours as it
+    is, anything the user's code raises (SystemExit included) named by its type."""
+    from archcount.files import user_errors as sink
 
-    Our errors exit 2 as they are; what the user's code raises (at import, in its
-    constructor or forward: anything, SystemExit included) exits 2 named by its type; an
-    interrupt exits 130. --debug re-raises instead, for the traceback.
-    """
-    try:
-        yield
-    except (typer.Exit, typer.Abort, TyperException):
-        raise  # typer's own exits and usage errors
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        fail("interrupted", code=130)
-    except BrokenPipeError:  # `archcount ... --json | head`: the reader left; say nothing
-        sys.stdout = _Gone(sys.stdout)  # no second EPIPE when Python flushes it at exit
-        raise typer.Exit(1) from None
-    except BaseException as exc:  # the user's code can raise anything
-        if debug or not isinstance(exc, Exception | SystemExit):
-            raise
-        fail(failure_line(exc))
-
-
-class _Gone:
-    """A stream whose reader has left: flushing it is a no-op, the rest is the stream's."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def flush(self) -> None:
-        with suppress(OSError):
-            self._stream.flush()
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
+    return sink(debug, failure_line)
 
 
 def failure_line(exc: BaseException) -> str:
     """One line for a failure: ours as it is, anything else named with its type."""
-    if isinstance(exc, ArchcountError):
+    from archcount.files import WriteError, one_line
+
+    if isinstance(exc, ArchcountError | WriteError):
         return one_line(str(exc))
     if isinstance(exc, RecursionError):
         return (
@@ -171,28 +141,6 @@ def failure_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}{': ' + text if text else ''} (--debug shows the traceback)"
 
 
-def one_line(text: str, limit: int = 400) -> str:
-    """`text` on one line (whitespace runs become one space), its middle cut past `limit`."""
-    text = " ".join(text.split())
-    half = limit // 2
-    return text if len(text) <= limit else f"{text[:half]} … {text[-half:]}"
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print `error: message` in red on stderr and exit with `code`."""
-    one_line_error(message)
-    raise typer.Exit(code) from None
-
-
-def one_line_error(message: str) -> None:
-    """`error: message` in red on stderr, on one line."""
-    from rich.console import Console
-
-    Console(stderr=True, soft_wrap=True, highlight=False).print(
-        f"error: {one_line(message)}", style="red", markup=False
-    )
-
-
 @contextmanager
 def prints_to_stderr(json_out: bool) -> Iterator[None]:
     """Under --json, what the user's model prints while built and run goes to stderr."""
@@ -205,7 +153,7 @@ def prints_to_stderr(json_out: bool) -> Iterator[None]:
 
 def echo_json(data: dict) -> None:
     """Write `data` as strict JSON to stdout, unwrapped (non-finite numbers as null)."""
-    from archcount.cli.output import dumps
+    from archcount.files import dumps
 
     sys.stdout.write(dumps(data) + "\n")
 

@@ -122,7 +122,7 @@ def test_output_mode_follows_the_umask(ws, tiny, umask, mode):
 
 
 def test_non_finite_numbers_are_null_with_a_warning(capsys):
-    from archcount.cli.output import dumps
+    from archcount.files import dumps
 
     text = dumps({"a": float("nan"), "b": [1.5, float("inf")], "c": {"d": -float("inf")}})
     assert json.loads(text) == {"a": None, "b": [1.5, None], "c": {"d": None}}
@@ -141,12 +141,12 @@ def test_a_reader_that_leaves_early_gets_no_traceback(ws, tiny, monkeypatch):
     """`archcount ... --json | head -c 1`: EPIPE on stdout is a quiet exit 1."""
     from typer.testing import CliRunner
 
-    import archcount.cli.output
+    import archcount.files
     from archcount.cli.app import app
 
     def gone(data):
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(archcount.cli.output, "dumps", gone)
+    monkeypatch.setattr(archcount.files, "dumps", gone)
     r = CliRunner().invoke(app, [tiny, "--size", "8", "--json"])
     assert r.exit_code == 1 and r.stderr == "", (r.exit_code, r.stderr)

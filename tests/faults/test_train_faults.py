@@ -20,7 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from train import checkpoint
+from archcount import files
 from train.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,7 +265,7 @@ def test_debug_gives_the_traceback(env):
 def test_written_files_follow_the_umask(tmp_path, mask, mode):
     old = os.umask(mask)
     try:
-        checkpoint.atomic_write(tmp_path / "f.json", b"{}")
+        files.write_atomic(tmp_path / "f.json", b"{}")
     finally:
         os.umask(old)
     assert (tmp_path / "f.json").stat().st_mode & 0o777 == mode
@@ -277,9 +277,9 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.os, "fsync", full)
-    with pytest.raises(checkpoint.DiskFullError, match=r"disk full writing .*m\.json"):
-        checkpoint.atomic_write(tmp_path / "m.json", b"new")
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(files.WriteError, match=r"disk full writing .*m\.json"):
+        files.write_atomic(tmp_path / "m.json", b"new")
     assert (tmp_path / "m.json").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left behind
 

@@ -112,3 +112,23 @@ def test_kmeans_cache_beside_data_then_user_cache_when_read_only(tmp_path, monke
     assert list(ro_dir.iterdir()) == []
     assert "not writable" in notes[0]
     assert len(list((tmp_path / "xdg" / "archcount").glob("*.npy"))) == 1
+
+
+def test_kmeans_cache_does_not_follow_a_planted_symlink(tmp_path, monkeypatch):
+    # issue 21: the cache used to go through the predictable `.NAME.PID.tmp`; a link planted
+    # there must neither be written through nor be where the palette lands
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    cached_kmeans_palette(_two_colour_images(), 2, 0, 7, data_dir, [])
+    (name,) = [p.name for p in data_dir.iterdir()]
+    (data_dir / name).unlink()
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (data_dir / f".{name}.{os.getpid()}.tmp").symlink_to(victim)
+    palette = cached_kmeans_palette(_two_colour_images(), 2, 0, 7, data_dir, [])
+    assert victim.read_bytes() == b"precious"
+    np.testing.assert_array_equal(load_palette(data_dir / name), palette)
+    assert not (data_dir / name).is_symlink()
