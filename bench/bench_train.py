@@ -1,4 +1,4 @@
-"""Training speed of train.loop against the homework starter's loop (train/starter.py).
+"""Training speed of train.loop against the homework starter's loop (tests/train/starter.py).
 
 Per step (default): both loops train a fresh net of the same shape from the same weights; their
 single steps are interleaved round-robin (the order alternating every round) after a warm-up,
@@ -29,6 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
+def _starter_oracle():
+    """tests/train/starter.py, the transcribed starter loop, loaded by its path."""
+    import importlib.util
+
+    path = ROOT / "tests" / "train" / "starter.py"
+    spec = importlib.util.spec_from_file_location("starter_oracle", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _sync(device) -> None:
     """Wait for queued GPU work so wall-clock time is honest."""
     import torch
@@ -41,10 +52,10 @@ def ours(cfg, data):
     """A function running one train.loop.train_step per call, over full batches in order."""
     import torch
 
-    from train import distrib
+    from train import distributed
     from train.loop import Hooks, setup, train_step
 
-    t, _ = setup(cfg, data, Path(tempfile.mkdtemp()), False, Hooks(), distrib.SINGLE)
+    t, _ = setup(cfg, data, Path(tempfile.mkdtemp()), False, Hooks(), distributed.SINGLE)
     t.net.train()
     sums = torch.zeros(3, dtype=torch.float64, device=t.x_tr.device)
     full = len(t.x_tr) // cfg.batch_size
@@ -64,7 +75,7 @@ def starter(cfg, data, device):
     import torch
     from torch import nn
 
-    from train import starter as ref
+    ref = _starter_oracle()
     from train.loop import build_model
 
     model = build_model(cfg, data.num_colours).to(device)
@@ -88,8 +99,8 @@ def per_step(args) -> None:
     """Round-robin single steps of both loops; per-net median ratio and spread."""
     import torch
 
-    from train.data import load_colorization
-    from train.loop import TrainConfig
+    from train.config import TrainConfig
+    from train.data.cifar import load_colorization
 
     data = load_colorization(args.data_dir, palette=args.palette)
     print(_header(args, torch, len(data.train_x)))
@@ -97,9 +108,11 @@ def per_step(args) -> None:
         f"{'net':<18}{'ours ms':>9}{'starter ms':>12}{'ratio median':>14}{'IQR':>13}{'min-max':>13}"
     )
     for net in args.nets.split(","):
-        cfg = TrainConfig(net, batch_size=args.batch_size, num_filters=args.num_filters)
-        cfg.device, cfg.compile, cfg.bf16 = args.device, args.compile, args.bf16
-        cfg.channels_last = None if args.channels_last else False
+        cfg = TrainConfig(
+            net, batch_size=args.batch_size, num_filters=args.num_filters, device=args.device,
+            compile=args.compile, bf16=args.bf16,
+            channels_last=None if args.channels_last else False,
+        )  # fmt: skip
         mine, device = ours(cfg, data)
         theirs = starter(cfg, data, device)
         times: dict[str, list[float]] = {"ours": [], "starter": []}
@@ -139,9 +152,9 @@ def starter_process(args) -> None:
     """The starter as a script: load, shuffle once, train --epochs, validate every epoch, print."""
     import torch
 
-    from train import starter as ref
-    from train.data import load_colorization
-    from train.loop import TrainConfig
+    ref = _starter_oracle()
+    from train.config import TrainConfig
+    from train.data.cifar import load_colorization
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -149,8 +162,10 @@ def starter_process(args) -> None:
 
     matplotlib.use("Agg")
     data = load_colorization(args.data_dir, palette=args.palette)
-    cfg = TrainConfig(args.nets.split(",")[0], epochs=args.epochs, batch_size=args.batch_size)
-    cfg.num_filters = args.num_filters
+    net = args.nets.split(",")[0]
+    cfg = TrainConfig(
+        net, epochs=args.epochs, batch_size=args.batch_size, num_filters=args.num_filters
+    )
     for row in ref.run(cfg, data, args.device):
         print(
             f"Epoch [{row['epoch']}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
@@ -194,16 +209,19 @@ def whole(args) -> None:
 
 def fidelity(args) -> None:
     """Final metrics of train.loop (default, and --shuffle epoch) beside the starter's loop."""
-    from train import starter as ref
-    from train.data import load_colorization
-    from train.loop import TrainConfig, train_model
+    ref = _starter_oracle()
+    from train.config import TrainConfig
+    from train.data.cifar import load_colorization
+    from train.loop import train_model
 
     data = load_colorization(args.data_dir, palette=args.palette)
     print(f"{args.epochs} epochs, batch {args.batch_size}, NF {args.num_filters}, seed 0, CPU")
     print(f"{'net':<18}{'loop':<22}{'train loss':>11}{'val loss':>10}{'val acc':>9}")
     for net in args.nets.split(","):
-        cfg = TrainConfig(net, epochs=args.epochs, batch_size=args.batch_size, device="cpu")
-        cfg.num_filters = args.num_filters
+        cfg = TrainConfig(
+            net, epochs=args.epochs, batch_size=args.batch_size, num_filters=args.num_filters,
+            device="cpu",
+        )  # fmt: skip
         rows = {"starter (transcribed)": ref.run(cfg, data)[-1]}
         with tempfile.TemporaryDirectory() as tmp:
             for label, change in (

@@ -1,5 +1,5 @@
 """`python -m train`."""
 
-from train.cli import main
+from train.cli import app
 
-main()
+app()

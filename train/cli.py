@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +9,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from train import heap
+from train.config import Choice, Device, Net, Shuffle
 from train.errors import user_errors
+from train.experiments.cli import register as _register_experiments
 
 if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other commands) stay fast
-    from train.loop import RunResult, TrainConfig
+    from train.config import TrainConfig
+    from train.loop import RunResult
 
 app = typer.Typer(
     add_completion=False,
@@ -29,39 +29,16 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-OWN_PROCESS = "own_process"  # ctx.obj key: main() runs the command as the whole process
-
-
-class ModelChoice(str, Enum):
-    """--model: one net or all three in turn (matched without regard to case)."""
-
-    PoolUpsampleNet = "PoolUpsampleNet"
-    ConvTransposeNet = "ConvTransposeNet"
-    UNet = "UNet"
-    all = "all"
-
-
-class ShuffleChoice(str, Enum):
-    """--shuffle: once (the starter's fixed batch order) or a new order every epoch."""
-
-    once = "once"
-    epoch = "epoch"
-
-
-class DeviceChoice(str, Enum):
-    """--device: auto picks CUDA when present."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+# --model: a net, or all three in turn
+NetOrAll = Choice("NetOrAll", {**{net.name: net.value for net in Net}, "ALL": "all"})
 
 
 @app.callback(invoke_without_command=True)
 def train_command(
     ctx: typer.Context,
     model: Annotated[
-        ModelChoice, typer.Option(case_sensitive=False, help="Net to train, or all three.")
-    ] = ModelChoice.all,
+        NetOrAll, typer.Option(case_sensitive=False, help="Net to train, or all three.")
+    ] = NetOrAll.ALL,
     epochs: Annotated[int, typer.Option(help="Epochs per net.")] = 25,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 100,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
@@ -80,17 +57,15 @@ def train_command(
     run_dir: Annotated[Path, typer.Option(help="Outputs go to RUN_DIR/<net>/.")] = Path(
         "runs/colorize"
     ),
-    device: Annotated[DeviceChoice, typer.Option(help="auto: CUDA when present.")] = (
-        DeviceChoice.auto
-    ),
+    device: Annotated[Device, typer.Option(help="auto: CUDA when present.")] = Device.AUTO,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
     compile: Annotated[
         bool, typer.Option(help="torch.compile on full batches (CUDA: CUDA graphs).")
     ] = False,
     shuffle: Annotated[
-        ShuffleChoice,
+        Shuffle,
         typer.Option(help="once: the starter's one numpy shuffle, fixed order; epoch: reshuffle."),
-    ] = ShuffleChoice.once,
+    ] = Shuffle.ONCE,
     channels_last: Annotated[
         bool | None,
         typer.Option(
@@ -109,19 +84,18 @@ def train_command(
     """Train the nets (the default command): metrics, curves.png, samples.png, checkpoints."""
     if ctx.invoked_subcommand is not None:
         return
-    owned = isinstance(ctx.obj, dict) and ctx.obj.get(OWN_PROCESS)
-    with heap.frozen_after() if owned else contextlib.nullcontext():  # torch's import: frozen
-        from train.loop import TrainConfig
+    from train.config import TrainConfig
 
-    names = [m.value for m in ModelChoice if m is not ModelChoice.all]
-    configs = [
-        TrainConfig(name, epochs, batch_size, lr, kernel, num_filters, seed, category)
-        for name in (names if model is ModelChoice.all else [model.value])
-    ]
-    for cfg in configs:
-        cfg.device, cfg.bf16, cfg.compile = device.value, bf16, compile
-        cfg.shuffle, cfg.channels_last, cfg.save_every = shuffle.value, channels_last, save_every
     with user_errors(debug):
+        configs = [
+            TrainConfig(
+                model=net, epochs=epochs, batch_size=batch_size, lr=lr, kernel=kernel,
+                num_filters=num_filters, seed=seed, category=category, device=device, bf16=bf16,
+                compile=compile, shuffle=shuffle, channels_last=channels_last,
+                save_every=save_every,
+            )
+            for net in (Net if model is NetOrAll.ALL else [Net(model.value)])
+        ]  # fmt: skip
         if threads is not None:
             import torch
 
@@ -135,53 +109,49 @@ def run_training(
     """Load the data once, train each config, print its table, then the comparison.
 
     Under torchrun every process trains; rank 0 alone prints and writes."""
-    from archcount.files import dumps, write_atomic
-    from train import distrib
+    from train import distributed
     from train.checkpoint import prepare_run_dir
-    from train.cost import run_cost
-    from train.data import load_colorization
-    from train.loop import Hooks, train_model, validate_config
-    from train.report import comparison_rows, comparison_table, epoch_table, rich_hooks
+    from train.data.cifar import load_colorization
 
-    dist = distrib.from_env()
-    for cfg in configs:
-        validate_config(cfg)
+    dist = distributed.from_env()
     if dist.main:  # fail on unwritable outputs before minutes of loading and training
         for cfg in configs:
             prepare_run_dir(run_dir / cfg.model)
     data = load_colorization(data_dir, configs[0].category, palette, seed=configs[0].seed)
-    seen: set[str] = set()
     for note in data.notes if dist.main else ():
         err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-    results = []
-    for cfg in configs:  # the process group, if any, is left at exit (distrib.init)
-        if not dist.main:
-            results.append(train_model(cfg, data, run_dir / cfg.model, resume, Hooks(), dist))
-            continue
-        console.print(run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False)
-        with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
-            results.append(train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist))
-        console.print(epoch_table(results[-1]))
-        console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
+    seen: set[str] = set()
+    results = [_train_one(cfg, data, run_dir, resume, dist, seen) for cfg in configs]
+    if dist.main:
+        _compare(results, run_dir)
+    return results  # the process group, if any, is left at exit (distributed.init)
+
+
+def _train_one(cfg: TrainConfig, data, run_dir: Path, resume: bool, dist, seen: set[str]):
+    """One net: its cost line, a progress bar, its table (rank 0); silent on other ranks."""
+    from train.cost import run_cost
+    from train.loop import Hooks, train_model
+    from train.report import epoch_table, rich_hooks
+
     if not dist.main:
-        return results
+        return train_model(cfg, data, run_dir / cfg.model, resume, Hooks(), dist)
+    console.print(run_cost(cfg, len(data.train_x), data.num_colours).line(), highlight=False)
+    with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
+        result = train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist)
+    console.print(epoch_table(result))
+    console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
+    return result
+
+
+def _compare(results: list[RunResult], run_dir: Path) -> None:
+    """comparison.json, and the comparison table when more than one net was trained."""
+    from archcount.files import dumps, write_atomic
+    from train.report import comparison_rows, comparison_table
+
     rows = comparison_rows(results)
     write_atomic(run_dir / "comparison.json", dumps(rows, "comparison.json"))
     if len(results) > 1:
         console.print(comparison_table(rows))
-    return results
 
 
-def main() -> None:
-    """Console entry point: the process is ours, so the garbage collector is set for a short
-    run (train.heap); app() called otherwise (CliRunner, tests) leaves it alone."""
-    try:
-        app(obj={OWN_PROCESS: True})
-    finally:
-        heap.freeze()  # however the command ends: the exit's collection skips what is alive
-
-
-# theory and sweep register on `app`, so they are imported after it exists
-from train.theory_cli import register as _register_theory  # noqa: E402
-
-_register_theory(app)
+_register_experiments(app)

@@ -14,7 +14,8 @@ import torch
 
 from archcount.training.cost import training_cost
 from archcount.training.options import Optimizer, TrainingOptions
-from train.loop import TrainConfig, build_model
+from train.config import TrainConfig
+from train.loop import build_model
 
 SIZE = 32  # the homework's images are 32×32 gray
 

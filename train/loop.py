@@ -1,6 +1,6 @@
 """The training loop: Adam on per-pixel cross-entropy, data resident on the device, resumable.
 
-By default it is the homework starter's loop (train/starter.py transcribes it): the training
+By default it is the homework starter's loop (tests/train/starter.py transcribes it): the training
 and test images shuffled once by numpy's seeded generator and walked in that fixed order, the
 epoch's training loss the mean of its step losses, the validation loss the mean of per-batch
 means. Read train_model top to bottom: set up, maybe resume, then per epoch step -> eval ->
@@ -16,52 +16,31 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from archcount.files import WriteError
 from models import ConvTransposeNet, PoolUpsampleNet, UNet
-from train import distrib, fast
+from train import distributed, fast
 from train.checkpoint import (
     CHECKPOINT,
-    load_checkpoint,
+    make_checkpoint,
     prepare_run_dir,
+    restore,
     save_checkpoint,
     write_metrics,
 )
-from train.data import ColorizationData
-from train.distrib import Dist
+from train.config import Device, Net, Shuffle, TrainConfig
+from train.data.cifar import ColorizationData
+from train.data.order import epoch_order, rank_share, starter_permutations, step_bounds
+from train.distributed import Dist
 from train.errors import DiskFullError, TrainError
 from train.loss import colour_choice, pixel_cross_entropy
-from train.order import Shuffle, epoch_order, rank_share, starter_permutations, step_bounds
-from train.preload import preload
-from train.resume import check_resumable, load_weights
 
-NETS = {"PoolUpsampleNet": PoolUpsampleNet, "ConvTransposeNet": ConvTransposeNet, "UNet": UNet}
+NETS = {Net.POOL_UPSAMPLE: PoolUpsampleNet, Net.CONV_TRANSPOSE: ConvTransposeNet, Net.UNET: UNet}
 
 
-@dataclass
-class TrainConfig:
-    """One net's training run; stored as a plain dict inside its checkpoint."""
-
-    model: str = "PoolUpsampleNet"
-    epochs: int = 25
-    batch_size: int = 100
-    lr: float = 1e-3
-    kernel: int = 3
-    num_filters: int = 32
-    seed: int = 0
-    category: int = 7
-    device: str = "auto"
-    bf16: bool = False
-    compile: bool = False
-    shuffle: str = Shuffle.ONCE.value
-    channels_last: bool | None = None  # None: on (it helps all three nets, CPU and GPU)
-    save_every: int = 1
-
-
-@dataclass
+@dataclass(frozen=True)
 class RunResult:
     """What a finished run measured: per-epoch rows as in metrics.csv, and the net's size."""
 
@@ -81,42 +60,22 @@ class Hooks:
     def epoch_end(self, row: dict) -> None: ...
 
 
-def canonical_model(name: str) -> str:
-    """The net's name as models/ spells it, matched without regard to case, else TrainError."""
-    for known in NETS:
-        if known.lower() == str(name).lower():
-            return known
-    raise TrainError(f"unknown model {name!r}; choose from {', '.join(NETS)} or all")
-
-
-def validate_config(cfg: TrainConfig) -> None:
-    """TrainError for values no run can use; the model's name is made canonical."""
-    cfg.model = canonical_model(cfg.model)
-    for name in ("epochs", "batch_size", "num_filters", "save_every"):
-        if getattr(cfg, name) < 1:
-            raise TrainError(f"--{name.replace('_', '-')} must be at least 1")
-    if not cfg.lr > 0:  # inf passes on purpose: it is how one provokes the NaN stop
-        raise TrainError(f"--lr must be positive, got {cfg.lr}")
-    if cfg.shuffle not in {s.value for s in Shuffle}:
-        raise TrainError(f"--shuffle must be once or epoch, got {cfg.shuffle!r}")
-
-
-def resolve_device(name: str, hooks: Hooks) -> torch.device:
+def resolve_device(device: Device, hooks: Hooks) -> torch.device:
     """auto -> cuda when available else cpu (with a note); cuda without a GPU is a TrainError."""
-    if name not in ("auto", "cpu", "cuda"):
-        raise TrainError(f"--device must be auto, cpu or cuda, got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
+    device = Device(device)
+    if device is Device.CUDA and not torch.cuda.is_available():
         raise TrainError("--device cuda: no CUDA device is available (try --device cpu)")
-    if name == "auto" and not torch.cuda.is_available():
+    if device is Device.AUTO and not torch.cuda.is_available():
         hooks.note("CUDA not available: training on the CPU (much slower than a GPU)")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+    cuda = device is not Device.CPU and torch.cuda.is_available()
+    return torch.device("cuda" if cuda else "cpu")
 
 
 def build_model(cfg: TrainConfig, num_colours: int) -> nn.Module:
     """The named net, its weights drawn from torch's generator seeded with cfg.seed."""
     torch.manual_seed(cfg.seed)
     try:
-        return NETS[canonical_model(cfg.model)](cfg.kernel, cfg.num_filters, num_colours, 1)
+        return NETS[cfg.model](cfg.kernel, cfg.num_filters, num_colours, 1)
     except ValueError as exc:  # models reject kernels that would change their shapes
         raise TrainError(str(exc)) from exc
 
@@ -128,7 +87,7 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trainer:
     """What one run's epochs share: the nets (raw, as trained, compiled), Adam, resident data."""
 
@@ -178,7 +137,7 @@ def train_epoch(t: Trainer, epoch: int, hooks: Hooks) -> tuple[float, float, flo
     t.net.train()
     n = len(t.x_tr)
     order = None
-    if cfg.shuffle == Shuffle.EPOCH.value:
+    if cfg.shuffle is Shuffle.EPOCH:
         order = epoch_order(n, cfg.seed, epoch).to(t.x_tr.device)
     sums = torch.zeros(3, dtype=torch.float64, device=t.x_tr.device)
     bounds = step_bounds(n, cfg.batch_size)
@@ -190,7 +149,7 @@ def train_epoch(t: Trainer, epoch: int, hooks: Hooks) -> tuple[float, float, flo
             xb, yb = t.x_tr[order[lo:hi]], t.y_tr[order[lo:hi]]
         train_step(t, xb, yb, stop - start, sums)
         hooks.step()
-    step_mean, pixel_sum, correct = distrib.sum_across(sums, d).tolist()
+    step_mean, pixel_sum, correct = distributed.sum_across(sums, d).tolist()
     return step_mean / len(bounds), pixel_sum / n, correct / t.y_tr.numel()
 
 
@@ -226,34 +185,10 @@ def predict(model, x, cfg: TrainConfig) -> torch.Tensor:
         return colour_choice(model(x))
 
 
-def make_checkpoint(cfg, model, opt, metrics: list[dict], palette: np.ndarray) -> dict:
-    """Plain dict: config, epochs done, weights, Adam state, metrics, palette."""
-    return {
-        "config": asdict(cfg),
-        "epoch": len(metrics),
-        "model": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "metrics": [dict(row) for row in metrics],
-        "palette": torch.as_tensor(palette),
-    }
-
-
-def restore(run_dir, cfg, palette, model, opt, device, hooks: Hooks) -> list[dict]:
-    """Load a checkpoint into model and opt; returns the metrics so far ([] with no checkpoint)."""
-    ckpt = load_checkpoint(run_dir, device)
-    if ckpt is None:
-        hooks.note(f"--resume: no checkpoint in {run_dir}, starting from epoch 1")
-        return []
-    check_resumable(ckpt, asdict(cfg), palette, run_dir)
-    load_weights(ckpt, model, opt, run_dir)
-    hooks.note(f"--resume: continuing {cfg.model} after epoch {ckpt['epoch']}")
-    return ckpt["metrics"]
-
-
 def _resident(data: ColorizationData, cfg: TrainConfig, device: torch.device):
     """The four tensors on the device, in the starter's shuffled order under Shuffle.ONCE."""
     x_tr, y_tr, x_te, y_te = data.train_x, data.train_y, data.test_x, data.test_y
-    if cfg.shuffle == Shuffle.ONCE.value:
+    if cfg.shuffle is Shuffle.ONCE:
         p_tr, p_te = (
             torch.as_tensor(p) for p in starter_permutations(len(x_tr), len(x_te), cfg.seed)
         )
@@ -263,16 +198,16 @@ def _resident(data: ColorizationData, cfg: TrainConfig, device: torch.device):
 
 def setup(cfg, data, run_dir, resume, hooks, d: Dist) -> tuple[Trainer, list[dict]]:
     """Device, speed settings, net (synced BN and DDP for several processes), Adam, resume."""
-    device = distrib.init(d, resolve_device(cfg.device, hooks))
+    device = distributed.init(d, resolve_device(cfg.device, hooks))
     speed = fast.resolve_speed(cfg.channels_last, cfg.compile, device.type == "cuda")
     model = fast.prepare_model(build_model(cfg, data.num_colours).to(device), speed)
     if d.world > 1:
-        model = distrib.sync_batchnorm(model)
+        model = distributed.sync_batchnorm(model)
     opt = fast.make_optimizer(model, cfg.lr, speed)
-    metrics = restore(run_dir, cfg, data.palette, model, opt, device, hooks) if resume else []
+    metrics = restore(run_dir, cfg, data.palette, model, opt, device, hooks.note) if resume else []
     if not resume and d.main and (run_dir / CHECKPOINT).is_file():
         hooks.note(f"{run_dir}: replacing the checkpoint there (--resume would continue it)")
-    net = distrib.wrap(model, d, device)
+    net = distributed.wrap(model, d, device)
     if cfg.compile and d.world > 1:
         hooks.note("--compile is not used under torchrun (collectives inside CUDA graphs)")
     compiled = cfg.compile and d.world == 1
@@ -299,50 +234,59 @@ def train_model(
     run_dir: str | Path,
     resume: bool = False,
     hooks: Hooks | None = None,
-    dist: Dist = distrib.SINGLE,
+    dist: Dist = distributed.SINGLE,
     pictures: bool = True,
 ) -> RunResult:
     """Train cfg.model on data; run_dir gets checkpoint.pt, metrics.csv/json, and (unless
-    pictures is False) curves.png and samples.png."""
+    pictures is False) curves.png and samples.png. Each epoch, in this order: train, evaluate,
+    stop on a NaN, log, checkpoint (every cfg.save_every epochs and after the last)."""
     hooks = hooks or Hooks()
-    validate_config(cfg)
     _check_shares(len(data.train_x), cfg, dist)
     run_dir = prepare_run_dir(run_dir) if dist.main else Path(run_dir)
     t, metrics = setup(cfg, data, run_dir, resume, hooks, dist)
-    if dist.main and pictures:  # after setup: Adam's constructor imports torch._dynamo
-        preload("train.plots")
-    extra = {
-        "config": {**asdict(cfg), "world_size": dist.world},
-        "params": sum(p.numel() for p in t.model.parameters()),
-        "device": str(t.x_tr.device),
-        "speed": asdict(t.speed),
-    }
+    extra = _run_facts(t)
     saved = len(metrics)  # epochs in the checkpoint on disk: what a failure leaves behind
     steps = math.ceil(len(t.x_tr) / cfg.batch_size)
     with fast.backend_flags(t.speed):
-        for epoch in range(len(metrics), cfg.epochs):
+        for epoch in range(len(metrics) + 1, cfg.epochs + 1):
             t0 = time.perf_counter()
-            hooks.epoch_start(epoch + 1, steps)
-            train_loss, train_pixel, train_acc = train_epoch(t, epoch, hooks)
-            val_loss, val_pixel, val_acc = evaluate(
+            hooks.epoch_start(epoch, steps)
+            train = train_epoch(t, epoch - 1, hooks)
+            val = evaluate(
                 t.model, t.forward, t.x_te, t.y_te, cfg.batch_size, cfg.bf16, t.speed.static_shapes
             )
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                raise TrainError(_nan_message(cfg, epoch + 1, saved, run_dir))
-            row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}
-            row.update(val_loss=val_loss, val_acc=val_acc, seconds=time.perf_counter() - t0)
-            row.update(train_loss_pixel=train_pixel, val_loss_pixel=val_pixel)
-            metrics.append(row)
-            hooks.epoch_end(row)
-            if (epoch + 1) % cfg.save_every == 0 or epoch + 1 == cfg.epochs:
+            if not (math.isfinite(train[0]) and math.isfinite(val[0])):
+                raise TrainError(_nan_message(cfg, epoch, saved, run_dir))
+            metrics.append(_row(epoch, train, val, time.perf_counter() - t0))
+            hooks.epoch_end(metrics[-1])
+            if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
                 saved = _save(t, run_dir, metrics, extra, data.palette, saved)
     if dist.main:
         _guard(lambda: write_metrics(run_dir, metrics, extra), saved)
         if pictures:
-            _guard(lambda: _write_pictures(run_dir, metrics, t.model, t.x_te, data, cfg), saved)
-    distrib.barrier(dist)
+            _guard(lambda: _write_pictures(run_dir, metrics, t, data), saved)
+    distributed.barrier(dist)
     state = {k: v.detach().cpu().clone() for k, v in t.model.state_dict().items()}
     return RunResult(cfg, metrics, extra["params"], run_dir, state)
+
+
+def _run_facts(t: Trainer) -> dict:
+    """What metrics.json says of the run besides its epochs."""
+    return {
+        "config": {**t.cfg.as_dict(), "world_size": t.dist.world},
+        "params": sum(p.numel() for p in t.model.parameters()),
+        "device": str(t.x_tr.device),
+        "speed": asdict(t.speed),
+    }
+
+
+def _row(epoch: int, train: tuple, val: tuple, seconds: float) -> dict:
+    """One epoch's metrics row from (loss, pixel loss, accuracy) of training and validation."""
+    (train_loss, train_pixel, train_acc), (val_loss, val_pixel, val_acc) = train, val
+    row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc}
+    row.update(val_loss=val_loss, val_acc=val_acc, seconds=seconds)
+    row.update(train_loss_pixel=train_pixel, val_loss_pixel=val_pixel)
+    return row
 
 
 def _save(t: Trainer, run_dir, metrics, extra, palette, saved: int) -> int:
@@ -351,7 +295,7 @@ def _save(t: Trainer, run_dir, metrics, extra, palette, saved: int) -> int:
         ckpt = make_checkpoint(t.cfg, t.model, t.opt, metrics, palette)
         _guard(lambda: save_checkpoint(run_dir, ckpt), saved)
         _guard(lambda: write_metrics(run_dir, metrics, extra), len(metrics))
-    distrib.barrier(t.dist)
+    distributed.barrier(t.dist)
     return len(metrics)
 
 
@@ -371,13 +315,14 @@ def _nan_message(cfg: TrainConfig, epoch: int, good: int, run_dir: Path) -> str:
     return f"{cfg.model}: loss became NaN in epoch {epoch} (lr={cfg.lr}); stopped, {kept}"
 
 
-def _write_pictures(run_dir, metrics, model, x_te, data, cfg) -> None:
+def _write_pictures(run_dir, metrics, t: Trainer, data: ColorizationData) -> None:
     """curves.png from the metrics; samples.png from the first validation images (file order)."""
-    from train import plots  # matplotlib, imported in the background since setup (preload)
+    from train import plots  # matplotlib: imported only when pictures are drawn
 
+    cfg = t.cfg
     plots.save_curves(run_dir / "curves.png", metrics, cfg.model)
     n = min(plots.SAMPLE_COUNT, len(data.test_x))
-    pred = predict(model, data.test_x[:n].to(x_te.device), cfg).cpu()
+    pred = predict(t.model, data.test_x[:n].to(t.x_te.device), cfg).cpu()
     photo = data.test_rgb[:n] if data.test_rgb is not None else None
     plots.save_samples(
         run_dir / "samples.png",

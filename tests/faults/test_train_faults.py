@@ -220,7 +220,7 @@ def test_unwritable_run_dir_fails_before_training(env):
 
 
 def test_sweep_unwritable_out_fails_before_training(env, monkeypatch):
-    from train import sweep
+    from train.experiments import sweep
 
     monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("trained anyway"))
     (env["root"] / "afile").write_text("x")
@@ -230,11 +230,11 @@ def test_sweep_unwritable_out_fails_before_training(env, monkeypatch):
 
 
 def test_sweep_json_is_strict_with_a_warning(env, monkeypatch):
-    from train import sweep
+    from train.experiments import sweep
 
     point = sweep.SweepPoint(4, 1e-3, None, float("nan"))
     fake = sweep.SweepResult("PoolUpsampleNet", 1.0, 3, 1, (point, point), ())
-    monkeypatch.setattr("train.theory_cli.run_sweep", lambda *a, **k: fake)
+    monkeypatch.setattr("train.experiments.cli.run_sweep", lambda *a, **k: fake)
     args = ["sweep", "--data-dir", env["data"], "--palette", env["palette"]]
     args += ["--batch-sizes", "2,4", "--out", env["root"] / "o"]
     result = CliRunner().invoke(app, [str(a) for a in args])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pickle
 from pathlib import Path
 
@@ -70,12 +71,23 @@ def shared_data() -> Path:
     return SHARED.resolve()
 
 
+@pytest.fixture(scope="session")
+def starter():
+    """The starter oracle, tests/train/starter.py (loaded by its path: tests are no package)."""
+    spec = importlib.util.spec_from_file_location(
+        "starter_oracle", Path(__file__).with_name("starter.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def cli():
     """A bare app carrying only the theory/sweep commands, as train.cli registers them."""
     import typer
 
-    from train.theory_cli import register
+    from train.experiments.cli import register
 
     app = typer.Typer()
 
@@ -107,6 +119,6 @@ def stop_at():
 @pytest.fixture
 def tiny_data(tiny_cifar_dir, tiny_palette):
     """10 training and 2 validation 'horses' of random pixels, 8 colours, loaded."""
-    from train.data import load_colorization
+    from train.data.cifar import load_colorization
 
     return load_colorization(tiny_cifar_dir, palette=tiny_palette)

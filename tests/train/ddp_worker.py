@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train import distrib
+from train import distributed
 from train.cli import run_training
-from train.loop import TrainConfig
+from train.config import TrainConfig
 
 data_dir, palette, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-rank = distrib.from_env().rank
+rank = distributed.from_env().rank
 for epochs, resume in ((1, False), (2, True)):
     cfg = TrainConfig("PoolUpsampleNet", epochs, batch_size=5, num_filters=4, device="cpu")
     (result,) = run_training([cfg], data_dir, palette, out / "runs", resume)

@@ -5,8 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from train.config import TrainConfig
 from train.cost import run_cost
-from train.loop import TrainConfig, build_model
+from train.loop import build_model
 
 
 @pytest.mark.parametrize("net", ["PoolUpsampleNet", "ConvTransposeNet"])

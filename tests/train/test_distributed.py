@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from train.data import load_colorization
-from train.loop import TrainConfig, train_model
+from train.config import TrainConfig
+from train.data.cifar import load_colorization
+from train.loop import train_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from train import fast, loop
-from train.loop import TrainConfig, train_model
+from train.config import TrainConfig
+from train.loop import train_model
 
 
 def _cfg(**kw):

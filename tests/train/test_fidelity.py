@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from train import starter
-from train.loop import TrainConfig, train_model
-from train.order import starter_permutations
+from train.config import TrainConfig
+from train.data.order import starter_permutations
+from train.loop import train_model
 
 
 def _cfg(**kw):
@@ -30,7 +30,7 @@ def test_permutations_are_npr_shuffle_of_the_images_after_npr_seed(seed):
 
 
 @pytest.mark.parametrize("model", ["PoolUpsampleNet", "ConvTransposeNet", "UNet"])
-def test_default_loop_equals_the_starter_loop(tiny_data, tmp_path, model):
+def test_default_loop_equals_the_starter_loop(tiny_data, tmp_path, model, starter):
     # 10 training images at batch 4: steps of 4, 4, 2, so a pixel average would differ from
     # the starter's mean of step losses; 2 test images at batch 4 are one short batch.
     ours = train_model(_cfg(model=model, channels_last=False), tiny_data, tmp_path).metrics

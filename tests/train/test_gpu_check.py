@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from train.data import load_colorization
-from train.synthetic import write_synthetic
+from bench.synthetic import write_synthetic
+from train.data.cifar import load_colorization
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from train import starter
 from train.loss import colour_choice, pixel_cross_entropy
 
 
@@ -17,7 +16,7 @@ def _logits(channels_last: bool, n: int = 3) -> torch.Tensor:
 
 @pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_pixel_cross_entropy_is_the_starters_loss(channels_last, reduction):
+def test_pixel_cross_entropy_is_the_starters_loss(channels_last, reduction, starter):
     logits = _logits(channels_last)
     target = torch.randint(0, 24, (3, 32, 32), generator=torch.Generator().manual_seed(1))
     got = pixel_cross_entropy(logits, target, reduction)

@@ -11,8 +11,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 from models import PoolUpsampleNet
-from train import sweep
 from train.errors import TrainError
+from train.experiments import sweep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

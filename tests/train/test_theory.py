@@ -7,7 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from train import theory
+from train.experiments import theory
 
 # ---------------------------------------------------------------- 1. min-norm SGD
 

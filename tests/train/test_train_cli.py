@@ -11,7 +11,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from train import cli
 from train.cli import app
 from train.errors import TrainError
 
@@ -138,26 +137,6 @@ def test_sweep_takes_unet(tiny_cifar_dir, palette_file, tmp_path):
     result = _run(*args, "--out", tmp_path / "o", "--target-loss", "50", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["model"] == "UNet"
-
-
-@pytest.mark.parametrize("command", ["help", "train"])
-def test_main_freezes_the_heap_for_a_fast_exit(
-    command, monkeypatch, tiny_cifar_dir, palette_file, tmp_path
-):
-    # main() owns the process: the objects alive when the command ends are frozen, however it
-    # ends (typer exits through SystemExit), so the interpreter's last collection skips them
-    args = ["--help"] if command == "help" else ["--model", "UNet", "--data-dir", tiny_cifar_dir]
-    if command == "train":
-        args += ["--palette", palette_file, "--run-dir", tmp_path, *FAST]
-    monkeypatch.setattr(sys, "argv", ["train", *map(str, args)])
-    gc.unfreeze()
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            cli.main()
-        assert exit_.value.code in (0, None) and gc.get_freeze_count() > 0 and gc.isenabled()
-    finally:
-        gc.unfreeze()
-    assert command == "help" or (tmp_path / "UNet" / "checkpoint.pt").is_file()
 
 
 def test_app_alone_leaves_the_collector_alone(tiny_cifar_dir, palette_file, tmp_path):

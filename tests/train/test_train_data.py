@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from train.data import find_batch_dir, load_colorization, read_batch
+from train.data.cifar import find_batch_dir, load_colorization, read_batch
 from train.errors import TrainError
 
 

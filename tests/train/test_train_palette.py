@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from train.data.palette import cached_kmeans_palette, kmeans_palette, load_palette, quantise
 from train.errors import TrainError
-from train.palette import cached_kmeans_palette, kmeans_palette, load_palette, quantise
 
 
 def _image(*pixels):

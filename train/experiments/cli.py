@@ -1,8 +1,7 @@
-"""`theory` and `sweep` commands: thin typer wrappers over train.theory and train.sweep."""
+"""`theory` and `sweep` commands: thin typer wrappers over the experiments theory and sweep."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from train.config import Device, Net
 from train.errors import TrainError, user_errors
-from train.sweep import (
+from train.experiments.sweep import (
     LrScaling,
     SweepPoint,
     SweepResult,
@@ -26,19 +26,11 @@ DEFAULT_SIZES = "8,16,32,64,128,256"
 TICK, CROSS = "[green]✓[/green]", "[red]✗[/red]"
 
 
-class ModelName(str, Enum):
-    """The nets of models/ the sweep can train (matched without regard to case)."""
-
-    POOL_UPSAMPLE = "PoolUpsampleNet"
-    CONV_TRANSPOSE = "ConvTransposeNet"
-    UNET = "UNet"
-
-
 def theory(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
 ):
     """Run the homework's optimisation results (items 1–4) and check each: ✓ or ✗."""
-    from train.theory import run_all
+    from train.experiments.theory import run_all
 
     results = run_all()
     if as_json:
@@ -56,11 +48,11 @@ def theory(
         raise typer.Exit(1)
 
 
-def _make_model(name: ModelName, num_filters: int, num_colours: int, device=None):
+def _make_model(name: Net, num_filters: int, num_colours: int, device=None):
     """A factory for the chosen net with 1 input channel and num_colours outputs, on device."""
     from train.loop import NETS
 
-    cls = NETS[name.value]
+    cls = NETS[name]
     return lambda: cls(
         kernel=3, num_filters=num_filters, num_colours=num_colours, num_in_channels=1
     ).to(device)
@@ -105,7 +97,7 @@ def _check_sweep_options(target_loss: float, max_steps: int, eval_every: int, lr
 
 def sweep(
     batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = DEFAULT_SIZES,
-    model: Annotated[ModelName, typer.Option(case_sensitive=False)] = ModelName.POOL_UPSAMPLE,
+    model: Annotated[Net, typer.Option(case_sensitive=False)] = Net.POOL_UPSAMPLE,
     target_loss: Annotated[float, typer.Option(help="Validation cross-entropy to reach.")] = 1.9,
     max_steps: Annotated[int, typer.Option(help="Give up on a batch size after this.")] = 1000,
     data_dir: Annotated[Path, typer.Option(help="CIFAR-10 python batches.")] = Path("data"),
@@ -118,54 +110,56 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Folder for sweep.png, sweep.json.")] = Path(
         "sweep_out"
     ),
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda (data resident on it).")] = "auto",
+    device: Annotated[Device, typer.Option(help="auto, cpu or cuda (data resident on it).")] = (
+        Device.AUTO
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not tables.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback on errors.")] = False,
 ):
     """Steps to reach a target validation loss per batch size; log-log plot with regimes."""
-    from archcount.files import dumps, strict, write_atomic
+    from archcount.files import dumps
     from train.checkpoint import check_writable
-    from train.data import load_colorization
-    from train.loop import Hooks, resolve_device
 
-    err = Console(stderr=True)
     with user_errors(debug):
         sizes = parse_batch_sizes(batch_sizes)
         _check_sweep_options(target_loss, max_steps, eval_every, lr)
         check_writable(out)  # an unwritable --out fails now, not after minutes of training
-        dev = resolve_device(device, Hooks())
-        data = _on_device(load_colorization(data_dir, palette=palette), dev)
-        factory = _make_model(model, num_filters, data.num_colours, dev)
+        data = _load(data_dir, palette, device)
+        factory = _make_model(model, num_filters, data.num_colours, data.train_x.device)
         result = run_sweep(
-            factory,
-            data,
-            sizes,
-            target_loss,
-            max_steps,
-            lr,
-            lr_scaling,
-            eval_every,
-            seed,
-            model.value,
-            on_point=_progress,
-        )
+            factory, data, sizes, target_loss, max_steps, lr, lr_scaling, eval_every, seed,
+            model.value, on_point=_progress,
+        )  # fmt: skip
         for note in data.notes:  # e.g. checksums of a partial copy: worth a line, not an error
-            err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-        plot_path = plot(result, out / "sweep.png")
-        doc = strict(as_dict(result), "sweep.json")  # warned once: the file and --json share it
-        write_atomic(out / "sweep.json", dumps(doc))
+            Console(stderr=True).print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+        doc, plot_path = _save_sweep(result, out)
     if as_json:
         print(dumps({**doc, "plot": str(plot_path)}))
     else:
         _render_sweep(result, plot_path)
 
 
-def _on_device(data, device):
-    """The data set with its four tensors moved to device (the sweep indexes them there)."""
+def _load(data_dir: Path, palette: Path | None, device: Device):
+    """The data set, its four tensors moved to the device (the sweep indexes them there)."""
     import dataclasses
 
-    moved = {k: getattr(data, k).to(device) for k in ("train_x", "train_y", "test_x", "test_y")}
+    from train.data.cifar import load_colorization
+    from train.loop import Hooks, resolve_device
+
+    dev = resolve_device(device, Hooks())
+    data = load_colorization(data_dir, palette=palette)
+    moved = {k: getattr(data, k).to(dev) for k in ("train_x", "train_y", "test_x", "test_y")}
     return dataclasses.replace(data, **moved)
+
+
+def _save_sweep(result: SweepResult, out: Path) -> tuple[dict, Path]:
+    """sweep.png and sweep.json in out; the JSON document (non-finite numbers as null)."""
+    from archcount.files import dumps, strict, write_atomic
+
+    plot_path = plot(result, out / "sweep.png")
+    doc = strict(as_dict(result), "sweep.json")  # warned once: the file and --json share it
+    write_atomic(out / "sweep.json", dumps(doc))
+    return doc, plot_path
 
 
 def register(app: typer.Typer) -> None:

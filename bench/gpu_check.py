@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from archcount.files import dumps, write_atomic
-from train.data import load_colorization
-from train.loop import NETS, TrainConfig, train_model
-from train.synthetic import write_synthetic
+from bench.synthetic import write_synthetic
+from train.config import TrainConfig
+from train.data.cifar import load_colorization
+from train.loop import NETS, train_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -130,10 +131,15 @@ def main(argv=None) -> int:
         print("gpu_check: no CUDA device here (use --device cpu for the smoke test)")
         return 2
     epochs = args.epochs or (1 if smoke else 25)
-    base = TrainConfig(epochs=epochs, device=args.device, compile=args.compile and not smoke)
-    base.save_every = epochs  # one checkpoint, at the end: the GPU is not made to wait
-    if smoke:  # seconds, not minutes: small nets, few images, one thread (CI shares its cores)
-        base.num_filters, base.batch_size = 4, 25
+    small = {"num_filters": 4, "batch_size": 25} if smoke else {}
+    base = TrainConfig(
+        epochs=epochs,
+        device=args.device,
+        compile=args.compile and not smoke,
+        save_every=epochs,  # one checkpoint, at the end: the GPU is not made to wait
+        **small,  # the smoke test: seconds, not minutes (small nets, few images)
+    )
+    if smoke:  # one thread: CI shares its cores
         torch.set_num_threads(1)
     name = torch.cuda.get_device_name() if not smoke else "CPU smoke test (1 epoch, 50 images)"
     print(f"gpu_check on {name}; torch {torch.__version__}; compile={base.compile}")

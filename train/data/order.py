@@ -2,24 +2,15 @@
 
 The homework's starter code seeds numpy (`npr.seed(seed)`), shuffles the training horses once
 and then the test horses once (`npr.shuffle` inside `process`), and walks both in that fixed
-order every epoch. `Shuffle.ONCE` reproduces those two permutations exactly; `Shuffle.EPOCH`
-draws a new order each epoch from torch's generator seeded by (seed, epoch), so a resumed run
-replays it.
+order every epoch. `Shuffle.ONCE` (train.config) reproduces those two permutations exactly;
+`Shuffle.EPOCH` draws a new order each epoch from torch's generator seeded by (seed, epoch), so
+a resumed run replays it.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 import torch
-
-
-class Shuffle(str, Enum):
-    """--shuffle: once (the starter's fixed batch order) or every epoch."""
-
-    ONCE = "once"
-    EPOCH = "epoch"
 
 
 def starter_permutations(n_train: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

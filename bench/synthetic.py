@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from train.data import TEST_BATCH, TRAIN_BATCHES, _category_images, find_batch_dir
+from archcount.files import write_atomic
+from train.data.cifar import TEST_BATCH, TRAIN_BATCHES, category_images, find_batch_dir
 
 
 def _variants(source: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -44,8 +45,8 @@ def write_synthetic(
     folder.mkdir(parents=True, exist_ok=True)
     if source is not None:
         real = find_batch_dir(source)
-        train_src = _category_images(real, TRAIN_BATCHES, category, {})
-        test_src = _category_images(real, (TEST_BATCH,), category, {})
+        train_src = category_images(real, TRAIN_BATCHES, category, {})
+        test_src = category_images(real, (TEST_BATCH,), category, {})
         train, test = _variants(train_src, n_train, rng), _variants(test_src, n_test, rng)
     else:
         train, test = _random_fields(n_train, rng), _random_fields(n_test, rng)
@@ -56,5 +57,5 @@ def write_synthetic(
             "labels": [category] * len(images),
             "data": np.ascontiguousarray(images.reshape(len(images), 3072)),
         }
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+        write_atomic(folder / name, pickle.dumps(batch, protocol=2))
     return folder

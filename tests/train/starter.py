@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from train.order import starter_permutations
+from train.data.order import starter_permutations
 
 
 def _batches(x: np.ndarray, y: np.ndarray, batch_size: int):

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train.errors import TrainError
-from train.palette import (
+from train.data.palette import (
     PIXEL_SCALE,
     cached_kmeans_palette,
     load_palette,
     quantise,
     validate_palette,
 )
-from train.unpickle import load_batch_pickle
+from train.data.unpickle import load_batch_pickle
+from train.errors import TrainError
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -66,8 +66,8 @@ def load_colorization(
         raise TrainError(f"category must be an integer 0-9, got {category!r}")
     folder = find_batch_dir(data_dir)
     digests: dict[str, str] = {}  # each file is read once: its md5 comes from the same bytes
-    train_rgb = _category_images(folder, TRAIN_BATCHES, category, digests)
-    test_rgb = _category_images(folder, (TEST_BATCH,), category, digests)
+    train_rgb = category_images(folder, TRAIN_BATCHES, category, digests)
+    test_rgb = category_images(folder, (TEST_BATCH,), category, digests)
     notes = checksum_notes(digests)
     if palette is None:
         pal = cached_kmeans_palette(train_rgb, num_colours, seed, category, folder, notes)
@@ -144,7 +144,7 @@ def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.nd
     return data, labels.astype(np.int64)
 
 
-def _category_images(
+def category_images(
     folder: Path, names: tuple[str, ...], category: int, digests: dict[str, str]
 ) -> np.ndarray:
     """uint8 (N, 3, 32, 32) images of one category from the named batches, in file order."""

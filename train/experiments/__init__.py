@@ -1,0 +1,1 @@
+"""Experiments over the training loop: the batch-size sweep and the optimisation theory."""
