@@ -34,6 +34,121 @@ from archcount.cli.options import (
 from archcount.records import Convention
 from archcount.training.options import Optimizer, Precision
 
+Batch = Annotated[
+    int,
+    typer.Option(
+        "--batch",
+        help="Batch of the forward pass; counts are per example.",
+        rich_help_panel="Input",
+    ),
+]
+
+InputDtype = Annotated[
+    str,
+    typer.Option("--input-dtype", rich_help_panel="Input", help="float, or long for token ids."),
+]
+
+IgnoreBias = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-bias",
+        help="Leave out the biases of conv/linear layers (a handout's variant).",
+    ),
+]
+
+IgnoreNorm = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-norm", help="Leave out normalisation layers entirely (a handout's variant)."
+    ),
+]
+
+CountDevice = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        help="auto: a real CPU pass for small models, else meta; meta: no memory, no "
+        "arithmetic, any size; cpu; cuda. Every device gives the same counts.",
+    ),
+]
+
+Functional = Annotated[
+    bool,
+    typer.Option(
+        "--functional/--no-functional",
+        help="Arithmetic a module's own forward code runs outside its children (x + y, "
+        "q @ k, SDPA, F.interpolate) is in the totals, on rows such as "
+        "'h.0.attn (aten.bmm ×2)'; --no-functional leaves it out.",
+    ),
+]
+
+CrossCheck = Annotated[
+    bool,
+    typer.Option(
+        "--cross-check",
+        help="Compare with torchinfo and fvcore (on a CPU copy) and FlopCounterMode (on "
+        "meta), every difference explained.",
+    ),
+]
+
+Depth = Annotated[
+    int | None,
+    typer.Option(
+        "--depth",
+        min=1,
+        metavar="N",
+        help="A row per module down to depth N with its subtotals (1: the model's "
+        "children); runs of identical numbered blocks as one row 'blocks.0–11 ×12'.",
+        rich_help_panel="Views",
+    ),
+]
+
+Expand = Annotated[
+    bool,
+    typer.Option(
+        "--expand",
+        help="With --depth: a row for every block, runs of identical ones not merged.",
+        rich_help_panel="Views",
+    ),
+]
+
+Fit = Annotated[
+    str | None,
+    typer.Option(
+        "--fit",
+        metavar="SIZE",
+        help="The largest batch whose estimated peak fits SIZE (80GiB, 16GB, 512MiB); "
+        "implies --training.",
+        rich_help_panel="Training",
+    ),
+]
+
+Plot = Annotated[
+    str | None,
+    typer.Option(
+        "--plot",
+        metavar="FILE",
+        help="Draw weights, outputs and connections per layer (per module with --depth) "
+        "as bar charts to FILE.png or FILE.svg.",
+        rich_help_panel="Views",
+    ),
+]
+
+Log = Annotated[
+    bool,
+    typer.Option("--log", help="With --plot: log-scale count axes.", rich_help_panel="Views"),
+]
+
+ReceptiveField = Annotated[
+    bool,
+    typer.Option(
+        "--receptive-field",
+        help="Also each layer's receptive field per spatial dim: size (smallest–largest "
+        "over output positions), jump and offset, followed through every path.",
+        rich_help_panel="Views",
+    ),
+]
+
 
 def count_command(
     target: Target,
@@ -44,118 +159,27 @@ def count_command(
     size: Size = None,
     height: Height = 32,
     width: Width = 32,
-    batch: Annotated[
-        int,
-        typer.Option(
-            "--batch",
-            help="Batch of the forward pass; counts are per example.",
-            rich_help_panel="Input",
-        ),
-    ] = 1,
+    batch: Batch = 1,
     input_shape: InputShape = None,
     input_: Inputs = None,
-    input_dtype: Annotated[
-        str,
-        typer.Option(
-            "--input-dtype", rich_help_panel="Input", help="float, or long for token ids."
-        ),
-    ] = "float",
+    input_dtype: InputDtype = "float",
     arg: Arg = None,
     convention: ConventionOpt = Convention.UNITS,
-    ignore_bias: Annotated[
-        bool,
-        typer.Option(
-            "--ignore-bias",
-            help="Leave out the biases of conv/linear layers (a handout's variant).",
-        ),
-    ] = False,
-    ignore_norm: Annotated[
-        bool,
-        typer.Option(
-            "--ignore-norm", help="Leave out normalisation layers entirely (a handout's variant)."
-        ),
-    ] = False,
-    device: Annotated[
-        str,
-        typer.Option(
-            "--device",
-            help="auto: a real CPU pass for small models, else meta; meta: no memory, no "
-            "arithmetic, any size; cpu; cuda. Every device gives the same counts.",
-        ),
-    ] = "auto",
-    functional: Annotated[
-        bool,
-        typer.Option(
-            "--functional/--no-functional",
-            help="Arithmetic a module's own forward code runs outside its children (x + y, "
-            "q @ k, SDPA, F.interpolate) is in the totals, on rows such as "
-            "'h.0.attn (aten.bmm ×2)'; --no-functional leaves it out.",
-        ),
-    ] = True,
-    check: Annotated[
-        bool,
-        typer.Option(
-            "--cross-check",
-            help="Compare with torchinfo and fvcore (on a CPU copy) and FlopCounterMode (on "
-            "meta), every difference explained.",
-        ),
-    ] = False,
-    depth: Annotated[
-        int | None,
-        typer.Option(
-            "--depth",
-            min=1,
-            metavar="N",
-            help="A row per module down to depth N with its subtotals (1: the model's "
-            "children); runs of identical numbered blocks as one row 'blocks.0–11 ×12'.",
-            rich_help_panel="Views",
-        ),
-    ] = None,
-    expand: Annotated[
-        bool,
-        typer.Option(
-            "--expand",
-            help="With --depth: a row for every block, runs of identical ones not merged.",
-            rich_help_panel="Views",
-        ),
-    ] = False,
+    ignore_bias: IgnoreBias = False,
+    ignore_norm: IgnoreNorm = False,
+    device: CountDevice = "auto",
+    functional: Functional = True,
+    check: CrossCheck = False,
+    depth: Depth = None,
+    expand: Expand = False,
     training: TrainingFlag = False,
     optimizer: OptimizerOpt = Optimizer.ADAM,
     dtype: DtypeOpt = Precision.FP32,
     freeze: Freeze = None,
-    fit: Annotated[
-        str | None,
-        typer.Option(
-            "--fit",
-            metavar="SIZE",
-            help="The largest batch whose estimated peak fits SIZE (80GiB, 16GB, 512MiB); "
-            "implies --training.",
-            rich_help_panel="Training",
-        ),
-    ] = None,
-    plot: Annotated[
-        str | None,
-        typer.Option(
-            "--plot",
-            metavar="FILE",
-            help="Draw weights, outputs and connections per layer (per module with --depth) "
-            "as bar charts to FILE.png or FILE.svg.",
-            rich_help_panel="Views",
-        ),
-    ] = None,
-    log: Annotated[
-        bool,
-        typer.Option("--log", help="With --plot: log-scale count axes.", rich_help_panel="Views"),
-    ] = False,
-    receptive_field: Annotated[
-        bool,
-        typer.Option(
-            "--receptive-field",
-            help="Also each layer's receptive field per spatial dim: size (smallest–largest "
-            "over output positions), jump and offset, followed through every path.",
-            rich_help_panel="Views",
-        ),
-    ] = False,
+    fit: Fit = None,
+    plot: Plot = None,
+    log: Log = False,
+    receptive_field: ReceptiveField = False,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -172,59 +196,79 @@ def count_command(
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
+        from archcount.front.counted import count_request
+        from archcount.records import Options
         from archcount.render.plot import FORMATS, chart_format
+        from archcount.render.report import counted_renderable
 
         check_writable(plot, "--plot", tuple(FORMATS))  # before the count, as --output
         fmt = chart_format(plot) if plot else None
-        from archcount.front.counted import count_request
-        from archcount.front.inputs import parse_inputs
-        from archcount.front.request import CountRequest
-        from archcount.front.target import parse_args
-        from archcount.records import Options
-
-        request = CountRequest(
-            target=target,
-            homework={"nic": nic, "nf": nf, "nc": nc, "k": k},
-            args=parse_args(arg or []),
-            height=size if size is not None else height,
-            width=size if size is not None else width,
-            batch=batch,
-            input_shape=parse_shape(input_shape),
-            input_dtype=input_dtype,
-            device=device,
-            options=Options(convention, not ignore_bias, not ignore_norm, functional),
-            inputs=parse_inputs(input_),
-        )
-        cost = None
-        if training or fit is not None:
-            from archcount.training.options import TrainingOptions
-
-            cost = TrainingOptions(batch, optimizer, dtype, tuple(freeze or ()))
-        fit_bytes = None
-        if fit is not None:
-            from archcount.training.fit import parse_bytes
-
-            fit_bytes = parse_bytes(fit)
+        request = _request(
+            target, {"nic": nic, "nf": nf, "nc": nc, "k": k}, arg,
+            (size if size is not None else height, size if size is not None else width),
+            batch, input_shape, input_dtype, device,
+            Options(convention, not ignore_bias, not ignore_norm, functional), input_,
+        )  # fmt: skip
+        cost, fit_bytes = _training(training, fit, batch, optimizer, dtype, freeze)
         check_writable(output)
         with prints_to_stderr(json_out):
             counted = count_request(
                 request, check=check, training=cost, fit_bytes=fit_bytes, receptive=receptive_field
             )
-        from archcount.render.report import counted_renderable
-
-        data, table, nodes = counted.to_dict(), None, None
-        if depth is not None:
-            from archcount.render.modules import modules_table
-            from archcount.render.tree import collapsed, module_tree, visible
-
-            root = module_tree(counted.report, counted.module_types)
-            root = root if expand else collapsed(root)
-            table = modules_table(counted.report, root, depth)
-            data["modules"] = [c.to_dict(depth) for c in root.children]
-            nodes = [x for x in visible(root, depth) if x.depth == depth or not x.children]
+        data, table, nodes = _modules(counted, depth, expand)
         if plot:
             _plot(plot, fmt, counted.report, nodes, log)
         show(counted_renderable(counted, table), data, json_out, output)
+
+
+def _request(target, homework, arg, size, batch, input_shape, input_dtype, device, options, inputs):
+    """The CountRequest of the command line: one build, one forward of this input."""
+    from archcount.front.inputs import parse_inputs
+    from archcount.front.request import CountRequest
+    from archcount.front.target import parse_args
+
+    return CountRequest(
+        target=target,
+        homework=homework,
+        args=parse_args(arg or []),
+        height=size[0],
+        width=size[1],
+        batch=batch,
+        input_shape=parse_shape(input_shape),
+        input_dtype=input_dtype,
+        device=device,
+        options=options,
+        inputs=parse_inputs(inputs),
+    )
+
+
+def _training(training: bool, fit: str | None, batch: int, optimizer, dtype, freeze):
+    """(TrainingOptions or None, --fit in bytes or None): --fit implies --training."""
+    cost = fit_bytes = None
+    if training or fit is not None:
+        from archcount.training.options import TrainingOptions
+
+        cost = TrainingOptions(batch, optimizer, dtype, tuple(freeze or ()))
+    if fit is not None:
+        from archcount.training.fit import parse_bytes
+
+        fit_bytes = parse_bytes(fit)
+    return cost, fit_bytes
+
+
+def _modules(counted, depth: int | None, expand: bool):
+    """(the JSON data, the --depth table or None, the modules --plot draws or None)."""
+    data = counted.to_dict()
+    if depth is None:
+        return data, None, None
+    from archcount.render.modules import modules_table
+    from archcount.render.tree import collapsed, module_tree, visible
+
+    root = module_tree(counted.report, counted.module_types)
+    root = root if expand else collapsed(root)
+    data["modules"] = [c.to_dict(depth) for c in root.children]
+    nodes = [x for x in visible(root, depth) if x.depth == depth or not x.children]
+    return data, modules_table(counted.report, root, depth), nodes
 
 
 def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:
