@@ -34,52 +34,79 @@ def _ints_opt(flag: str, help_text: str):
     return typer.Option(flag, metavar="N|N,N", help=help_text, rich_help_panel="One equation")
 
 
+What = Annotated[
+    str,
+    typer.Argument(
+        metavar="conv|transposed|TARGET",
+        help="conv or transposed for one equation, or a model (package.module.Class).",
+        show_default=False,
+    ),
+]
+
+PaddingK = Annotated[
+    str | None,
+    typer.Option("--k", metavar="N|N,N", help="Kernel (per dim: 4,3); in model mode the new k."),
+]
+
+Stride = Annotated[str | None, _ints_opt("--stride", "Stride (default 1).")]
+
+Dilation = Annotated[str | None, _ints_opt("--dilation", "Dilation (default 1).")]
+
+SizeIn = Annotated[str | None, _ints_opt("--in", "Input size per spatial dim.")]
+
+SizeOut = Annotated[
+    str | None,
+    _ints_opt(
+        "--out",
+        "Wanted output size (default: ceil(in/stride) for conv, in*stride transposed).",
+    ),
+]
+
+Dims = Annotated[
+    int | None,
+    typer.Option(
+        "--dims",
+        help="Spatial dims, 1-3 (default: as many as the N,N values, else 2).",
+        rich_help_panel="One equation",
+    ),
+]
+
+RefK = Annotated[
+    int,
+    typer.Option("--ref-k", help="Kernel whose shapes to keep.", rich_help_panel="Model"),
+]
+
+KernelArg = Annotated[
+    str | None,
+    typer.Option(
+        "--kernel-arg",
+        metavar="NAME",
+        help="The constructor argument that sets the kernel (default: kernel).",
+        rich_help_panel="Model",
+    ),
+]
+
+ModelInputShape = Annotated[
+    str | None,
+    typer.Option(
+        "--input-shape",
+        metavar="C,H,W",
+        rich_help_panel="Model",
+        help="Per-example input shape for non-image models, e.g. 2,30 or 1,6,16,16.",
+    ),
+]
+
+
 def padding_command(
-    what: Annotated[
-        str,
-        typer.Argument(
-            metavar="conv|transposed|TARGET",
-            help="conv or transposed for one equation, or a model (package.module.Class).",
-            show_default=False,
-        ),
-    ],
-    k: Annotated[
-        str | None,
-        typer.Option(
-            "--k", metavar="N|N,N", help="Kernel (per dim: 4,3); in model mode the new k."
-        ),
-    ] = None,
-    stride: Annotated[str | None, _ints_opt("--stride", "Stride (default 1).")] = None,
-    dilation: Annotated[str | None, _ints_opt("--dilation", "Dilation (default 1).")] = None,
-    size_in: Annotated[str | None, _ints_opt("--in", "Input size per spatial dim.")] = None,
-    size_out: Annotated[
-        str | None,
-        _ints_opt(
-            "--out",
-            "Wanted output size (default: ceil(in/stride) for conv, in*stride transposed).",
-        ),
-    ] = None,
-    dims: Annotated[
-        int | None,
-        typer.Option(
-            "--dims",
-            help="Spatial dims, 1-3 (default: as many as the N,N values, else 2).",
-            rich_help_panel="One equation",
-        ),
-    ] = None,
-    ref_k: Annotated[
-        int,
-        typer.Option("--ref-k", help="Kernel whose shapes to keep.", rich_help_panel="Model"),
-    ] = 3,
-    kernel_arg: Annotated[
-        str | None,
-        typer.Option(
-            "--kernel-arg",
-            metavar="NAME",
-            help="The constructor argument that sets the kernel (default: kernel).",
-            rich_help_panel="Model",
-        ),
-    ] = None,
+    what: What,
+    k: PaddingK = None,
+    stride: Stride = None,
+    dilation: Dilation = None,
+    size_in: SizeIn = None,
+    size_out: SizeOut = None,
+    dims: Dims = None,
+    ref_k: RefK = 3,
+    kernel_arg: KernelArg = None,
     nic: Nic = None,
     nf: Nf = None,
     nc: Nc = None,
@@ -87,15 +114,7 @@ def padding_command(
     size: Size = None,
     height: Height = 32,
     width: Width = 32,
-    input_shape: Annotated[
-        str | None,
-        typer.Option(
-            "--input-shape",
-            metavar="C,H,W",
-            rich_help_panel="Model",
-            help="Per-example input shape for non-image models, e.g. 2,30 or 1,6,16,16.",
-        ),
-    ] = None,
+    input_shape: ModelInputShape = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -106,39 +125,54 @@ def padding_command(
     [dim]archcount padding models.ConvTransposeNet --k 4[/]
     """
     with user_errors(debug):
-        from archcount.errors import InputError
-
-        equation_opts = {"--stride": stride, "--dilation": dilation, "--in": size_in}
-        equation_opts |= {"--out": size_out, "--dims": dims}
         if what in EQUATIONS:
             if any(v is not None for v in (nic, nf, nc, arg, size, input_shape)):
+                from archcount.errors import InputError
+
                 raise InputError(
                     "--nic/--nf/--nc/--arg/--size/--input-shape are for model mode (a TARGET)"
                 )
-            answer = _solve_equation(what, k, stride, dilation, size_in, size_out, dims)
-            from archcount.render.padding import equation_renderable
-
-            echo_json(answer.to_dict()) if json_out else echo_rich(equation_renderable(answer))
+            _equation_mode(what, k, stride, dilation, size_in, size_out, dims, json_out)
             return
+        equation_opts = {"--stride": stride, "--dilation": dilation, "--in": size_in}
+        equation_opts |= {"--out": size_out, "--dims": dims}
         given = [name for name, v in equation_opts.items() if v is not None]
         if given:
-            raise InputError(f"{', '.join(given)}: model mode reads these from {what}'s layers")
-        from archcount.front.padding import solve_target
-        from archcount.front.request import CountRequest
-        from archcount.front.target import parse_args
-        from archcount.render.padding import model_renderable
+            from archcount.errors import InputError
 
-        request = CountRequest(
-            target=what,
-            homework={"nic": nic, "nf": nf, "nc": nc},
-            args=parse_args(arg or []),
-            height=size if size is not None else height,
-            width=size if size is not None else width,
-            input_shape=parse_shape(input_shape),
-        )
-        with prints_to_stderr(json_out):
-            result = solve_target(request, _one_int("--k", k), ref_k, kernel_arg)
-        echo_json(result.to_dict()) if json_out else echo_rich(model_renderable(result))
+            raise InputError(f"{', '.join(given)}: model mode reads these from {what}'s layers")
+        homework = {"nic": nic, "nf": nf, "nc": nc}
+        sizes = (size if size is not None else height, size if size is not None else width)
+        _model_mode(what, homework, arg, sizes, input_shape, (k, ref_k, kernel_arg), json_out)
+
+
+def _equation_mode(op, k, stride, dilation, size_in, size_out, dims, json_out: bool) -> None:
+    """One conv's (or transposed conv's) paddings, printed."""
+    from archcount.render.padding import equation_renderable
+
+    answer = _solve_equation(op, k, stride, dilation, size_in, size_out, dims)
+    echo_json(answer.to_dict()) if json_out else echo_rich(equation_renderable(answer))
+
+
+def _model_mode(target, homework, arg, sizes, input_shape, kernel, json_out: bool) -> None:
+    """Every conv of the model at the new k (kernel: --k, --ref-k, --kernel-arg), printed."""
+    from archcount.front.padding import solve_target
+    from archcount.front.request import CountRequest
+    from archcount.front.target import parse_args
+    from archcount.render.padding import model_renderable
+
+    k, ref_k, kernel_arg = kernel
+    request = CountRequest(
+        target=target,
+        homework=homework,
+        args=parse_args(arg or []),
+        height=sizes[0],
+        width=sizes[1],
+        input_shape=parse_shape(input_shape),
+    )
+    with prints_to_stderr(json_out):
+        result = solve_target(request, _one_int("--k", k), ref_k, kernel_arg)
+    echo_json(result.to_dict()) if json_out else echo_rich(model_renderable(result))
 
 
 def _solve_equation(op, k, stride, dilation, size_in, size_out, dims):
