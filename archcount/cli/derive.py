@@ -57,6 +57,31 @@ QuantityOpt = Annotated[
 ]
 
 
+PerLayer = Annotated[
+    bool, typer.Option("--per-layer", help="Also derive every layer's closed forms.")
+]
+
+Plot = Annotated[
+    str | None,
+    typer.Option(
+        "--plot",
+        metavar="FILE",
+        help="Draw each total over one variable to FILE.png or FILE.svg: the closed form "
+        "as a curve, the hooks' counts (a forward per value) as points.",
+    ),
+]
+
+PlotOver = Annotated[
+    str | None,
+    typer.Option(
+        "--plot-over",
+        metavar="NAME[=A..B]",
+        help="The variable of --plot (default: the first) and its range (default: the "
+        "range the derivation probed), e.g. k=2..9.",
+    ),
+]
+
+
 def derive_command(
     target: Target,
     vars_: Vars = None,
@@ -65,31 +90,13 @@ def derive_command(
     input_shape: SymbolicShape = None,
     convention: ConventionOpt = Convention.UNITS,
     quantity: QuantityOpt = Quantity.COUNTS,
-    per_layer: Annotated[
-        bool, typer.Option("--per-layer", help="Also derive every layer's closed forms.")
-    ] = False,
+    per_layer: PerLayer = False,
     training: TrainingFlag = False,
     optimizer: OptimizerOpt = Optimizer.ADAM,
     dtype: DtypeOpt = Precision.FP32,
     freeze: Freeze = None,
-    plot: Annotated[
-        str | None,
-        typer.Option(
-            "--plot",
-            metavar="FILE",
-            help="Draw each total over one variable to FILE.png or FILE.svg: the closed form "
-            "as a curve, the hooks' counts (a forward per value) as points.",
-        ),
-    ] = None,
-    plot_over: Annotated[
-        str | None,
-        typer.Option(
-            "--plot-over",
-            metavar="NAME[=A..B]",
-            help="The variable of --plot (default: the first) and its range (default: the "
-            "range the derivation probed), e.g. k=2..9.",
-        ),
-    ] = None,
+    plot: Plot = None,
+    plot_over: PlotOver = None,
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -102,6 +109,8 @@ def derive_command(
     """
     with user_errors(debug):
         from archcount.cli.output import check_writable
+        from archcount.front.space import sampled
+        from archcount.front.target import parse_args
         from archcount.render.plot import FORMATS
 
         check_writable(plot, "--plot", tuple(FORMATS))  # before the derivation, as --output
@@ -109,44 +118,53 @@ def derive_command(
             from archcount.errors import InputError
 
             raise InputError("--plot draws the counting totals: leave out --training")
-        from archcount.front.space import derive_target, sampled
-        from archcount.front.target import parse_args
-        from archcount.records import Options
-        from archcount.render.formulas import derivation_renderable
-
         names = None if vars_ is None else [n.strip() for n in vars_.split(",") if n.strip()]
         check_writable(output)
         fixed = parse_fix(fix or [])
-        forms = fields = None
+        derivation = None
         with prints_to_stderr(json_out):
             model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
             if quantity is Quantity.RECEPTIVE_FIELD:
-                from archcount.front.space import derive_fields_target
-
-                fields = derive_fields_target(model, names, fixed, per_layer)
+                renderable, data = _fields(model, names, fixed, per_layer)
             elif training:
-                from archcount.front.training import derive_training_target
-                from archcount.training.options import TrainingOptions
-
-                opts = TrainingOptions(1, optimizer, dtype, tuple(freeze or ()))
-                forms = derive_training_target(model, names, fixed, opts)
+                renderable, data = _training(model, names, fixed, (optimizer, dtype, freeze))
             else:
-                derivation, declared = derive_target(model, names, fixed, Options(convention))
-        if fields is not None:
-            from archcount.render.receptive import field_derivation_renderable
-
-            renderable = field_derivation_renderable(fields, per_layer)
-            show(renderable, fields.to_dict(per_layer), json_out, output)
-            return
-        if forms is not None:
-            from archcount.render.training import training_forms_renderable
-
-            show(training_forms_renderable(forms), forms.to_dict(), json_out, output)
-            return
-        data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
-        if plot:
+                renderable, data, derivation = _counts(model, names, fixed, convention, per_layer)
+        if plot and derivation is not None:
             _plot(plot, plot_over, model, derivation)
-        show(derivation_renderable(derivation, per_layer, declared), data, json_out, output)
+        show(renderable, data, json_out, output)
+
+
+def _fields(model, names, fixed, per_layer: bool):
+    """--quantity receptive_field: (renderable, JSON data) of the field's closed forms."""
+    from archcount.front.space import derive_fields_target
+    from archcount.render.receptive import field_derivation_renderable
+
+    fields = derive_fields_target(model, names, fixed, per_layer)
+    return field_derivation_renderable(fields, per_layer), fields.to_dict(per_layer)
+
+
+def _training(model, names, fixed, training):
+    """--training: (renderable, JSON data) of one step's closed forms; the batch is B."""
+    from archcount.front.training import derive_training_target
+    from archcount.render.training import training_forms_renderable
+    from archcount.training.options import TrainingOptions
+
+    optimizer, dtype, freeze = training
+    opts = TrainingOptions(1, optimizer, dtype, tuple(freeze or ()))
+    forms = derive_training_target(model, names, fixed, opts)
+    return training_forms_renderable(forms), forms.to_dict()
+
+
+def _counts(model, names, fixed, convention, per_layer: bool):
+    """The counts' closed forms: (renderable, JSON data, the derivation --plot draws)."""
+    from archcount.front.space import derive_target
+    from archcount.records import Options
+    from archcount.render.formulas import derivation_renderable
+
+    derivation, declared = derive_target(model, names, fixed, Options(convention))
+    data = derivation.to_dict(per_layer) | ({"declared": declared} if declared else {})
+    return derivation_renderable(derivation, per_layer, declared), data, derivation
 
 
 def _plot(path: str, over: str | None, model, derivation) -> None:
