@@ -33,53 +33,68 @@ err_console = Console(stderr=True)
 NetOrAll = Choice("NetOrAll", {**{net.name: net.value for net in Net}, "ALL": "all"})
 
 
+# the options, declared once; the command below lists them
+ModelOpt = Annotated[
+    NetOrAll, typer.Option(case_sensitive=False, help="Net to train, or all three.")
+]
+Epochs = Annotated[int, typer.Option(help="Epochs per net.")]
+BatchSize = Annotated[int, typer.Option(help="Images per step.")]
+Lr = Annotated[float, typer.Option(help="Adam learning rate.")]
+Kernel = Annotated[
+    int, typer.Option(help="Conv kernel size k (any k >= 1; even k pads asymmetrically).")
+]
+NumFilters = Annotated[int, typer.Option(help="NF, filters of the first layer.")]
+Seed = Annotated[int, typer.Option(help="Seeds weights, shuffling, k-means.")]
+DataDir = Annotated[Path, typer.Option(help="cifar-10-batches-py/ or its parent.")]
+PaletteOpt = Annotated[
+    Path | None, typer.Option(help="(K,3) .npy RGB palette in [0,1]; default: k-means, 24.")
+]
+Category = Annotated[int, typer.Option(help="CIFAR-10 class, 7 = horse.")]
+RunDir = Annotated[Path, typer.Option(help="Outputs go to RUN_DIR/<net>/.")]
+DeviceOpt = Annotated[Device, typer.Option(help="auto: CUDA when present.")]
+Bf16 = Annotated[bool, typer.Option(help="bf16 autocast.")]
+Compile = Annotated[bool, typer.Option(help="torch.compile on full batches (CUDA: CUDA graphs).")]
+ShuffleOpt = Annotated[
+    Shuffle,
+    typer.Option(help="once: the starter's one numpy shuffle, fixed order; epoch: reshuffle."),
+]
+ChannelsLast = Annotated[
+    bool | None,
+    typer.Option("--channels-last/--no-channels-last", help="NHWC weights (default on: faster)."),
+]
+Threads = Annotated[
+    int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's).")
+]
+SaveEvery = Annotated[
+    int, typer.Option(min=1, help="Checkpoint every N epochs, and after the last.")
+]
+Resume = Annotated[bool, typer.Option(help="Continue from RUN_DIR's checkpoints.")]
+Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
 @app.callback(invoke_without_command=True)
 def train_command(
     ctx: typer.Context,
-    model: Annotated[
-        NetOrAll, typer.Option(case_sensitive=False, help="Net to train, or all three.")
-    ] = NetOrAll.ALL,
-    epochs: Annotated[int, typer.Option(help="Epochs per net.")] = 25,
-    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 100,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
-    kernel: Annotated[
-        int, typer.Option(help="Conv kernel size k (any k >= 1; even k pads asymmetrically).")
-    ] = 3,
-    num_filters: Annotated[int, typer.Option(help="NF, filters of the first layer.")] = 32,
-    seed: Annotated[int, typer.Option(help="Seeds weights, shuffling, k-means.")] = 0,
-    data_dir: Annotated[Path, typer.Option(help="cifar-10-batches-py/ or its parent.")] = Path(
-        "data"
-    ),
-    palette: Annotated[
-        Path | None, typer.Option(help="(K,3) .npy RGB palette in [0,1]; default: k-means, 24.")
-    ] = None,
-    category: Annotated[int, typer.Option(help="CIFAR-10 class, 7 = horse.")] = 7,
-    run_dir: Annotated[Path, typer.Option(help="Outputs go to RUN_DIR/<net>/.")] = Path(
-        "runs/colorize"
-    ),
-    device: Annotated[Device, typer.Option(help="auto: CUDA when present.")] = Device.AUTO,
-    bf16: Annotated[bool, typer.Option(help="bf16 autocast.")] = False,
-    compile: Annotated[
-        bool, typer.Option(help="torch.compile on full batches (CUDA: CUDA graphs).")
-    ] = False,
-    shuffle: Annotated[
-        Shuffle,
-        typer.Option(help="once: the starter's one numpy shuffle, fixed order; epoch: reshuffle."),
-    ] = Shuffle.ONCE,
-    channels_last: Annotated[
-        bool | None,
-        typer.Option(
-            "--channels-last/--no-channels-last", help="NHWC weights (default on: faster)."
-        ),
-    ] = None,
-    threads: Annotated[
-        int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's).")
-    ] = None,
-    save_every: Annotated[
-        int, typer.Option(min=1, help="Checkpoint every N epochs, and after the last.")
-    ] = 1,
-    resume: Annotated[bool, typer.Option(help="Continue from RUN_DIR's checkpoints.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    model: ModelOpt = NetOrAll.ALL,
+    epochs: Epochs = 25,
+    batch_size: BatchSize = 100,
+    lr: Lr = 1e-3,
+    kernel: Kernel = 3,
+    num_filters: NumFilters = 32,
+    seed: Seed = 0,
+    data_dir: DataDir = Path("data"),
+    palette: PaletteOpt = None,
+    category: Category = 7,
+    run_dir: RunDir = Path("runs/colorize"),
+    device: DeviceOpt = Device.AUTO,
+    bf16: Bf16 = False,
+    compile: Compile = False,
+    shuffle: ShuffleOpt = Shuffle.ONCE,
+    channels_last: ChannelsLast = None,
+    threads: Threads = None,
+    save_every: SaveEvery = 1,
+    resume: Resume = False,
+    debug: Debug = False,
 ) -> None:
     """Train the nets (the default command): metrics, curves.png, samples.png, checkpoints."""
     if ctx.invoked_subcommand is not None:

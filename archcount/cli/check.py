@@ -24,20 +24,22 @@ from archcount.cli.options import (
 )
 from archcount.records import Convention
 
+Expect = Annotated[
+    list[str],
+    typer.Option(
+        "--expect",
+        "-e",
+        metavar="QUANTITY=FORMULA",
+        help="Your formula, e.g. 'outputs=2880*NF + 3328*NC'; repeatable. Quantities: "
+        "weights, outputs, connections, connections_exact. Written as on paper (12NF, k², "
+        "k^2, NF·NC): numbers, the model's names and + - * / ^ ( ) only.",
+    ),
+]
+
 
 def check_command(
     target: Target,
-    expect: Annotated[
-        list[str],
-        typer.Option(
-            "--expect",
-            "-e",
-            metavar="QUANTITY=FORMULA",
-            help="Your formula, e.g. 'outputs=2880*NF + 3328*NC'; repeatable. Quantities: "
-            "weights, outputs, connections, connections_exact. Written as on paper (12NF, k², "
-            "k^2, NF·NC): numbers, the model's names and + - * / ^ ( ) only.",
-        ),
-    ],
+    expect: Expect,
     size: Size = None,
     fix: Fix = None,
     arg: Arg = None,
