@@ -124,38 +124,48 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    smoke = args.device == "cpu"
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("gpu_check: no CUDA device here (use --device cpu for the smoke test)")
-        return 2
+def base_config(args: argparse.Namespace, smoke: bool) -> TrainConfig:
+    """The run every net shares: 25 epochs on the GPU; the smoke test small and short."""
     epochs = args.epochs or (1 if smoke else 25)
     small = {"num_filters": 4, "batch_size": 25} if smoke else {}
-    base = TrainConfig(
+    return TrainConfig(
         epochs=epochs,
         device=args.device,
         compile=args.compile and not smoke,
         save_every=epochs,  # one checkpoint, at the end: the GPU is not made to wait
         **small,  # the smoke test: seconds, not minutes (small nets, few images)
     )
+
+
+def data_sets(args: argparse.Namespace, smoke: bool, tmp: Path) -> dict:
+    """The partial CIFAR-10 set (when present) and a generated one in the CIFAR format."""
+    have_real = (args.data_dir / "test_batch").is_file() and args.palette.is_file()
+    palette = args.palette if args.palette.is_file() else None
+    sets = {}
+    if have_real:
+        limit = (50, 10) if smoke else (None, None)
+        sets["partial"] = _limit(load_colorization(args.data_dir, palette=palette), *limit)
+    n_train, n_test = (50, 10) if smoke else (5000, 1000)
+    source = args.data_dir if have_real else None
+    gen = write_synthetic(tmp / "gen", n_train, n_test, source=source)
+    sets["generated"] = load_colorization(gen, palette=palette)
+    return sets
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    smoke = args.device == "cpu"
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("gpu_check: no CUDA device here (use --device cpu for the smoke test)")
+        return 2
+    base = base_config(args, smoke)
     if smoke:  # one thread: CI shares its cores
         torch.set_num_threads(1)
     name = torch.cuda.get_device_name() if not smoke else "CPU smoke test (1 epoch, 50 images)"
     print(f"gpu_check on {name}; torch {torch.__version__}; compile={base.compile}")
-    have_real = (args.data_dir / "test_batch").is_file() and args.palette.is_file()
-    palette = args.palette if args.palette.is_file() else None
-    limit = (50, 10) if smoke else (None, None)
     rows, cpu, estimates = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {}
-        if have_real:
-            sets["partial"] = _limit(load_colorization(args.data_dir, palette=palette), *limit)
-        n_train, n_test = (50, 10) if smoke else (5000, 1000)
-        gen = write_synthetic(
-            Path(tmp) / "gen", n_train, n_test, source=args.data_dir if have_real else None
-        )
-        sets["generated"] = load_colorization(gen, palette=palette)
+        sets = data_sets(args, smoke, Path(tmp))
         for set_name, data in sets.items():
             for net in NETS:
                 cfg = dataclasses.replace(base, model=net)
@@ -163,10 +173,9 @@ def main(argv=None) -> int:
                 if set_name == "partial" and not smoke:
                     cpu_cfg = dataclasses.replace(cfg, device="cpu", compile=False)
                     cpu[net] = run_one(cpu_cfg, data, Path(tmp))
+        num_colours = sets["generated"].num_colours
         for net in NETS:
-            estimates[net] = (
-                None if smoke else estimate_mib(net, base, sets["generated"].num_colours)
-            )
+            estimates[net] = None if smoke else estimate_mib(net, base, num_colours)
     report(rows, cpu, estimates)
     if args.json:
         write_atomic(args.json, dumps({"rows": rows, "cpu": cpu, "estimates": estimates}))
