@@ -1,7 +1,7 @@
 """The homework starter code's training loop, transcribed: the reference train.loop is held to.
 
 What the starter does, step by step: numpy is seeded and the training and test horses are each
-shuffled once (train.order.starter_permutations); float64 numpy batches are walked in that
+shuffled once (train.data.order.starter_permutations); float64 numpy batches are walked in that
 fixed order, converted with torch.from_numpy(...).float() and copied to the device every step;
 the loss goes through transpose(1, 3).contiguous().view(...) into nn.CrossEntropyLoss;
 loss.item() is read every step; the epoch's training loss is the mean of the step losses;
