@@ -36,7 +36,7 @@ HOW_TO_GET = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ColorizationData:
     """Tensors for one category: x float32 (N,1,32,32) gray in [0,1), y int64 (N,32,32) indices."""
 
