@@ -25,8 +25,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcount.engine import scores, tags
 from archcount.engine.attention import ATTENTION_CALLS, AttentionCount
-from archcount.engine.op_rules import OpTaps, op_taps
-from archcount.engine.registry import OpRegistry, RuleRegistry
+from archcount.engine.optaps import OpTaps, op_taps
+from archcount.engine.rules.registry import Registry
 from archcount.errors import ForwardError, RuleError
 from archcount.records import Kind
 
@@ -133,7 +133,7 @@ class Recorder(TorchDispatchMode):
     """The dispatch layer: every aten op, attributed to the innermost frame."""
 
     def __init__(
-        self, root: str, registry: RuleRegistry, op_registry: OpRegistry, batch: int, meta: bool
+        self, root: str, registry: Registry, op_registry: Registry, batch: int, meta: bool
     ):
         super().__init__()
         self.root, self.registry, self.ops, self.batch = root, registry, op_registry, batch
@@ -369,11 +369,11 @@ class AttentionLayer(TorchFunctionMode):
         return out
 
 
-def roles(model: nn.Module, registry: RuleRegistry) -> dict[int, str]:
+def roles(model: nn.Module, registry: Registry) -> dict[int, str]:
     """Each module's role: its rule covers its own code (and maybe its children), else ops/own."""
     out: dict[int, str] = {}
     for module in model.modules():
-        rule = registry.lookup(type(module)) if type(module) is not nn.Module else None
+        rule = registry.lookup(type(module))
         if rule is not None:
             out[id(module)] = COVERS_ALL if rule.covers_children else COVERED
         else:
@@ -381,7 +381,7 @@ def roles(model: nn.Module, registry: RuleRegistry) -> dict[int, str]:
     return out
 
 
-def hook_all(model: nn.Module, recorder: Recorder, registry: RuleRegistry) -> list:
+def hook_all(model: nn.Module, recorder: Recorder, registry: Registry) -> list:
     """Pre and post hooks on every module; the caller removes them in a finally."""
     role_of = roles(model, registry)
     root_name = recorder.root
@@ -421,8 +421,8 @@ def record(
     args: tuple,
     kwargs: Mapping[str, Any],
     *,
-    registry: RuleRegistry,
-    op_registry: OpRegistry,
+    registry: Registry,
+    op_registry: Registry,
     batch: int,
     root: str,
 ) -> Recording:

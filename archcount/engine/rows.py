@@ -6,7 +6,7 @@ from math import prod
 
 from torch import nn
 
-from archcount.engine.registry import Taps, failure, own_bias
+from archcount.engine.rules.registry import Taps, failure, own_bias
 from archcount.errors import RuleError
 from archcount.records import Convention, Kind, LayerCount, Options, Source
 

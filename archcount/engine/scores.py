@@ -1,6 +1,6 @@
 """Hand-written attention (q @ kᵀ, a mask, softmax, @ v): exact leaves out the masked scores.
 
-Nominal connections are the two matmuls' own (engine.op_rules): every score of L x S, d taps
+Nominal connections are the two matmuls' own (engine.rules.linear): every score of L x S, d taps
 for q.k and one per value channel for the weighted sum, as for F.scaled_dot_product_attention.
 For exact, the forward is followed through tags on its tensors:
 
@@ -26,6 +26,7 @@ import torch
 
 from archcount.engine import tags
 from archcount.engine.attention import MASKED_AT, blocked_mask, count_blocked
+from archcount.engine.rules.storage import COPIES
 
 aten = torch.ops.aten
 
@@ -33,8 +34,6 @@ MATMULS = {aten.bmm, aten.mm, aten.baddbmm}  # baddbmm(bias, q, kᵀ): Bloom's A
 SOFTMAXES = {aten._softmax, aten.softmax, *(
     [aten._safe_softmax] if hasattr(aten, "_safe_softmax") else []
 )}  # fmt: skip
-# Storage ops the tags follow (the blocked pattern is put through the same op).
-_COPIES = {aten._to_copy, aten.clone, aten.contiguous, aten.detach, aten.alias, aten.lift_fresh}
 # softcapping and scaling keep every score
 _SCALE = {aten.mul, aten.div, aten.neg, aten.tanh, aten.mul_, aten.div_, aten.tanh_}
 UNKNOWN = (
@@ -74,7 +73,7 @@ def follow(func, args, kwargs, ins, outs) -> Followed:
     out = outs[0]
     weights = "_ac_w" in tagged.__dict__
     s: Scores = tagged.__dict__["_ac_w" if weights else "_ac_q"]
-    if func.is_view or packet in _COPIES or packet is aten._unsafe_view:
+    if func.is_view or packet in COPIES or packet is aten._unsafe_view:
         _put(out, weights, _through(func, args, kwargs, tagged, s, out))
     elif weights:
         if packet in _SCALE:  # a head mask, a dtype cast's arithmetic

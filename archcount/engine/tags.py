@@ -20,12 +20,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from archcount.engine.rules.storage import COPIES  # an element-wise chain goes through them
+
 aten = torch.ops.aten
 
 # The largest constant tensor whose values are computed beside a meta run (masks are L x S).
 SHADOW_LIMIT = 1 << 24
-# Storage ops that keep every element where it was: an element-wise chain goes through them.
-_IN_PLACE_OF = {aten._to_copy, aten.clone, aten.contiguous, aten.detach, aten.alias}
 # Ops whose tensor argument gives only its shape and dtype (values are not read).
 _SHAPE_ONLY = {
     aten.new_ones, aten.new_zeros, aten.new_full, aten.ones_like, aten.zeros_like,
@@ -158,7 +158,7 @@ def follow_views(func, ins, outs) -> None:
         return
     src = ins[0]
     p = src if isinstance(src, nn.Parameter) else src.__dict__.get("_ac_p")
-    keep_root = func.overloadpacket in _IN_PLACE_OF
+    keep_root = func.overloadpacket in COPIES
     for o in outs:
         if _among(o, ins):
             continue

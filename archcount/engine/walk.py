@@ -10,9 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine.op_rules import OP_RULES
 from archcount.engine.record import OPS, ModuleCall, Recording, record
-from archcount.engine.registry import OpRegistry, RuleRegistry
 from archcount.engine.rows import (
     claim_params,
     functional_row,
@@ -21,7 +19,8 @@ from archcount.engine.rows import (
     layer_row,
     ops_row,
 )
-from archcount.engine.rules import RULES
+from archcount.engine.rules import OP_RULES, RULES
+from archcount.engine.rules.registry import Registry
 from archcount.errors import ForwardError, InputError, RuleError
 from archcount.records import Convention, Kind, Options, Report, Source
 
@@ -44,10 +43,10 @@ class Prepared:
     model: nn.Module
     args: tuple
     targets: tuple[tuple[str, nn.Module], ...]
-    registry: RuleRegistry
+    registry: Registry
     batch: int
     kwargs: dict[str, Any] = field(default_factory=dict)  # the forward is model(*args, **kwargs)
-    op_registry: OpRegistry = OP_RULES
+    op_registry: Registry = OP_RULES
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -211,7 +210,7 @@ def counted_modules(model: nn.Module, registry) -> list[tuple[str, nn.Module]]:
 
 def module_type_has_rule(module: nn.Module, registry) -> bool:
     """True when a rule covers this type (never the bare nn.Module base)."""
-    return type(module) is not nn.Module and type(module) in registry
+    return type(module) in registry
 
 
 def run_hooked(

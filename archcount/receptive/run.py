@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from archcount.engine.record import hook_modules
+from archcount.engine.rules import FIELD_RULES
+from archcount.engine.rules.registry import Registry, as_shapes, identity
 from archcount.engine.walk import Prepared, eval_mode, prepare
 from archcount.errors import ForwardError, InputError
-from archcount.receptive.registry import FieldRegistry
-from archcount.receptive.rules import FIELD_RULES
 from archcount.receptive.summary import DimField, LayerField, ReceptiveFields
-from archcount.receptive.trace import UNKNOWN, Tracer, identity, shapes, tensors
+from archcount.receptive.trace import UNKNOWN, Tracer, tensors
 
 
 def receptive_fields(
@@ -68,14 +68,14 @@ def _summary(tracer: Tracer, outs: list[torch.Tensor]) -> tuple[DimField, ...] |
     return tuple(DimField.of(f) for f in tracer.field_of(outs[0]))
 
 
-def _hooks(prepared: Prepared, registry: FieldRegistry, tracer: Tracer, rows: list) -> list:
+def _hooks(prepared: Prepared, registry: Registry, tracer: Tracer, rows: list) -> list:
     """Pre/post hooks: counted modules record their output's field; ruled modules set it."""
     targets = {id(m): name for name, m in prepared.targets}
     calls: dict[int, int] = {}
     stack: list[tuple] = []
 
     def pre(module, args, kwargs):
-        rule = registry.for_module(type(module))
+        rule = registry.lookup(type(module))
         stack.append((rule, args, kwargs, tracer.covered > 0))
         if rule is not None:
             tracer.covered += 1
@@ -95,7 +95,7 @@ def _hooks(prepared: Prepared, registry: FieldRegistry, tracer: Tracer, rows: li
     return hook_modules(
         (module, pre, post)
         for _, module in prepared.model.named_modules()
-        if id(module) in targets or registry.for_module(type(module)) is not None
+        if id(module) in targets or registry.lookup(type(module)) is not None
     )
 
 
@@ -106,7 +106,7 @@ def _set_by_module(tracer: Tracer, module: nn.Module, rule, inputs, outs) -> Non
     shape = out_shapes[0] if out_shapes else ()
 
     def call(fn):
-        return fn(module, shapes(tuple(ins)), out_shapes, tracer.dims)
+        return fn(module, as_shapes(tuple(ins)), out_shapes, tracer.dims)
 
     if any(tracer.is_tracked(t) for t in ins):
         tracer.track(outs, tracer.apply(what, rule, call, ins, shape))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from archcount.receptive.field import Field
+from archcount.engine.rules.field import Field
 from archcount.records import call_label
 
 

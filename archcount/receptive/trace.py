@@ -10,23 +10,23 @@ set its output's field whatever ops run inside it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils._pytree import tree_leaves
 
-from archcount.engine.registry import failure
-from archcount.receptive.field import GLOBAL_BROADCAST, Field, Mismatch
-from archcount.receptive.registry import FieldRegistry, FieldRule, Maps, Role
+from archcount.engine.rules.field import GLOBAL_BROADCAST, Field, Mismatch
+from archcount.engine.rules.registry import (
+    FieldRule,
+    Maps,
+    Registry,
+    Role,
+    failure,
+    identity,
+    named_args,
+)
 
 UNKNOWN = None  # a tensor that depends on the input along a path no rule follows
 _POINTWISE = FieldRule(Role.MERGE, None)  # relu, x + y, x * 0.5: position by position
-
-
-def shapes(obj):
-    """`obj` with every tensor replaced by its shape."""
-    return tree_map(lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else v, obj)
 
 
 def tensors(obj) -> list[torch.Tensor]:
@@ -34,28 +34,10 @@ def tensors(obj) -> list[torch.Tensor]:
     return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
 
 
-def named_args(func, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """The op's arguments by schema name (defaults filled in), tensors as their shapes."""
-    out: dict[str, Any] = {}
-    for i, arg in enumerate(func._schema.arguments):
-        if i < len(args) and not arg.kwarg_only:
-            out[arg.name] = args[i]
-        elif arg.name in kwargs:
-            out[arg.name] = kwargs[arg.name]
-        elif arg.has_default_value():
-            out[arg.name] = arg.default_value
-    return shapes(out)
-
-
-def identity(dims: int) -> Maps:
-    """Maps that read each position itself."""
-    return (Field.identity(),) * dims
-
-
 class Tracer(TorchDispatchMode):
     """Keeps tensor -> per-dim fields, and derives each op's output fields by its rule."""
 
-    def __init__(self, registry: FieldRegistry, dims: int) -> None:
+    def __init__(self, registry: Registry, dims: int) -> None:
         super().__init__()
         self.registry, self.dims = registry, dims
         self.fields: dict[int, Maps | None] = {}
@@ -89,7 +71,7 @@ class Tracer(TorchDispatchMode):
         if self.covered or not any(self.is_tracked(t) for t in ins):
             return out
         what = f"aten.{func.overloadpacket.__name__}"
-        rule = self.registry.for_op(func)
+        rule = self.registry.lookup(func)
         if rule is None and torch.Tag.pointwise in func.tags:
             rule = _POINTWISE
         outs = tensors(out)

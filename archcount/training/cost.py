@@ -24,10 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine.rules import RULES
+from archcount.engine.rules import BACKWARD_RULES, RULES
 from archcount.engine.walk import batch_of, counted_modules
 from archcount.records import call_label
-from archcount.training.backward import BACKWARD_RULES
 from archcount.training.options import TrainingOptions
 from archcount.training.trace import Traced, trace
 

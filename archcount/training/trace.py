@@ -18,16 +18,11 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from archcount.engine.op_rules import as_shapes
 from archcount.engine.record import hook_modules
-from archcount.engine.registry import OpRegistry
+from archcount.engine.rules.registry import Grads, Registry, as_shapes, schema_args
+from archcount.engine.rules.storage import COPIES
 from archcount.errors import ForwardError, RuleError
 from archcount.records import call_label
-from archcount.training.backward import Grads
-
-aten = torch.ops.aten
-# Ops whose output carries a parameter on (a cast or copy of a weight is still that weight).
-_COPIES = {aten._to_copy, aten.clone, aten.lift_fresh_copy, aten.contiguous}
 
 
 @dataclass
@@ -104,14 +99,14 @@ class _Stack:
 class _Charge(TorchDispatchMode):
     """Runs each op; one with a backward rule is charged to the current layer."""
 
-    def __init__(self, registry: OpRegistry, stack: _Stack, traced: Traced, params: set[int]):
+    def __init__(self, registry: Registry, stack: _Stack, traced: Traced, params: set[int]):
         super().__init__()
         self.registry, self.stack, self.traced, self.params = registry, stack, traced, params
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if func.overloadpacket in _COPIES and self._weight(args[0]):
+        if func.overloadpacket in COPIES and self._weight(args[0]):
             self.params.update(storage_key(t) for t in _tensors(out))
         rule = self.registry.lookup(func)
         if rule is not None and rule.fn is not None:
@@ -123,8 +118,9 @@ class _Charge(TorchDispatchMode):
 
     def _charge(self, func, fn, args, kwargs, out) -> None:
         outs = _tensors(out)
+        named = schema_args(func, args, kwargs)
         try:
-            g: Grads = fn(as_shapes(args), as_shapes(kwargs), tuple(outs[0].shape))
+            g: Grads = fn(as_shapes(named), tuple(outs[0].shape))
         except Exception as exc:  # our rule's bug, not the model's: say which rule
             raise RuleError(f"the backward rule for {func} failed: {exc}") from exc
         label, kind = self.stack.owner()
@@ -133,8 +129,8 @@ class _Charge(TorchDispatchMode):
         if not torch.is_grad_enabled():
             return
         needed = False
-        for i, macs in g.per_arg.items():
-            t = args[i] if i < len(args) else None
+        for arg, macs in g.per_arg.items():
+            t = named.get(arg)
             if isinstance(t, torch.Tensor) and t.requires_grad:
                 needed = True
                 if self._weight(t):
@@ -165,7 +161,7 @@ def trace(
     model: nn.Module,
     args: tuple,
     targets,
-    registry: OpRegistry,
+    registry: Registry,
     root: str,
     kwargs: dict | None = None,
 ) -> Traced:

@@ -60,7 +60,7 @@ def test_grouped_mm_rule_matches_a_loop_over_the_groups():
         start = end
     torch.testing.assert_close(out, torch.cat(parts))
     rule = archcount.OP_RULES.lookup(torch.ops.aten._grouped_mm)
-    assert rule.fn(((10, H), (E, H, F), (E,)), {}, tuple(out.shape)) == macs
+    assert rule.fn({"self": (10, H), "mat2": (E, H, F), "offs": (E,)}, tuple(out.shape)) == macs
 
 
 def test_grouped_mm_counts_on_meta_as_on_cpu():

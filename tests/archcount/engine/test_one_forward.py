@@ -9,7 +9,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 import archcount
-from archcount.engine.op_rules import OP_RULES
+from archcount.engine.rules import OP_RULES
+from archcount.engine.rules.registry import named_args
 from archcount.errors import ForwardError
 from archcount.records import Kind, Source
 
@@ -32,14 +33,18 @@ def test_matmul_rules_equal_flop_counter(op, shapes, macs):
     args = [torch.zeros(s, device="meta") for s in shapes]
     with FlopCounterMode(display=False) as fc:
         out = getattr(torch, op)(*args)
-    rule = OP_RULES.lookup(getattr(torch.ops.aten, op))
-    assert rule.fn(tuple(shapes), {}, tuple(out.shape)) == macs == fc.get_total_flops() // 2
+    func = getattr(torch.ops.aten, op).default
+    rule = OP_RULES.lookup(func)
+    assert (
+        rule.fn(named_args(func, args, {}), tuple(out.shape)) == macs == fc.get_total_flops() // 2
+    )
 
 
 def test_addbmm_counts_every_batch():
     b1, b2 = torch.zeros(7, 3, 4), torch.zeros(7, 4, 5)
     rule = OP_RULES.lookup(torch.ops.aten.addbmm)
-    assert rule.fn(((3, 5), (7, 3, 4), (7, 4, 5)), {}, (3, 5)) == 7 * 3 * 4 * 5
+    named = {"self": (3, 5), "batch1": (7, 3, 4), "batch2": (7, 4, 5)}
+    assert rule.fn(named, (3, 5)) == 7 * 3 * 4 * 5
     assert torch.addbmm(torch.zeros(3, 5), b1, b2).shape == (3, 5)
 
 

@@ -12,8 +12,8 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 import archcount
-from archcount.engine.recurrent import rnn_batch, rnn_outputs
 from archcount.engine.rules import RULES
+from archcount.engine.rules.recurrent import rnn_batch, rnn_outputs
 from archcount.engine.walk import run_hooked
 
 

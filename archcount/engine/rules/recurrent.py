@@ -1,4 +1,4 @@
-"""Rules for nn.RNN, nn.LSTM, nn.GRU and their cells, registered into engine.rules.RULES.
+"""The recurrent family: nn.RNN, nn.LSTM, nn.GRU and their cells (module rules).
 
 One step of one layer and direction, with G gates (LSTM 4, GRU 3, RNN 1), hidden size H,
 state size P (proj_size, else H) and layer input size I (input_size for layer 0, D·P above):
@@ -22,7 +22,7 @@ from math import prod
 import torch
 from torch import nn
 
-from archcount.engine.rules import RULES
+from archcount.engine.rules.registry import RULES
 
 # Gates per step of each recurrent family, bound to the type at registration.
 _GATES = {nn.LSTM: 4, nn.GRU: 3, nn.RNN: 1, nn.LSTMCell: 4, nn.GRUCell: 3, nn.RNNCell: 1}
