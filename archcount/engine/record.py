@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,9 @@ from archcount.engine import scores, tags
 from archcount.engine.attention import ATTENTION_CALLS, AttentionCount
 from archcount.engine.optaps import OpTaps, op_taps
 from archcount.engine.rules.registry import Registry
+from archcount.engine.stack import COVERED, COVERS_ALL, OPS, OWN, Frame, ModuleStack, mode
 from archcount.errors import ForwardError, RuleError
 from archcount.records import Kind
-
-# What a frame does with the ops its own code runs.
-COVERED, COVERS_ALL, OPS, OWN = "covered", "covers_all", "ops", "own"
 
 CAT = torch.ops.aten.cat
 SCALAR = torch.ops.aten._local_scalar_dense.default  # Tensor.item(), bool(t), int(t)
@@ -82,14 +80,9 @@ Tallies = dict[tuple[str, Kind], Tally]
 
 
 @dataclass
-class Frame:
-    """One running module call."""
+class CountFrame(Frame):
+    """One running module call, with what the count keeps of it."""
 
-    name: str
-    module: nn.Module
-    role: str
-    call: int
-    inputs: tuple[tuple[int, ...], ...] = ()
     batched: bool = True
     tallies: Tallies = field(default_factory=dict)
     masked: int = 0  # connections removed by attention masks inside a covered call
@@ -133,13 +126,14 @@ class Recorder(TorchDispatchMode):
     """The dispatch layer: every aten op, attributed to the innermost frame."""
 
     def __init__(
-        self, root: str, registry: Registry, op_registry: Registry, batch: int, meta: bool
-    ):
+        self, model: nn.Module, root: str, registry: Registry, op_registry: Registry, batch: int,
+        meta: bool,
+    ):  # fmt: skip
         super().__init__()
         self.root, self.registry, self.ops, self.batch = root, registry, op_registry, batch
         self.meta = meta
-        self.stack: list[Frame] = []
-        self.ncalls: dict[int, int] = {}
+        self.modules = ModuleStack(model, registry, root, self.frame, None, self.leave)
+        self.stack: list[CountFrame] = self.modules.frames  # type: ignore[assignment]
         self.rec = Recording()
         self.in_attention = 0
         self.cats: list[tuple[weakref.ref, str, Tallies, int, int]] = []
@@ -221,7 +215,7 @@ class Recorder(TorchDispatchMode):
         owner.ran = True
         owner.read_batch = owner.read_batch or batched
 
-    def _consume(self, frame: Frame, ins) -> None:
+    def _consume(self, frame: CountFrame, ins) -> None:
         """Parameters an op reads: a container's functional rows, or an ops row, account them."""
         if frame.role is OWN or frame.role is OPS:
             for p in tags.params_read(ins):
@@ -233,7 +227,7 @@ class Recorder(TorchDispatchMode):
             known = self._pointwise[func] = torch.Tag.pointwise in func.tags
         return known
 
-    def _tally(self, frame: Frame, func, taps: OpTaps, batched: bool, out) -> None:
+    def _tally(self, frame: CountFrame, func, taps: OpTaps, batched: bool, out) -> None:
         label = f"aten.{func.__name__.split('.')[0]}"
         per = self._per_example(batched, frame.name, label)
         nominal, exact = per(taps.nominal), per(taps.exact)
@@ -279,24 +273,18 @@ class Recorder(TorchDispatchMode):
         frame.tallies.setdefault((count.label, Kind.LAYER), Tally()).add(outputs, nominal, exact)
 
     # -- module frames ---------------------------------------------------------------------
-    def enter(self, name: str, module: nn.Module, role: str, args, kwargs) -> None:
-        """A module call begins: push its frame (inside a covering rule, a silent one)."""
-        if self.stack and self.stack[-1].role is COVERS_ALL:
-            self.stack.append(Frame(name, module, COVERS_ALL, -1))
-            return
-        n = self.ncalls.get(id(module), 0)
-        self.ncalls[id(module)] = n + 1
-        frame = Frame(name, module, role, n)
-        if role is not OWN:
+    def frame(self, name: str, module: nn.Module, role: str, call: int, args, kwargs):
+        """A module call begins: its frame, with its inputs' shapes and tags when it has a row."""
+        frame = CountFrame(name, module, role, call)
+        if frame.has_row:
             ins = tags.tensors(args, kwargs)
             frame.inputs = tuple(tuple(t.shape) for t in ins)
             frame.batched = any(tags.is_batched(t) for t in ins)
             frame.finite = self.meta and all(map(tags.known_or_finite, ins))
-        self.stack.append(frame)
+        return frame
 
-    def leave(self, out) -> None:
-        """A module call ends: its ModuleCall, or its own ops merged into the container's."""
-        frame = self.stack.pop()
+    def leave(self, frame: CountFrame, out) -> None:
+        """A module call ended: its ModuleCall, or its own ops merged into the container's."""
         if frame.call < 0:
             return
         if frame.role is OWN:
@@ -324,7 +312,7 @@ class Recorder(TorchDispatchMode):
             )
         )
 
-    def _merge(self, frame: Frame) -> None:
+    def _merge(self, frame: CountFrame) -> None:
         own = self.rec.functional.setdefault(frame.name, {})
         for key, t in frame.tallies.items():
             if key not in own:
@@ -369,53 +357,6 @@ class AttentionLayer(TorchFunctionMode):
         return out
 
 
-def roles(model: nn.Module, registry: Registry) -> dict[int, str]:
-    """Each module's role: its rule covers its own code (and maybe its children), else ops/own."""
-    out: dict[int, str] = {}
-    for module in model.modules():
-        rule = registry.lookup(type(module))
-        if rule is not None:
-            out[id(module)] = COVERS_ALL if rule.covers_children else COVERED
-        else:
-            out[id(module)] = OWN if next(module.children(), None) is not None else OPS
-    return out
-
-
-def hook_all(model: nn.Module, recorder: Recorder, registry: Registry) -> list:
-    """Pre and post hooks on every module; the caller removes them in a finally."""
-    role_of = roles(model, registry)
-    root_name = recorder.root
-
-    def pre(name, role):
-        def hook(module, args, kwargs):
-            recorder.enter(name, module, role, args, kwargs)
-
-        return hook
-
-    def post(module, args, kwargs, out):
-        recorder.leave(out)
-
-    return hook_modules(
-        (module, pre(name or root_name, role_of[id(module)]), post)
-        for name, module in model.named_modules()
-    )
-
-
-def hook_modules(hooks: Iterable[tuple[nn.Module, Any, Any]], with_kwargs: bool = True) -> list:
-    """Register each (module, pre, post) pair of forward hooks; the handles, for the caller to
-    remove in a finally. If registering fails part-way, those made are removed first."""
-    handles: list = []
-    try:
-        for module, pre, post in hooks:
-            handles.append(module.register_forward_pre_hook(pre, with_kwargs=with_kwargs))
-            handles.append(module.register_forward_hook(post, with_kwargs=with_kwargs))
-    except BaseException:
-        for h in handles:
-            h.remove()
-        raise
-    return handles
-
-
 def record(
     model: nn.Module,
     args: tuple,
@@ -427,18 +368,21 @@ def record(
     root: str,
 ) -> Recording:
     """One forward under both layers (no_grad, eval mode); hooks removed, tags cleared."""
-    from archcount.engine.walk import eval_mode
-
     inputs = tags.tensors(args, kwargs)
     meta = any(t.device.type == "meta" for t in inputs) or _on_meta(model)
-    recorder = Recorder(root, registry, op_registry, batch, meta)
+    recorder = Recorder(model, root, registry, op_registry, batch, meta)
     tags.mark_inputs(inputs, batch)
-    handles = hook_all(model, recorder, registry)
     threads = torch.get_num_threads()
     if meta and threads > 1:  # the shadows' tiny CPU ops: idle worker threads only spin
         torch.set_num_threads(1)
     try:
-        with eval_mode(model), torch.no_grad(), recorder, AttentionLayer(recorder):
+        with (
+            recorder.modules,
+            mode(model, False),
+            torch.no_grad(),
+            recorder,
+            AttentionLayer(recorder),
+        ):
             try:
                 out = model(*args, **kwargs)
             except RuleError:  # a rule's bug, not the model's
@@ -446,35 +390,21 @@ def record(
             except Exception as exc:  # re-raised with the layer that failed and its shapes
                 raise _forward_error(exc, recorder, inputs) from exc
     finally:
-        for h in handles:
-            h.remove()
         tags.clear(inputs)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
     _cache_copies(recorder, out)
-    recorder.rec.ran = set(recorder.ncalls)
+    recorder.rec.ran = set(recorder.modules.calls)
     return recorder.rec
 
 
 def _forward_error(exc: Exception, recorder: Recorder, inputs) -> ForwardError:
     text = str(exc).strip()
-    msg = text.splitlines()[0] if text else type(exc).__name__
-    frames = [f for f in recorder.stack if f.call >= 0 and f.role is not OWN]
-    calls = [c for c in recorder.rec.items if isinstance(c, ModuleCall)]
-    if frames:
-        f = frames[-1]
-        shapes = ", ".join("x".join(map(str, s)) for s in f.inputs) or "()"
-        where = f"layer {f.name} ({type(f.module).__name__}) on input shape {shapes}"
-    elif calls:
-        shapes = ", ".join("x".join(map(str, s)) for s in calls[-1].outputs) or "()"
-        where = f"the model's own code after layer {calls[-1].name} (output shape {shapes})"
-    else:
-        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs) or "()"
-        where = f"the model's own code before any layer, on input shape {shapes}"
     hint = ""
     if recorder.meta and ("meta" in text or isinstance(exc, NotImplementedError)):
         hint = " (the model reads tensor values, which meta tensors do not have: try --device cpu)"
-    return ForwardError(f"forward failed in {where}: {msg}{hint}")
+    shapes = tuple(tuple(t.shape) for t in inputs)
+    return recorder.modules.forward_error(exc, shapes, hint=hint)
 
 
 def _on_meta(model: nn.Module) -> bool:

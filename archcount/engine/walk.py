@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,8 @@ from archcount.engine.rows import (
 )
 from archcount.engine.rules import OP_RULES, RULES
 from archcount.engine.rules.registry import Registry
-from archcount.errors import ForwardError, InputError, RuleError
+from archcount.engine.stack import ModuleStack, mode, row_modules, shapes_of
+from archcount.errors import InputError, RuleError
 from archcount.records import Convention, Kind, Options, Report, Source
 
 
@@ -51,7 +51,7 @@ class Prepared:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of the first input tensor (args first, then kwargs), () when there is none."""
-        shapes = _shapes((self.args, self.kwargs))
+        shapes = shapes_of((self.args, self.kwargs))
         return tuple(shapes[0]) if shapes else ()
 
 
@@ -71,7 +71,7 @@ def prepare(
     """
     registry = RULES.merged(rules)
     args, kwargs = example_inputs(model, input_size, example_input, input_dtype, example_kwargs)
-    targets = tuple(counted_modules(model, registry))
+    targets = tuple(row_modules(model, registry, type(model).__name__))
     ops = OP_RULES.merged(op_rules) if op_rules else OP_RULES
     return Prepared(model, args, targets, registry, batch_of(args, kwargs), kwargs, ops)
 
@@ -188,110 +188,29 @@ def report_of(
     )
 
 
-def counted_modules(model: nn.Module, registry) -> list[tuple[str, nn.Module]]:
-    """Leaves, and modules with a rule of their own (whose children are then not hooked)."""
-    out: list[tuple[str, nn.Module]] = []
-    seen: set[int] = set()
-
-    def visit(prefix: str, module: nn.Module) -> None:
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        children = list(module.named_children())
-        if not children or module_type_has_rule(module, registry):
-            out.append((prefix or type(module).__name__, module))
-            return
-        for child_name, child in children:
-            visit(f"{prefix}.{child_name}" if prefix else child_name, child)
-
-    visit("", model)
-    return out
-
-
-def module_type_has_rule(module: nn.Module, registry) -> bool:
-    """True when a rule covers this type (never the bare nn.Module base)."""
-    return type(module) in registry
-
-
 def run_hooked(
-    model: nn.Module, args: tuple, targets, kwargs: Mapping[str, Any] | None = None
+    model: nn.Module,
+    args: tuple,
+    kwargs: Mapping[str, Any] | None = None,
+    registry: Registry = RULES,
+    root: str | None = None,
 ) -> list[Call]:
-    """One forward under no_grad in eval mode; hooks removed and modes restored in a finally."""
+    """One forward under no_grad in eval mode: the shapes of every call that gets a row."""
     calls: list[Call] = []
-    stack: list[tuple[str, nn.Module, tuple]] = []
-    ncalls: dict[int, int] = {}
-    handles = []
 
-    def pre(name):
-        def hook(module, a, kw):
-            stack.append((name, module, _shapes((a, kw))))
+    def leave(frame, out) -> None:
+        if frame.has_row:
+            calls.append(Call(frame.name, frame.module, frame.call, frame.inputs, shapes_of(out)))
 
-        return hook
-
-    def post(name):
-        def hook(module, a, kw, out):
-            _, _, ins = stack.pop()
-            n = ncalls.get(id(module), 0)
-            ncalls[id(module)] = n + 1
-            calls.append(Call(name, module, n, ins, _shapes(out)))
-
-        return hook
-
-    try:
-        for name, module in targets:
-            handles.append(module.register_forward_pre_hook(pre(name), with_kwargs=True))
-            handles.append(module.register_forward_hook(post(name), with_kwargs=True))
-        with eval_mode(model), torch.no_grad():
-            try:
-                model(*args, **(kwargs or {}))
-            except RuleError:  # an op rule's bug inside the dispatch pass, not the model's
-                raise
-            except Exception as exc:  # re-raised with the layer that failed and its shapes
-                raise _forward_error(exc, stack, calls, (args, kwargs)) from exc
-    finally:
-        for h in handles:
-            h.remove()
+    stack = ModuleStack(model, registry, root or type(model).__name__, leave=leave)
+    with stack, mode(model, False), torch.no_grad():
+        try:
+            model(*args, **(kwargs or {}))
+        except RuleError:  # an op rule's bug inside the dispatch pass, not the model's
+            raise
+        except Exception as exc:  # re-raised with the layer that failed and its shapes
+            raise stack.forward_error(exc, shapes_of((args, kwargs))) from exc
     return calls
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """The model in eval mode; every module's own train/eval flag restored afterwards."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes.items():
-            m.training = training
-
-
-def _forward_error(exc: Exception, stack, calls: list[Call], args) -> ForwardError:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if stack:
-        name, module, ins = stack[-1]
-        where = f"layer {name} ({type(module).__name__}) on input shape {_fmt(ins)}"
-    elif calls:
-        last = calls[-1]
-        where = f"the model's own code after layer {last.name} (output shape {_fmt(last.outputs)})"
-    else:
-        where = f"the model's own code before any layer, on input shape {_fmt(_shapes(args))}"
-    return ForwardError(f"forward failed in {where}: {msg}")
-
-
-def _fmt(shapes) -> str:
-    return ", ".join("x".join(map(str, s)) for s in shapes) or "()"
-
-
-def _shapes(obj: Any) -> tuple[tuple[int, ...], ...]:
-    """Shapes of every tensor inside nested tuples, lists and dicts, in order."""
-    if isinstance(obj, torch.Tensor):
-        return (tuple(obj.shape),)
-    if isinstance(obj, (tuple, list)):
-        return tuple(s for item in obj for s in _shapes(item))
-    if isinstance(obj, dict):
-        return tuple(s for item in obj.values() for s in _shapes(item))
-    return ()
 
 
 def example_inputs(
@@ -327,5 +246,5 @@ def device_of(model: nn.Module) -> torch.device:
 
 def batch_of(args: tuple, kwargs: Mapping[str, Any] | None = None) -> int:
     """The batch: the first size of the first input tensor (args, then kwargs), 1 without dims."""
-    shapes = _shapes((args, dict(kwargs or {})))
+    shapes = shapes_of((args, dict(kwargs or {})))
     return shapes[0][0] if shapes and shapes[0] else 1

@@ -102,7 +102,7 @@ def solve_model(
 def _conv_calls(model: nn.Module, size: tuple[int, ...]) -> list[Call]:
     """The reference forward's calls of Conv*/ConvTranspose* modules, in order."""
     run = prepare(model, size)
-    calls = run_hooked(run.model, run.args, run.targets)
+    calls = run_hooked(run.model, run.args, run.kwargs, run.registry)
     return [c for c in calls if isinstance(c.module, nn.modules.conv._ConvNd)]
 
 

@@ -23,7 +23,8 @@ from torch import nn
 
 from archcount.engine.functional import FunctionalOps, functional_ops, functional_rows
 from archcount.engine.rules import RULES
-from archcount.engine.walk import batch_of, counted_modules, eval_mode
+from archcount.engine.stack import mode, row_modules
+from archcount.engine.walk import batch_of
 from archcount.peers import conventions as pc
 from archcount.peers.flopcounter import PEER as FLOP_COUNTER
 from archcount.peers.flopcounter import flopcounter_macs, run_flop_counter
@@ -223,7 +224,7 @@ def _groups(report: Report, model: nn.Module, functional: FunctionalOps) -> list
         module = None if name in op_names else _module_of(model, name)
         found.append((name, rows[0].type, module, tuple(rows)))
     covered = {id(m) for *_, module, _ in found if module is not None for m in module.modules()}
-    for name, module in counted_modules(model, RULES):
+    for name, module in row_modules(model, RULES, type(model).__name__):
         if id(module) not in covered:
             found.append((name, type(module).__name__, module, ()))
     seen: set[int] = set()
@@ -311,7 +312,7 @@ def _run_fvcore(model: nn.Module, args: tuple, kwargs: dict, batch: int) -> Peer
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 
     names = {id(m): n for n, m in model.named_modules()}
-    with _quiet(), eval_mode(model), torch.no_grad():
+    with _quiet(), mode(model, False), torch.no_grad():
         flops = FlopCountAnalysis(model, args)
         acts = ActivationCountAnalysis(model, args)
         for a in (flops, acts):

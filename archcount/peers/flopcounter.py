@@ -63,10 +63,10 @@ def run_flop_counter(
     looked up by their names in `named_like` (the real model the rows were counted on)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from archcount.engine.walk import eval_mode
+    from archcount.engine.stack import mode
 
     counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), counter:
+    with mode(model, False), torch.no_grad(), counter:
         model(*args, **dict(kwargs or {}))
     by_module = counter.get_flop_counts()
     root = type(model).__name__

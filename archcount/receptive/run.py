@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from archcount.engine.record import hook_modules
 from archcount.engine.rules import FIELD_RULES
-from archcount.engine.rules.registry import Registry, as_shapes, identity
-from archcount.engine.walk import Prepared, eval_mode, prepare
-from archcount.errors import ForwardError, InputError
+from archcount.engine.rules.registry import FieldRule, Registry, as_shapes, identity
+from archcount.engine.stack import Frame, ModuleStack, mode, shapes_of
+from archcount.engine.walk import Prepared, prepare
+from archcount.errors import InputError
 from archcount.receptive.summary import DimField, LayerField, ReceptiveFields
 from archcount.receptive.trace import UNKNOWN, Tracer, tensors
 
@@ -48,17 +49,13 @@ def receptive_pass(prepared: Prepared, field_rules: Mapping | None = None) -> Re
     space = tuple(inputs[0].shape[2:])
     tracer.track([t for t in inputs if tuple(t.shape[-dims:]) == space], identity(dims))
     rows: list[LayerField] = []
-    handles = _hooks(prepared, registry, tracer, rows)
-    try:
-        with eval_mode(prepared.model), torch.no_grad(), tracer:
-            try:
-                out = prepared.model(*prepared.args, **prepared.kwargs)
-            except Exception as exc:
-                msg = f"forward failed while following receptive fields: {exc}"
-                raise ForwardError(msg) from exc
-    finally:
-        for h in handles:
-            h.remove()
+    stack = _stack(prepared, registry, tracer, rows)
+    with stack, mode(prepared.model, False), torch.no_grad(), tracer:
+        try:
+            out = prepared.model(*prepared.args, **prepared.kwargs)
+        except Exception as exc:
+            shapes = tuple(tuple(t.shape) for t in inputs)
+            raise stack.forward_error(exc, shapes, "the receptive-field forward") from exc
     return ReceptiveFields(tuple(rows), _summary(tracer, tensors(out)[:1]), tuple(tracer.warnings))
 
 
@@ -68,35 +65,38 @@ def _summary(tracer: Tracer, outs: list[torch.Tensor]) -> tuple[DimField, ...] |
     return tuple(DimField.of(f) for f in tracer.field_of(outs[0]))
 
 
-def _hooks(prepared: Prepared, registry: Registry, tracer: Tracer, rows: list) -> list:
-    """Pre/post hooks: counted modules record their output's field; ruled modules set it."""
-    targets = {id(m): name for name, m in prepared.targets}
-    calls: dict[int, int] = {}
-    stack: list[tuple] = []
+@dataclass
+class FieldFrame(Frame):
+    """One running module call, with its receptive-field rule and inputs."""
 
-    def pre(module, args, kwargs):
+    rule: FieldRule | None = None
+    given: tuple = ((), {})
+    inside: bool = False  # inside a module whose own rule sets its output
+
+
+def _stack(prepared: Prepared, registry: Registry, tracer: Tracer, rows: list) -> ModuleStack:
+    """The module stack: rows record their output's field; ruled modules set it."""
+
+    def frame(name, module, role, call, args, kwargs) -> FieldFrame:
         rule = registry.lookup(type(module))
-        stack.append((rule, args, kwargs, tracer.covered > 0))
+        out = FieldFrame(name, module, role, call, (), rule, (args, kwargs), tracer.covered > 0)
+        if out.has_row:
+            out.inputs = shapes_of((args, kwargs))
         if rule is not None:
             tracer.covered += 1
+        return out
 
-    def post(module, args, kwargs, out):
-        rule, args, kwargs, inside = stack.pop()
+    def leave(f: FieldFrame, out) -> None:
         outs = tensors(out)
-        if rule is not None:
+        if f.rule is not None:
             tracer.covered -= 1
-            if not inside:
-                _set_by_module(tracer, module, rule, (args, kwargs), outs)
-        if id(module) in targets:
-            n = calls.get(id(module), 0)
-            calls[id(module)] = n + 1
-            rows.append(_row(targets[id(module)], n, module, tracer, outs, inside))
+            if not f.inside:
+                _set_by_module(tracer, f.module, f.rule, f.given, outs)
+        if f.has_row:
+            rows.append(_row(f.name, f.call, f.module, tracer, outs, f.inside))
 
-    return hook_modules(
-        (module, pre, post)
-        for _, module in prepared.model.named_modules()
-        if id(module) in targets or registry.lookup(type(module)) is not None
-    )
+    root = type(prepared.model).__name__
+    return ModuleStack(prepared.model, prepared.registry, root, frame, leave=leave)
 
 
 def _set_by_module(tracer: Tracer, module: nn.Module, rule, inputs, outs) -> None:

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from archcount.engine.rules import BACKWARD_RULES, RULES
-from archcount.engine.walk import batch_of, counted_modules
+from archcount.engine.stack import row_modules
+from archcount.engine.walk import batch_of
 from archcount.records import call_label
 from archcount.training.options import TrainingOptions
 from archcount.training.trace import Traced, trace
@@ -154,10 +155,11 @@ def training_cost(
     kwargs = dict(kwargs or {})
     options = options or TrainingOptions(batch=batch_of(args, kwargs))
     model, args, kwargs = _in_precision(model, args, kwargs, options.precision.compute)
-    targets = counted_modules(model, RULES.merged(rules))
-    registry = BACKWARD_RULES.merged(backward_rules)
+    root, registry = name or type(model).__name__, RULES.merged(rules)
+    targets = row_modules(model, registry, type(model).__name__)
     with _frozen(model, options) as trainable:
-        traced = trace(model, args, targets, registry, name or type(model).__name__, kwargs)
+        grads = BACKWARD_RULES.merged(backward_rules)
+        traced = trace(model, args, targets, registry, grads, root, kwargs)
         layers = _layers(traced, targets, trainable, options)
     frozen = sum(p.numel() for p in _unique(model.parameters())) - sum(
         p.numel() for p in _unique(trainable)

@@ -9,8 +9,6 @@ first; parameters and buffers are not activations).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -18,9 +16,9 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from archcount.engine.record import hook_modules
 from archcount.engine.rules.registry import Grads, Registry, as_shapes, schema_args
 from archcount.engine.rules.storage import COPIES
+from archcount.engine.stack import ModuleStack, mode
 from archcount.errors import ForwardError, RuleError
 from archcount.records import call_label
 
@@ -44,6 +42,9 @@ class Traced:
     saved_keys: set[int] = field(default_factory=set)
     output_bytes: int = 0
     input_bytes: int = 0  # input storages autograd did not save
+    # every call the module stack gave a row, in the order they finished (the table leaves
+    # out later calls that cost nothing, and shows modules that never ran with their bytes)
+    calls: list[str] = field(default_factory=list)
 
 
 def storage_key(t: torch.Tensor) -> int:
@@ -56,52 +57,24 @@ def storage_bytes(t: torch.Tensor) -> int:
     return t.untyped_storage().nbytes()
 
 
-class _Stack:
-    """The module stack kept by forward hooks: (row label or None, module name)."""
-
-    def __init__(self, root: str, counted: dict[int, str]) -> None:
-        self.root, self.counted = root, counted
-        self.frames: list[tuple[str | None, str, str]] = []
-        self.calls: dict[int, int] = {}
-
-    def owner(self) -> tuple[str, str]:
-        """(label, type) of the innermost counted module, else of the innermost module."""
-        for label, _, kind in reversed(self.frames):
-            if label is not None:
-                return label, kind
-        if self.frames:
-            return f"{self.frames[-1][1] or self.root} (own code)", "ops"
-        return f"{self.root} (own code)", "ops"
-
-    def hooks(self, model: nn.Module) -> list:
-        """Pre/post hooks on every module; the caller removes them."""
-
-        def pre(name):
-            def hook(module, a):
-                label = None
-                if id(module) in self.counted:
-                    n = self.calls.get(id(module), 0)
-                    self.calls[id(module)] = n + 1
-                    label = call_label(self.counted[id(module)], n)
-                self.frames.append((label, name, type(module).__name__))
-
-            return hook
-
-        def post(module, a, out):
-            self.frames.pop()
-
-        return hook_modules(
-            ((module, pre(name), post) for name, module in model.named_modules()),
-            with_kwargs=False,
-        )
+def owner(stack: ModuleStack, root: str) -> tuple[str, str]:
+    """(label, type) of the innermost call with a row, else of the innermost module's own code
+    (`root`'s for the model's)."""
+    frame = stack.owner()
+    if frame is not None:
+        return call_label(frame.name, frame.call), type(frame.module).__name__
+    inner = stack.frames[-1] if stack.frames else None
+    name = root if inner is None or inner.module is stack.model else inner.name
+    return f"{name} (own code)", "ops"
 
 
 class _Charge(TorchDispatchMode):
     """Runs each op; one with a backward rule is charged to the current layer."""
 
-    def __init__(self, registry: Registry, stack: _Stack, traced: Traced, params: set[int]):
+    def __init__(self, registry: Registry, stack: ModuleStack, root: str, traced: Traced, params):
         super().__init__()
         self.registry, self.stack, self.traced, self.params = registry, stack, traced, params
+        self.root = root
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -123,7 +96,7 @@ class _Charge(TorchDispatchMode):
             g: Grads = fn(as_shapes(named), tuple(outs[0].shape))
         except Exception as exc:  # our rule's bug, not the model's: say which rule
             raise RuleError(f"the backward rule for {func} failed: {exc}") from exc
-        label, kind = self.stack.owner()
+        label, kind = owner(self.stack, self.root)
         tally = self.traced.layers.setdefault(label, Tally(kind))
         tally.forward += g.forward
         if not torch.is_grad_enabled():
@@ -145,63 +118,47 @@ def _tensors(obj) -> list[torch.Tensor]:
     return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
 
 
-@contextlib.contextmanager
-def train_mode(model: nn.Module) -> Iterator[None]:
-    """The model in train mode; every module's flag restored afterwards."""
-    modes = {m: m.training for m in model.modules()}
-    model.train()
-    try:
-        yield
-    finally:
-        for m, training in modes.items():
-            m.training = training
-
-
 def trace(
     model: nn.Module,
     args: tuple,
     targets,
+    rules: Registry,
     registry: Registry,
     root: str,
     kwargs: dict | None = None,
 ) -> Traced:
-    """The training-mode forward of `model(*args, **kwargs)` (grad enabled), per layer."""
+    """The training-mode forward of `model(*args, **kwargs)` (grad enabled), per layer.
+
+    `targets` are the modules with a row (stack.row_modules of `rules`), `registry` the
+    backward rules.
+    """
     kwargs = kwargs or {}
     traced = Traced()
-    counted = {id(m): name for name, m in targets}
     for name, m in targets:
         traced.layers.setdefault(call_label(name, 0), Tally(type(m).__name__))
     params = {storage_key(t) for t in (*model.parameters(), *model.buffers())}
-    resident = set(params)  # parameters and buffers are not activations
-    stack = _Stack(root, counted)
-    seen: dict[int, torch.Tensor] = {}  # keeps saved storages alive: keys stay unique
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        key = storage_key(t)
-        if key not in resident and key not in seen:
-            seen[key] = t
-            label, kind = stack.owner()
-            traced.layers.setdefault(label, Tally(kind)).saved += storage_bytes(t)
-        return t
+    def leave(frame, out) -> None:
+        if frame.has_row:
+            traced.calls.append(call_label(frame.name, frame.call))
 
-    handles = stack.hooks(model)
-    try:
-        with (
-            train_mode(model),
-            torch.enable_grad(),
-            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
-            _Charge(registry, stack, traced, params),
-        ):
-            try:
-                out = model(*args, **kwargs)
-            except RuleError:
-                raise
-            except Exception as exc:  # the user's model: one line, the cause kept for --debug
-                where = stack.owner()[0] if stack.frames else "the model's own code"
-                raise ForwardError(f"the training forward failed in {where}: {exc}") from exc
-    finally:
-        for h in handles:
-            h.remove()
+    stack = ModuleStack(model, rules, type(model).__name__, leave=leave)
+    pack = _Saved(stack, root, traced, resident=set(params))  # _Charge adds weights' copies
+    with (
+        stack,
+        mode(model, True),
+        torch.enable_grad(),
+        torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+        _Charge(registry, stack, root, traced, params),
+    ):
+        try:
+            out = model(*args, **kwargs)
+        except RuleError:
+            raise
+        except Exception as exc:  # the user's model: one line, the cause kept for --debug
+            where = owner(stack, root)[0] if stack.frames else "the model's own code"
+            raise ForwardError(f"the training forward failed in {where}: {exc}") from exc
+    seen = pack.seen
     traced.saved_keys = set(seen)
     outs = {storage_key(t): storage_bytes(t) for t in _tensors(out)}
     traced.output_bytes = sum(outs.values())
@@ -209,6 +166,23 @@ def trace(
     traced.input_bytes = sum(b for k, b in ins.items() if k not in seen)
     traced.layers = {k: v for k, v in traced.layers.items() if _nonzero(v) or k in _firsts(targets)}
     return traced
+
+
+class _Saved:
+    """saved_tensors_hooks' pack: each storage autograd saves, charged once to the layer that
+    saved it first (parameters and buffers are not activations)."""
+
+    def __init__(self, stack: ModuleStack, root: str, traced: Traced, resident: set[int]):
+        self.stack, self.root, self.traced, self.resident = stack, root, traced, resident
+        self.seen: dict[int, torch.Tensor] = {}  # keeps saved storages alive: keys stay unique
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        key = storage_key(t)
+        if key not in self.resident and key not in self.seen:
+            self.seen[key] = t
+            label, kind = owner(self.stack, self.root)
+            self.traced.layers.setdefault(label, Tally(kind)).saved += storage_bytes(t)
+        return t
 
 
 def _firsts(targets) -> set[str]:
