@@ -39,8 +39,9 @@ def assert_counts(
     Returns the Report. `input_size` includes the batch, e.g. (1, 3, 32, 32).
     """
     __tracebackhide__ = True
-    from archcount.engine.walk import prepare, reports_of
+    from archcount.engine.walk import prepare
     from archcount.formulas.derive import variants_of
+    from archcount.recording import record
     from archcount.records import Convention, Options
 
     given = dict(
@@ -57,7 +58,8 @@ def assert_counts(
     options = Options(Convention(convention), include_bias, include_norm)
     prepared = prepare(model, input_size, example_input, rules=rules)
     name = type(model).__name__
-    reports = reports_of(prepared, variants_of(options), name=name)
+    recording = record(prepared, name)
+    reports = [recording.report(o) for o in variants_of(options)]
     wrong = _differences(name, reports, expected)
     if wrong:
         where = f"{name} on {_shape(reports[0].input_shape)} ({options.convention.value})"

@@ -66,11 +66,11 @@ def _count(tool: str, model, x) -> str:
     import torch
 
     if tool == "archcount":
-        from archcount.engine.functional import functional_ops
-        from archcount.engine.walk import count
+        from archcount.engine.walk import prepare
+        from archcount.recording import count, record
 
         t = count(model, example_input=x).totals
-        f = functional_ops(model, example_input=x)
+        f = record(prepare(model, example_input=x)).functional()
         unknown = ", ".join(t.unknown) or "none"
         return f"{t.connections:,} connections (+{f.connections:,} functional), unknown: {unknown}"
     model.eval()

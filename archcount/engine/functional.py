@@ -8,16 +8,11 @@ report has by default (`h.0.attn (aten.bmm ×2)`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import torch
-from torch import nn
-
-from archcount.engine.record import Recording, Tally
+from archcount.engine.record import Tally, Tape
 from archcount.engine.rows import functional_row
-from archcount.engine.walk import Prepared, prepare, record_prepared, report_of
 from archcount.records import Convention, Kind, LayerCount, Options, Report
 
 
@@ -89,40 +84,8 @@ class FunctionalOps:
         }
 
 
-def functional_ops(
-    model: nn.Module,
-    input_size: Sequence[int] | None = None,
-    *,
-    example_input: Any = None,
-    example_kwargs: Mapping[str, Any] | None = None,
-    input_dtype: torch.dtype = torch.float32,
-    convention: Convention | str = Convention.UNITS,
-    rules: Mapping | None = None,
-    op_rules: Mapping | None = None,
-    name: str | None = None,
-) -> FunctionalOps:
-    """The ops run by containers' own code (outside every module with a row), per example."""
-    prepared = prepare(
-        model, input_size, example_input, input_dtype, rules, example_kwargs, op_rules
-    )
-    return functional_pass(prepared, convention=convention, name=name)
-
-
-def functional_pass(
-    prepared: Prepared,
-    *,
-    convention: Convention | str = Convention.UNITS,
-    op_rules: Mapping | None = None,
-    name: str | None = None,
-) -> FunctionalOps:
-    """The functional ops of one recorded forward of a prepared run."""
-    if op_rules:
-        prepared = replace(prepared, op_registry=prepared.op_registry.merged(op_rules))
-    return functional_of(record_prepared(prepared, name), convention)
-
-
-def functional_of(rec: Recording, convention: Convention | str = Convention.UNITS) -> FunctionalOps:
-    """The functional ops of a recording (no forward of its own)."""
+def build_functional(rec: Tape, convention: Convention | str = Convention.UNITS) -> FunctionalOps:
+    """The functional ops of a recorded forward (no forward of its own)."""
     ops = tuple(
         OpCount(owner, op, kind, t.calls, t.outputs, t.nominal)
         for owner, tallies in rec.functional.items()
@@ -130,20 +93,6 @@ def functional_of(rec: Recording, convention: Convention | str = Convention.UNIT
         if t.calls
     )
     return FunctionalOps(ops, rec.covered, Convention(convention), tuple(rec.warnings))
-
-
-def count_with_functional(
-    prepared: Prepared,
-    options: Options,
-    *,
-    name: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> tuple[Report, FunctionalOps]:
-    """One forward: the Report (functional rows in it unless options.functional is False)
-    and the functional ops on their own."""
-    rec = record_prepared(prepared, name)
-    report = report_of(prepared, rec, options, name=name, params=params)
-    return report, functional_of(rec, options.convention)
 
 
 def functional_rows(functional: FunctionalOps) -> tuple[LayerCount, ...]:

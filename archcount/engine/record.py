@@ -110,8 +110,8 @@ class ModuleCall:
 
 
 @dataclass
-class Recording:
-    """The result of one recorded forward, in the order things finished."""
+class Tape:
+    """What one recorded forward saw, in the order things finished."""
 
     # ModuleCall, or (owner, (op, kind)) naming a functional tally, in order of completion
     items: list = field(default_factory=list)
@@ -134,7 +134,7 @@ class Recorder(TorchDispatchMode):
         self.meta = meta
         self.modules = ModuleStack(model, registry, root, self.frame, None, self.leave)
         self.stack: list[CountFrame] = self.modules.frames  # type: ignore[assignment]
-        self.rec = Recording()
+        self.rec = Tape()
         self.in_attention = 0
         self.cats: list[tuple[weakref.ref, str, Tallies, int, int]] = []
         self._pointwise: dict[Any, bool] = {}
@@ -357,7 +357,7 @@ class AttentionLayer(TorchFunctionMode):
         return out
 
 
-def record(
+def record_tape(
     model: nn.Module,
     args: tuple,
     kwargs: Mapping[str, Any],
@@ -366,7 +366,7 @@ def record(
     op_registry: Registry,
     batch: int,
     root: str,
-) -> Recording:
+) -> Tape:
     """One forward under both layers (no_grad, eval mode); hooks removed, tags cleared."""
     inputs = tags.tensors(args, kwargs)
     meta = any(t.device.type == "meta" for t in inputs) or _on_meta(model)

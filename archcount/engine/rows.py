@@ -132,56 +132,6 @@ class PerExample:
         return n
 
 
-def orphan_rows(
-    model: nn.Module, targets, options: Options, seen: set[int], warnings: list[str]
-) -> list[LayerCount]:
-    """Warn about counted modules that never ran; row the params held by containers."""
-    for name, module in targets:
-        idle = sum(p.numel() for p in module.parameters() if id(p) not in seen)
-        for p in module.parameters():
-            seen.add(id(p))
-        if idle:
-            warnings.append(
-                f"{name} ({type(module).__name__}) never ran in forward: "
-                f"its {idle:,} weights are not counted"
-            )
-    rows = []
-    for name, module in model.named_modules():
-        trainable, frozen = _claim_direct(module, seen)
-        if trainable + frozen:
-            label = name or type(model).__name__
-            warnings.append(
-                f"{label} holds {trainable + frozen:,} weights used outside any "
-                "leaf module: counted as weights, their connections are unknown"
-            )
-            rows.append(
-                LayerCount(
-                    label,
-                    type(module).__name__,
-                    Kind.UNSUPPORTED,
-                    0,
-                    None,
-                    None,
-                    trainable,
-                    frozen,
-                    0,
-                    None,
-                    None,
-                )
-            )
-    return rows
-
-
-def _claim_direct(module: nn.Module, seen: set[int]) -> tuple[int, int]:
-    trainable = frozen = 0
-    for p in module.parameters(recurse=False):
-        if id(p) not in seen:
-            seen.add(id(p))
-            trainable += p.numel() if p.requires_grad else 0
-            frozen += 0 if p.requires_grad else p.numel()
-    return trainable, frozen
-
-
 # --- rows counted from aten ops (engine.record) ----------------------------------------------
 
 

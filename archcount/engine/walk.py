@@ -1,4 +1,5 @@
-"""count(model, input) -> Report: forward hooks on every counted module, one forward pass."""
+"""One prepared run (the model, its example inputs, rules and batch), and the Report of its
+recorded forward (archcount.recording puts them together: record(prepared).report())."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine.record import OPS, ModuleCall, Recording, record
+from archcount.engine.record import OPS, ModuleCall, Tape
 from archcount.engine.rows import (
     claim_params,
     functional_row,
@@ -20,20 +21,9 @@ from archcount.engine.rows import (
 )
 from archcount.engine.rules import OP_RULES, RULES
 from archcount.engine.rules.registry import Registry
-from archcount.engine.stack import ModuleStack, mode, row_modules, shapes_of
-from archcount.errors import InputError, RuleError
-from archcount.records import Convention, Kind, Options, Report, Source
-
-
-@dataclass(frozen=True)
-class Call:
-    """What the hooks saw of one call of one counted module (whole-batch shapes)."""
-
-    name: str
-    module: nn.Module
-    call: int
-    inputs: tuple[tuple[int, ...], ...]
-    outputs: tuple[tuple[int, ...], ...]
+from archcount.engine.stack import row_modules, shapes_of
+from archcount.errors import InputError
+from archcount.records import Kind, Options, Report, Source
 
 
 @dataclass(frozen=True)
@@ -76,77 +66,9 @@ def prepare(
     return Prepared(model, args, targets, registry, batch_of(args, kwargs), kwargs, ops)
 
 
-def count(
-    model: nn.Module,
-    input_size: Sequence[int] | None = None,
-    *,
-    example_input: Any = None,
-    example_kwargs: Mapping[str, Any] | None = None,
-    input_dtype: torch.dtype = torch.float32,
-    convention: Convention | str = Convention.UNITS,
-    include_bias: bool = True,
-    include_norm: bool = True,
-    functional: bool = True,
-    rules: Mapping | None = None,
-    op_rules: Mapping | None = None,
-    name: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> Report:
-    """Count weights, outputs and connections per example of `model` on one input.
-
-    `input_size` includes the batch dimension, e.g. (1, 3, 32, 32); the tensor is made on
-    the device of the model's parameters (meta for a model built under torch.device("meta")).
-    Or `example_input`: a tensor, a tuple of args or a dict of keyword args (plus
-    `example_kwargs`); the batch is the first size of the first tensor among them.
-    `functional=False` leaves out the ops a container's own forward code runs.
-    """
-    options = Options(Convention(convention), include_bias, include_norm, functional)
-    prepared = prepare(
-        model, input_size, example_input, input_dtype, rules, example_kwargs, op_rules
-    )
-    return count_prepared(prepared, options, name=name, params=params)
-
-
-def count_prepared(
+def build_report(
     prepared: Prepared,
-    options: Options,
-    *,
-    name: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> Report:
-    """The Report of one recorded forward of a prepared run under `options`."""
-    name = name or type(prepared.model).__name__
-    return reports_of(prepared, (options,), name=name, params=params)[0]
-
-
-def reports_of(
-    prepared: Prepared,
-    variants: Sequence[Options],
-    *,
-    name: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> list[Report]:
-    """One recorded forward, its rows under each of `variants` (the forward is what costs)."""
-    rec = record_prepared(prepared, name)
-    return [report_of(prepared, rec, options, name=name, params=params) for options in variants]
-
-
-def record_prepared(prepared: Prepared, name: str | None = None) -> Recording:
-    """The one forward of a prepared run: hooks, attention calls and aten ops together."""
-    return record(
-        prepared.model,
-        prepared.args,
-        prepared.kwargs,
-        registry=prepared.registry,
-        op_registry=prepared.op_registry,
-        batch=prepared.batch,
-        root=name or type(prepared.model).__name__,
-    )
-
-
-def report_of(
-    prepared: Prepared,
-    rec: Recording,
+    rec: Tape,
     options: Options,
     *,
     name: str | None = None,
@@ -186,31 +108,6 @@ def report_of(
         layers=tuple(layers),
         warnings=tuple(warnings),
     )
-
-
-def run_hooked(
-    model: nn.Module,
-    args: tuple,
-    kwargs: Mapping[str, Any] | None = None,
-    registry: Registry = RULES,
-    root: str | None = None,
-) -> list[Call]:
-    """One forward under no_grad in eval mode: the shapes of every call that gets a row."""
-    calls: list[Call] = []
-
-    def leave(frame, out) -> None:
-        if frame.has_row:
-            calls.append(Call(frame.name, frame.module, frame.call, frame.inputs, shapes_of(out)))
-
-    stack = ModuleStack(model, registry, root or type(model).__name__, leave=leave)
-    with stack, mode(model, False), torch.no_grad():
-        try:
-            model(*args, **(kwargs or {}))
-        except RuleError:  # an op rule's bug inside the dispatch pass, not the model's
-            raise
-        except Exception as exc:  # re-raised with the layer that failed and its shapes
-            raise stack.forward_error(exc, shapes_of((args, kwargs))) from exc
-    return calls
 
 
 def example_inputs(

@@ -30,8 +30,8 @@ from archcount.formulas.probe import Progression, _on_step, probe
 from archcount.formulas.sample import Space
 from archcount.formulas.symbolic import display, from_coefficients, symbol
 from archcount.formulas.syntax import mod_words
-from archcount.receptive.run import receptive_pass
 from archcount.receptive.summary import ReceptiveFields
+from archcount.recording import record
 
 SERIES = ("largest", "smallest", "jump")  # the offset is left out: see the module docstring
 HELD_OUT = 3
@@ -63,7 +63,7 @@ def fields_at(space: Space, values: Mapping[str, int]) -> ReceptiveFields:
         model = build_model(space.factory, kwargs, "cpu")
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
         warnings.simplefilter("ignore", UserWarning)
-        return receptive_pass(prepare(model, tuple(size)))
+        return record(prepare(model, tuple(size))).receptive()
 
 
 @dataclass

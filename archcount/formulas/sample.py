@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcount.engine.build import arguments, build_model
-from archcount.engine.walk import prepare, reports_of
+from archcount.engine.walk import prepare
 from archcount.errors import ArchcountError
 from archcount.formulas.closed_form import Symbols
 from archcount.formulas.syntax import QUANTITIES
+from archcount.recording import record
 from archcount.records import Kind, Options, Report
 
 
@@ -67,7 +68,8 @@ def count_point(
     prepared = prepare(_built(factory, kwargs), tuple(size))
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
         warnings.simplefilter("ignore", UserWarning)
-        return reports_of(prepared, variants, name="", params=kwargs)
+        recording = record(prepared)
+        return [recording.report(o, params=kwargs) for o in variants]
 
 
 _last: list = [None, None]  # (key, model): grid points that differ only in S share one build

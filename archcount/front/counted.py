@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from archcount.engine.functional import FunctionalOps, count_with_functional
+from archcount.engine.functional import FunctionalOps
 from archcount.formulas.declared import DeclaredCheck, check_declared
 from archcount.front.request import Built, CountRequest, build, prepare_built
+from archcount.recording import record
 from archcount.records import Report, call_label
 
 if TYPE_CHECKING:  # the passes a flag asks for are imported when asked (memory, start-up)
@@ -82,9 +83,9 @@ def count_request(
     if add_functional is not None:
         request = replace(request, options=replace(request.options, functional=add_functional))
     prepared = prepare_built(built)
-    report, functional = count_with_functional(
-        prepared, request.options, name=request.target, params=built.kwargs
-    )
+    recording = record(prepared, request.target)
+    report = recording.report(request.options, params=built.kwargs)
+    functional = recording.functional(request.options.convention)
     add_functional = request.options.functional
     peers = None
     if check:  # peers need real tensors: a CPU copy when counting on meta
@@ -104,9 +105,7 @@ def count_request(
         fit = None if fit_bytes is None else fit_of(built, training, fit_bytes, request.target)
     fields = None
     if receptive:
-        from archcount.receptive.run import receptive_pass
-
-        fields = receptive_pass(prepared)
+        fields = recording.receptive()
     return Counted(
         report, functional, add_functional, peers, declared, types, cost, fit, receptive=fields
     )

@@ -10,10 +10,11 @@ from typing import Any
 import torch
 
 from archcount.engine.build import arguments, build_model, default_of, takes
-from archcount.engine.walk import Prepared, count_prepared, prepare
+from archcount.engine.walk import Prepared, prepare
 from archcount.errors import InputError
 from archcount.front.inputs import InputSpec, dtype_named
 from archcount.front.target import HOMEWORK_ARGS, load_target
+from archcount.recording import record
 from archcount.records import Options, Report
 
 # --device auto runs a real CPU pass when parameters x input positions stays under this:
@@ -162,7 +163,7 @@ def prepare_built(built: Built) -> Prepared:
 def count_built(request: CountRequest, built: Built, prepared: Prepared | None = None) -> Report:
     """Count a resolved request under its options (on `prepared`, a run of `built`, if given)."""
     prepared = prepared or prepare_built(built)
-    return count_prepared(prepared, request.options, name=request.target, params=built.kwargs)
+    return record(prepared, request.target).report(request.options, params=built.kwargs)
 
 
 def count_target(request: CountRequest) -> Report:

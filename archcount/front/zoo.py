@@ -17,16 +17,10 @@ from torch import nn
 from archcount.errors import TargetError
 from archcount.front.inputs import InputSpec
 
-ZOO_PREFIXES = ("hf:", "timm:")
 TEXT_TOKENS = 128  # default sequence length of a text model's input_ids (and decoder ids)
 AUDIO_SAMPLES = 16_000  # default length of raw audio (input_values): one second at 16 kHz
 IMAGE_SIZE = 224  # default image side when a vision config names none
 HF_VISION = "hf:resnet, hf:convnext, hf:vit, hf:swin, hf:mobilenet_v2, hf:efficientnet, hf:regnet"
-
-
-def is_zoo(spec: str) -> bool:
-    """True for 'hf:...' and 'timm:...' TARGETs."""
-    return spec.startswith(ZOO_PREFIXES)
 
 
 def zoo_factory(spec: str):

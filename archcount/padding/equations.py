@@ -147,13 +147,6 @@ def conv_out(size: int, kernel: int, stride: int, dilation: int, before: int, af
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def transposed_out(
-    size: int, kernel: int, stride: int, dilation: int, padding: int, output_padding: int
-) -> int:
-    """(in - 1)s - 2p + d(k-1) + output_padding + 1."""
-    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
-
-
 def equation(
     op: Op | str,
     kernel: IntOrTuple,

@@ -11,10 +11,12 @@ from typing import Any
 
 from torch import nn
 
+from archcount.engine.record import ModuleCall
 from archcount.engine.taps import per_dim, spatial
-from archcount.engine.walk import Call, prepare, run_hooked
+from archcount.engine.walk import prepare
 from archcount.errors import TargetError
 from archcount.padding.equations import Answer, Op, Pad, equation, solve
+from archcount.recording import record
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,9 @@ def solve_model(
     return ModelPadding(name, kernel, reference_kernel, size, tuple(layers))
 
 
-def _conv_calls(model: nn.Module, size: tuple[int, ...]) -> list[Call]:
+def _conv_calls(model: nn.Module, size: tuple[int, ...]) -> list[ModuleCall]:
     """The reference forward's calls of Conv*/ConvTranspose* modules, in order."""
-    run = prepare(model, size)
-    calls = run_hooked(run.model, run.args, run.kwargs, run.registry)
+    calls = record(prepare(model, size)).calls
     return [c for c in calls if isinstance(c.module, nn.modules.conv._ConvNd)]
 
 
@@ -115,7 +116,7 @@ def _module_named(model: nn.Module, name: str, target: str) -> nn.Module:
     return found
 
 
-def _layer(call: Call, module: nn.modules.conv._ConvNd) -> LayerPadding:
+def _layer(call: ModuleCall, module: nn.modules.conv._ConvNd) -> LayerPadding:
     dims = len(module.kernel_size)
     op = Op.TRANSPOSED if isinstance(module, nn.modules.conv._ConvTransposeNd) else Op.CONV
     (x, *_), (y, *_) = call.inputs, call.outputs

@@ -21,13 +21,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine.functional import FunctionalOps, functional_ops, functional_rows
+from archcount.engine.functional import FunctionalOps, functional_rows
 from archcount.engine.rules import RULES
 from archcount.engine.stack import mode, row_modules
-from archcount.engine.walk import batch_of
+from archcount.engine.walk import batch_of, prepare
 from archcount.peers import conventions as pc
 from archcount.peers.flopcounter import PEER as FLOP_COUNTER
 from archcount.peers.flopcounter import flopcounter_macs, run_flop_counter
+from archcount.recording import record
 from archcount.records import LayerCount, Report
 
 
@@ -154,9 +155,8 @@ def cross_check(
     kwargs = dict(kwargs or {})
     batch = batch_of(args, kwargs)
     if functional is None:
-        functional = functional_ops(
-            model, example_input=args, example_kwargs=kwargs, convention=report.convention
-        )
+        prepared = prepare(model, example_input=args, example_kwargs=kwargs)
+        functional = record(prepared).functional(report.convention)
     runners = {
         "torchinfo": lambda: _run_torchinfo(model, args, kwargs, batch),
         "fvcore": lambda: _run_fvcore(model, args, kwargs, batch),

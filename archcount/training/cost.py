@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from archcount.engine.rules import BACKWARD_RULES, RULES
+from archcount.engine.rules.registry import Registry
 from archcount.engine.stack import row_modules
 from archcount.engine.walk import batch_of
 from archcount.records import call_label
@@ -141,7 +142,7 @@ def training_cost(
     args: tuple,
     options: TrainingOptions | None = None,
     *,
-    rules: Mapping | None = None,
+    rules: Mapping | Registry | None = None,
     backward_rules: Mapping | None = None,
     name: str | None = None,
     kwargs: Mapping[str, Any] | None = None,
@@ -155,7 +156,8 @@ def training_cost(
     kwargs = dict(kwargs or {})
     options = options or TrainingOptions(batch=batch_of(args, kwargs))
     model, args, kwargs = _in_precision(model, args, kwargs, options.precision.compute)
-    root, registry = name or type(model).__name__, RULES.merged(rules)
+    root = name or type(model).__name__
+    registry = rules if isinstance(rules, Registry) else RULES.merged(rules)
     targets = row_modules(model, registry, type(model).__name__)
     with _frozen(model, options) as trainable:
         grads = BACKWARD_RULES.merged(backward_rules)

@@ -6,9 +6,9 @@ from torch import nn
 
 import archcount
 from archcount import Kind, Rule
-from archcount.engine.functional import functional_ops, functional_pass
 from archcount.engine.walk import prepare
 from archcount.errors import RuleError
+from archcount.recording import record
 
 
 def weights(model, shape, **kw):
@@ -99,12 +99,12 @@ def test_prepared_run_serves_count_and_functional_pass():
     p = prepare(model, (2, 3))
     assert (p.batch, p.input_shape, [n for n, _ in p.targets]) == (2, (2, 3), ["fc"])
     assert p.args[0].shape == (2, 3) and p.registry.lookup(nn.Linear) is not None
-    assert functional_pass(p) == functional_ops(model, (2, 3))
+    assert record(p).functional() == record(prepare(model, (2, 3))).functional()
     assert archcount.count(model, (2, 3)).totals == archcount.count(model, (1, 3)).totals
 
 
 def test_functional_counts_divide_by_batch_as_rows_do():
-    f = functional_ops(Residual(), (2, 3))
+    f = record(prepare(Residual(), (2, 3))).functional()
     ops = {x.op: x for x in f.ops}
     # two adds of 2x3 tensors: 12 outputs and 24 taps over the batch of 2
     assert ops["aten.add"].outputs == 3 * 2 and ops["aten.add"].connections == 3 * 2 * 2

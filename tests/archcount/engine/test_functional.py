@@ -7,7 +7,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archcount
-from archcount.engine.functional import functional_ops, with_functional
+from archcount.engine.functional import with_functional
+from archcount.engine.walk import prepare
+from archcount.recording import record
 from archcount.records import Kind
 from models import ConvTransposeNet, UNet
 
@@ -19,7 +21,7 @@ def _ops(f):
 def test_unet_cat_is_found_and_counted_per_example():
     with torch.device("meta"):
         model = UNet(num_in_channels=1, num_filters=32, num_colours=24)
-    f = functional_ops(model, (2, 1, 32, 32))
+    f = record(prepare(model, (2, 1, 32, 32))).functional()
     assert set(_ops(f)) == {("UNet", "aten.cat")}
     cat = _ops(f)[("UNet", "aten.cat")]
     # cat(layer3 out, layer1 out): 64x16x16; cat(layer4 out, x): 25x32x32; one copy per output
@@ -53,13 +55,13 @@ class Residual(nn.Module):
 def test_residual_add_two_taps_per_output_and_linears_covered(device):
     with torch.device(device):
         model = Residual()
-    f = functional_ops(model, (3, 8))
+    f = record(prepare(model, (3, 8))).functional()
     ops = _ops(f)
     assert ops[("Residual", "aten.add")].connections == 2 * 8
     assert ops[("Residual", "aten.add")].outputs == 8
     # relu(x) and x * 0.5 are element-wise: nothing under `units`, one tap under `modules`
     assert f.outputs == 8 and f.connections == 16
-    modules = functional_ops(model, (3, 8), convention="modules")
+    modules = record(prepare(model, (3, 8))).functional("modules")
     assert modules.outputs == 24 and modules.connections == 32
     assert f.covered_calls > 0  # the Linear's addmm ran inside a counted module
 
@@ -84,13 +86,13 @@ def test_residual_add_two_taps_per_output_and_linears_covered(device):
 )
 def test_op_formulas_by_hand(op, name, outputs, connections, functional_net):
     with torch.device("meta"):
-        f = functional_ops(functional_net(op), (1, 2, 4, 4))
+        f = record(prepare(functional_net(op), (1, 2, 4, 4))).functional()
     x = _ops(f)[("Functional", name)]
     assert (x.outputs, x.connections) == (outputs, connections)
 
 
 def test_unknown_op_is_named_not_zero(functional_net):
-    f = functional_ops(functional_net(lambda x: torch.trace(x[0, 0])), (1, 2, 4, 4))
+    f = record(prepare(functional_net(lambda x: torch.trace(x[0, 0])), (1, 2, 4, 4))).functional()
     assert f.unknown == ("aten.trace",)
 
 
@@ -126,7 +128,7 @@ def test_transformer_decoder_has_no_unknown_connections():
     mem = torch.zeros(2, 9, 32, device="meta")
     r = archcount.count(model, example_input=(tgt, mem))
     assert r.totals.unknown == () and r.warnings == ()
-    f = functional_ops(model, example_input=(tgt, mem))
+    f = record(prepare(model, example_input=(tgt, mem))).functional()
     assert {x.op for x in f.ops} == {"aten.add", "aten.relu"}  # residuals, functional relu
 
 

@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from archcount.engine.functional import functional_ops
 from archcount.engine.rules import OP_RULES, op_rule
+from archcount.engine.walk import prepare
 from archcount.errors import RuleError
+from archcount.recording import record
 from archcount.records import Kind
 
 aten = torch.ops.aten
@@ -57,20 +58,17 @@ def test_user_op_rule_sees_shapes(functional_net):
         return prod(out)
 
     with torch.device("meta"):
-        f = functional_ops(
-            functional_net(lambda x: x.cumsum(1)), (1, 2, 4, 4), op_rules={aten.cumsum: cumsum}
-        )
+        net = functional_net(lambda x: x.cumsum(1))
+        f = record(prepare(net, (1, 2, 4, 4), op_rules={aten.cumsum: cumsum})).functional()
     assert seen == [({"self": (1, 2, 4, 4), "dim": 1, "dtype": None}, (1, 2, 4, 4))]
     assert (_only(f).connections, f.unknown) == (32, ())
 
 
 def test_op_rule_that_raises_is_unknown_with_a_warning(functional_net):
     with torch.device("meta"):
-        f = functional_ops(
-            functional_net(lambda x: x.cumsum(1)),
-            (1, 2, 4, 4),
-            op_rules={aten.cumsum: lambda a, o: 1 // 0},
-        )
+        net = functional_net(lambda x: x.cumsum(1))
+        f = record(prepare(net, (1, 2, 4, 4), op_rules={aten.cumsum: lambda a, o: 1 // 0}))
+        f = f.functional()
     assert _only(f).connections is None and _only(f).outputs == 32
     assert f.unknown == ("aten.cumsum",)
     (w,) = f.warnings
@@ -79,11 +77,8 @@ def test_op_rule_that_raises_is_unknown_with_a_warning(functional_net):
 
 def test_op_rule_returning_garbage_is_a_rule_error(functional_net):
     with pytest.raises(RuleError, match=r"aten.cumsum"), torch.device("meta"):
-        functional_ops(
-            functional_net(lambda x: x.cumsum(1)),
-            (1, 2, 4, 4),
-            op_rules={aten.cumsum: lambda a, o: -3},
-        )
+        net = functional_net(lambda x: x.cumsum(1))
+        record(prepare(net, (1, 2, 4, 4), op_rules={aten.cumsum: lambda a, o: -3})).functional()
 
 
 def _interp(**kw):
@@ -128,16 +123,15 @@ MODES = [  # call, input shape, op, taps per output
 def test_interpolate_modes_by_hand(call, shape, op, taps, functional_net):
     out = call(torch.zeros(shape))
     with torch.device("meta"):
-        x = _only(functional_ops(functional_net(call), shape))
+        x = _only(record(prepare(functional_net(call), shape)).functional())
     assert (x.op, x.outputs, x.connections) == (op, out.numel(), out.numel() * taps)
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 def test_shrinking_with_antialias_is_unknown_never_an_error(mode, functional_net):
     with torch.device("meta"):
-        f = functional_ops(
-            functional_net(_interp(scale_factor=0.5, mode=mode, antialias=True)), (1, 2, 4, 4)
-        )
+        net = functional_net(_interp(scale_factor=0.5, mode=mode, antialias=True))
+        f = record(prepare(net, (1, 2, 4, 4))).functional()
     assert _only(f).connections is None and _only(f).outputs == 8
     assert f.unknown == (f"aten._upsample_{mode}2d_aa",)
 
@@ -157,6 +151,6 @@ POOLS = [  # call, input shape, op, connections by hand
 @pytest.mark.parametrize(("call", "shape", "op", "expected"), POOLS)
 def test_pool_ops_bind_their_dims(call, shape, op, expected, functional_net):
     with torch.device("meta"):
-        x = _only(functional_ops(functional_net(call), shape))
+        x = _only(record(prepare(functional_net(call), shape)).functional())
     assert x.connections == expected
     assert op is None or x.op == op

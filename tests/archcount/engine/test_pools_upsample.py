@@ -142,8 +142,6 @@ def test_op_level_area_matches_module_count():
         def forward(self, x):
             return F.interpolate(self.pre(x), size=(3, 5), mode="area")
 
-    from archcount.engine.functional import functional_ops
-
-    f = functional_ops(Area(), (1, 2, 5, 7))
+    f = archcount.record(archcount.prepare(Area(), (1, 2, 5, 7))).functional()
     assert f.connections == connections(nn.AdaptiveAvgPool2d((3, 5)), (1, 2, 5, 7))
     assert prod((2, 3, 5)) == f.outputs

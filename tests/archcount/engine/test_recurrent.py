@@ -14,7 +14,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import archcount
 from archcount.engine.rules import RULES
 from archcount.engine.rules.recurrent import rnn_batch, rnn_outputs
-from archcount.engine.walk import run_hooked
+from archcount.engine.walk import prepare
+from archcount.recording import record
 
 
 def test_lstm_two_layers_bidirectional_by_hand():
@@ -51,7 +52,7 @@ def _flop_macs(model, *args) -> int:
 
 def _rule_connections(module, *args) -> int:
     """Our rule on the shapes the hooks see, whole batch (no per-example division)."""
-    (call,) = run_hooked(module, args)
+    (call,) = record(prepare(module, example_input=args)).calls
     return RULES.lookup(type(module)).fn(module, call.inputs, call.outputs)
 
 
@@ -110,7 +111,7 @@ def test_packed_sequences_count_real_lengths(kw):
     d = 2 if m.bidirectional else 1
     ins = [10] + [d * state] * (m.num_layers - 1)
     per_step = sum(4 * 20 * (i + state) + m.proj_size * 20 for i in ins)
-    (call,) = [c for c in run_hooked(model, (x, lengths)) if c.module is m]
+    (call,) = [c for c in record(prepare(model, example_input=(x, lengths))).calls if c.module is m]
     assert RULES.lookup(nn.LSTM).fn(m, call.inputs, call.outputs) == 13 * d * per_step
     assert _flop_macs(model, x, lengths) == 13 * d * per_step
     assert rnn_batch(m, call.inputs) == 3

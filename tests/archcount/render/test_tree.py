@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 import archcount
 from archcount.cli.app import app
-from archcount.engine.functional import functional_ops, with_functional
+from archcount.engine.functional import with_functional
+from archcount.engine.walk import prepare
+from archcount.recording import record
 from archcount.records import Kind, LayerCount, Options, Report
 from archcount.render.tree import Node, collapsed, module_tree, module_types, visible
 from models import ConvTransposeNet, PoolUpsampleNet, UNet
@@ -106,7 +108,7 @@ def test_functional_ops_belong_to_their_owner(nets):
     """x + conv(x) inside Skip is a leaf under body.i; the model's own x * 2 under the root."""
     model = nets.Skips()
     base = archcount.count(model, (1, 4, 8, 8), convention="modules")
-    ops = functional_ops(model, (1, 4, 8, 8), convention="modules")
+    ops = record(prepare(model, (1, 4, 8, 8))).functional("modules")
     report = with_functional(base, ops)
     root = module_tree(report, module_types(model.named_modules()))
     assert_adds_up(root, report)
