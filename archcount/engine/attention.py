@@ -15,8 +15,10 @@ from math import prod
 
 import torch
 import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
 from archcount.engine import tags
+from archcount.engine.stack import COVERED, COVERS_ALL
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,31 @@ ATTENTION_CALLS = {
     F.scaled_dot_product_attention: AttentionCall(sdpa, inside_rule=False),
     F.multi_head_attention_forward: AttentionCall(mha, inside_rule=True),
 }
+
+
+class AttentionLayer(TorchFunctionMode):
+    """The torch-function layer: attention calls counted before they decompose into aten ops."""
+
+    def __init__(self, recorder) -> None:  # an engine.record.Recorder
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        call = ATTENTION_CALLS.get(func)
+        rec = self.recorder
+        if call is None or rec.in_attention or not rec.stack:
+            return func(*args, **kwargs)
+        role = rec.stack[-1].role
+        # attention counted whole in model code; inside a rule's module only its masks matter
+        if role is COVERS_ALL or (role is COVERED) is not (call.inside_rule):
+            return func(*args, **kwargs)
+        rec.in_attention += 1  # its aten ops, and the mask arithmetic of the count, unrecorded
+        try:
+            out = func(*args, **kwargs)
+            count, batched = call.count(args, kwargs, rec.meta)
+        finally:
+            rec.in_attention -= 1
+        rec.attention(count, batched)
+        tags.mark_batched(tags.tensors(out, None), batched)
+        return out

@@ -20,12 +20,12 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcount.engine import scores, tags
-from archcount.engine.attention import ATTENTION_CALLS, AttentionCount
+from archcount.engine.attention import AttentionCount, AttentionLayer
 from archcount.engine.optaps import OpTaps, op_taps
+from archcount.engine.rules.linear import META_FALLBACKS
 from archcount.engine.rules.registry import Registry
 from archcount.engine.stack import COVERED, COVERS_ALL, OPS, OWN, Frame, ModuleStack, mode
 from archcount.errors import ForwardError, RuleError
@@ -33,28 +33,6 @@ from archcount.records import Kind
 
 CAT = torch.ops.aten.cat
 SCALAR = torch.ops.aten._local_scalar_dense.default  # Tensor.item(), bool(t), int(t)
-
-
-def _grouped_mm_on_meta(args, kwargs):
-    """torch's meta _grouped_mm accepts only bf16 with 16-byte aligned strides (its CPU kernel
-    runs any float32): the output the CPU would give. 2-D x 3-D (M, N), 3-D x 3-D (G, M, N),
-    2-D x 2-D (G groups of offs, M, N), 3-D x 2-D (M, N)."""
-    a, b = args[0], args[1]
-    offs = args[2] if len(args) > 2 else kwargs.get("offs")
-    if a.dim() == 2 and b.dim() == 2:
-        shape = (offs.shape[0], a.shape[0], b.shape[-1])
-    elif a.dim() == 3 and b.dim() == 3:
-        shape = (a.shape[0], a.shape[1], b.shape[-1])
-    else:
-        shape = (a.shape[-2], b.shape[-1])
-    dtype = kwargs.get("out_dtype") or (args[4] if len(args) > 4 else None) or a.dtype
-    return torch.empty(shape, dtype=dtype, device="meta")
-
-
-# Meta kernels stricter than the CPU's: on meta, when one refuses, the output it would give.
-META_FALLBACKS = {}
-if hasattr(torch.ops.aten, "_grouped_mm"):
-    META_FALLBACKS[torch.ops.aten._grouped_mm.default] = _grouped_mm_on_meta
 
 
 @dataclass
@@ -327,34 +305,6 @@ class Recorder(TorchDispatchMode):
         for i, (ref, name, tallies, o, c) in enumerate(self.cats):  # now in the merged tally
             if tallies is frame.tallies:
                 self.cats[i] = (ref, name, own, o, c)
-
-
-class AttentionLayer(TorchFunctionMode):
-    """The torch-function layer: attention calls counted before they decompose into aten ops."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        super().__init__()
-        self.recorder = recorder
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        call = ATTENTION_CALLS.get(func)
-        rec = self.recorder
-        if call is None or rec.in_attention or not rec.stack:
-            return func(*args, **kwargs)
-        role = rec.stack[-1].role
-        # attention counted whole in model code; inside a rule's module only its masks matter
-        if role is COVERS_ALL or (role is COVERED) is not (call.inside_rule):
-            return func(*args, **kwargs)
-        rec.in_attention += 1  # its aten ops, and the mask arithmetic of the count, unrecorded
-        try:
-            out = func(*args, **kwargs)
-            count, batched = call.count(args, kwargs, rec.meta)
-        finally:
-            rec.in_attention -= 1
-        rec.attention(count, batched)
-        tags.mark_batched(tags.tensors(out, None), batched)
-        return out
 
 
 def record_tape(

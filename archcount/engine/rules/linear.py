@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from math import prod
 
+import torch
 from torch import nn
 
 from archcount.engine.rules.registry import (
@@ -20,6 +21,7 @@ from archcount.engine.rules.registry import (
     Grads,
     aten,
     present,
+    schema_args,
 )
 
 
@@ -120,3 +122,24 @@ def batch_matmul_add_grads(a, out) -> Grads:
     """As bmm for the two batches; the added term's gradient is a sum, no MACs."""
     f = prod(a["batch1"]) * a["batch2"][-1]
     return Grads(f, {"batch1": f, "batch2": f})
+
+
+def _grouped_mm_on_meta(args, kwargs):
+    """torch's meta _grouped_mm accepts only bf16 with 16-byte aligned strides (its CPU kernel
+    runs any float32): the output the CPU would give. 2-D x 3-D (M, N), 3-D x 3-D (G, M, N),
+    2-D x 2-D (G groups of offs, M, N), 3-D x 2-D (M, N)."""
+    named = schema_args(aten._grouped_mm.default, args, kwargs)
+    a, b = named["self"], named["mat2"]
+    if a.dim() == 2 and b.dim() == 2:
+        shape = (named["offs"].shape[0], a.shape[0], b.shape[-1])
+    elif a.dim() == 3 and b.dim() == 3:
+        shape = (a.shape[0], a.shape[1], b.shape[-1])
+    else:
+        shape = (a.shape[-2], b.shape[-1])
+    return torch.empty(shape, dtype=named["out_dtype"] or a.dtype, device="meta")
+
+
+# Meta kernels stricter than the CPU's: on meta, when one refuses, the output it would give.
+META_FALLBACKS = {}
+if hasattr(aten, "_grouped_mm"):
+    META_FALLBACKS[aten._grouped_mm.default] = _grouped_mm_on_meta
