@@ -158,11 +158,15 @@ def trace(
         except Exception as exc:  # the user's model: one line, the cause kept for --debug
             where = owner(stack, root)[0] if stack.frames else "the model's own code"
             raise ForwardError(f"the training forward failed in {where}: {exc}") from exc
-    seen = pack.seen
+    return _finished(traced, pack.seen, (args, kwargs), out, targets)
+
+
+def _finished(traced: Traced, seen: dict, inputs, out, targets) -> Traced:
+    """The pass's bytes of inputs and outputs; rows that cost nothing left out, but first calls."""
     traced.saved_keys = set(seen)
     outs = {storage_key(t): storage_bytes(t) for t in _tensors(out)}
     traced.output_bytes = sum(outs.values())
-    ins = {storage_key(t): storage_bytes(t) for t in _tensors((args, kwargs))}
+    ins = {storage_key(t): storage_bytes(t) for t in _tensors(inputs)}
     traced.input_bytes = sum(b for k, b in ins.items() if k not in seen)
     traced.layers = {k: v for k, v in traced.layers.items() if _nonzero(v) or k in _firsts(targets)}
     return traced
