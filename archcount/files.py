@@ -116,9 +116,10 @@ def user_errors(
     describe: Callable[[BaseException], str | None],
     interrupted: str = "error: interrupted",
 ) -> Iterator[None]:
-    """The one sink: a failure `describe` names becomes `error: <its line>` in red on stderr,
-    exit 2 (None: raised on); Ctrl-C is the line `interrupted`, exit 130; a reader that left
-    the pipe exits 1 quietly. --debug raises instead, for the traceback."""
+    """The one sink: a failure `describe` names (any BaseException but Ctrl-C) becomes
+    `error: <its line>` in red on stderr, exit 2 (None: raised on); Ctrl-C is the line
+    `interrupted`, exit 130; a reader that left the pipe exits 1 quietly. --debug raises
+    instead, for the traceback."""
     import typer
     from typer.exceptions import TyperException
 
@@ -134,8 +135,8 @@ def user_errors(
     except BrokenPipeError:  # `... --json | head`: the reader left; say nothing
         sys.stdout = _Gone(sys.stdout)  # no second EPIPE when Python flushes it at exit
         raise typer.Exit(1) from None
-    except BaseException as exc:  # a user's model can raise anything
-        line = None if debug or not isinstance(exc, Exception | SystemExit) else describe(exc)
+    except BaseException as exc:  # a user's model can raise anything, GeneratorExit included
+        line = None if debug else describe(exc)
         if line is None:
             raise
         fail(line)

@@ -16,6 +16,7 @@ from archcount.cli.options import (
     Size,
     SymbolicShape,
     Target,
+    constructor_args,
     parse_fix,
     parse_symbolic_shape,
     prints_to_stderr,
@@ -59,14 +60,13 @@ def check_command(
     with user_errors(debug):
         from archcount.cli.output import check_writable
         from archcount.front.space import check_target, sampled
-        from archcount.front.target import parse_args
         from archcount.records import Options
         from archcount.render.formulas import check_renderable
 
         check_writable(output)
         fixed = parse_fix(fix or [])
         with prints_to_stderr(json_out):
-            model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+            model = sampled(target, constructor_args(arg), parse_symbolic_shape(input_shape))
             derivation, verdicts = check_target(model, expect, fixed, Options(convention), size)
         data = derivation.to_dict() | {
             "checks": [v.to_dict(derivation.gens) for v in verdicts],

@@ -26,6 +26,9 @@ from archcount.cli.options import (
     Target,
     TrainingFlag,
     Width,
+    bounded,
+    constructor_args,
+    homework_args,
     parse_shape,
     prints_to_stderr,
     show,
@@ -225,12 +228,11 @@ def _request(target, homework, arg, size, batch, input_shape, input_dtype, devic
     """The CountRequest of the command line: one build, one forward of this input."""
     from archcount.front.inputs import parse_inputs
     from archcount.front.request import CountRequest
-    from archcount.front.target import parse_args
 
     return CountRequest(
         target=target,
-        homework=homework,
-        args=parse_args(arg or []),
+        homework=homework_args(homework),
+        args=constructor_args(arg),
         height=size[0],
         width=size[1],
         batch=batch,
@@ -250,9 +252,13 @@ def _training(training: bool, fit: str | None, batch: int, optimizer, dtype, fre
 
         cost = TrainingOptions(batch, optimizer, dtype, tuple(freeze or ()))
     if fit is not None:
+        from archcount.errors import InputError
         from archcount.training.fit import parse_bytes
 
-        fit_bytes = parse_bytes(fit)
+        try:
+            fit_bytes = bounded("--fit", parse_bytes(fit))
+        except OverflowError:  # 400 nines: float() is inf, int(inf) overflows
+            raise InputError(f"--fit {fit[:24]}…: more bytes than any machine has") from None
     return cost, fit_bytes
 
 

@@ -20,6 +20,7 @@ from archcount.cli.options import (
     SymbolicShape,
     Target,
     TrainingFlag,
+    constructor_args,
     parse_fix,
     parse_symbolic_shape,
     prints_to_stderr,
@@ -110,7 +111,6 @@ def derive_command(
     with user_errors(debug):
         from archcount.cli.output import check_writable
         from archcount.front.space import sampled
-        from archcount.front.target import parse_args
         from archcount.render.plot import FORMATS
 
         check_writable(plot, "--plot", tuple(FORMATS))  # before the derivation, as --output
@@ -123,7 +123,7 @@ def derive_command(
         fixed = parse_fix(fix or [])
         derivation = None
         with prints_to_stderr(json_out):
-            model = sampled(target, parse_args(arg or []), parse_symbolic_shape(input_shape))
+            model = sampled(target, constructor_args(arg), parse_symbolic_shape(input_shape))
             if quantity is Quantity.RECEPTIVE_FIELD:
                 renderable, data = _fields(model, names, fixed, per_layer)
             elif training:

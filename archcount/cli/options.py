@@ -5,6 +5,7 @@ Top-level imports stay light (typer only) so `archcount --help` does not pay for
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, redirect_stdout
@@ -15,6 +16,8 @@ import typer
 from archcount.errors import ArchcountError
 from archcount.records import Convention
 from archcount.training.options import Optimizer, Precision
+
+INT64_MAX = 2**63 - 1  # PyTorch reads every size and integer argument as a C `long long`
 
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
@@ -177,6 +180,56 @@ def show(renderable: Any, data: dict, json_out: bool, output: str | None) -> Non
     echo_json(data) if json_out else echo_rich(renderable)
 
 
+def bounded(option: str, value: Any) -> Any:
+    """`value` when every integer in it (inside lists, tuples, sets and dicts too) fits in
+    PyTorch's 64-bit integers; else an InputError naming `option` (never torch's OverflowError)."""
+    from archcount.errors import InputError
+
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not -INT64_MAX - 1 <= item <= INT64_MAX:
+            digits = str(abs(item))  # at most Python's 4,300 digits: literal_eval's own limit
+            shown = digits if len(digits) <= 24 else f"{digits[:6]}… ({len(digits)} digits)"
+            raise InputError(
+                f"{option}: {'-' if item < 0 else ''}{shown} does not fit in PyTorch's 64-bit "
+                "sizes and integers (-2^63 to 2^63-1)"
+            )
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack += list(item)
+    return value
+
+
+def homework_args(values: dict[str, int | None]) -> dict[str, int | None]:
+    """{'nf': --nf, …}: the homework's options as given, each within 64 bits."""
+    for name, value in values.items():
+        bounded(f"--{name}", value)
+    return values
+
+
+def constructor_args(pairs: list[str] | None) -> dict[str, Any]:
+    """--arg NAME=VALUE pairs as constructor arguments (Python literals, else strings), each
+    integer within 64 bits."""
+    from archcount.errors import InputError
+    from archcount.front.target import parse_args
+
+    args = parse_args(pairs or [])
+    for name, value in args.items():
+        if isinstance(value, str) and _ARITHMETIC.fullmatch(value) and _OPERATOR.search(value):
+            raise InputError(
+                f"--arg {name}={value[:40]}: arithmetic is never evaluated (only Python "
+                "literals are read); write the value itself, e.g. 1000000 rather than 10**6"
+            )
+        bounded(f"--arg {name}", value)
+    return args
+
+
+_ARITHMETIC = re.compile(r"[\d\s.()+\-*/^%]*\d[\d\s.()+\-*/^%]*")  # '10**30', '2^10', '(3+4)'
+_OPERATOR = re.compile(r"\d\s*[-+*/^%]")  # an operator after a number: '-5' is a literal
+
+
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
     """'3,224,224' -> (3, 224, 224)."""
     if text is None:
@@ -212,7 +265,7 @@ def parse_fix(pairs: list[str]) -> dict[str, int]:
             raise InputError(f"--fix wants NAME=INTEGER, e.g. S=32, got {pair[:60]!r}")
         if int(value) < 0:
             raise InputError(f"--fix {pair}: a held value is a whole number >= 0")
-        out[name.strip()] = int(value)
+        out[name.strip()] = bounded(f"--fix {name.strip()}", int(value))
     return out
 
 

@@ -19,8 +19,11 @@ from archcount.cli.options import (
     Nic,
     Size,
     Width,
+    bounded,
+    constructor_args,
     echo_json,
     echo_rich,
+    homework_args,
     parse_shape,
     prints_to_stderr,
     user_errors,
@@ -141,7 +144,7 @@ def padding_command(
             from archcount.errors import InputError
 
             raise InputError(f"{', '.join(given)}: model mode reads these from {what}'s layers")
-        homework = {"nic": nic, "nf": nf, "nc": nc}
+        homework = homework_args({"nic": nic, "nf": nf, "nc": nc})
         sizes = (size if size is not None else height, size if size is not None else width)
         _model_mode(what, homework, arg, sizes, input_shape, (k, ref_k, kernel_arg), json_out)
 
@@ -158,20 +161,20 @@ def _model_mode(target, homework, arg, sizes, input_shape, kernel, json_out: boo
     """Every conv of the model at the new k (kernel: --k, --ref-k, --kernel-arg), printed."""
     from archcount.front.padding import solve_target
     from archcount.front.request import CountRequest
-    from archcount.front.target import parse_args
     from archcount.render.padding import model_renderable
 
     k, ref_k, kernel_arg = kernel
     request = CountRequest(
         target=target,
         homework=homework,
-        args=parse_args(arg or []),
+        args=constructor_args(arg),
         height=sizes[0],
         width=sizes[1],
         input_shape=parse_shape(input_shape),
     )
     with prints_to_stderr(json_out):
-        result = solve_target(request, _one_int("--k", k), ref_k, kernel_arg)
+        k, ref_k = bounded("--k", _one_int("--k", k)), bounded("--ref-k", ref_k)
+        result = solve_target(request, k, ref_k, kernel_arg)
     echo_json(result.to_dict()) if json_out else echo_rich(model_renderable(result))
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 from archcount.engine.build import arguments, build_model
 from archcount.engine.walk import prepare
-from archcount.errors import ArchcountError
+from archcount.errors import ArchcountError, InputError
 from archcount.formulas.closed_form import Symbols
 from archcount.formulas.syntax import QUANTITIES
 from archcount.recording import record
 from archcount.records import Kind, Options, Report
+
+MAX_ELEMENTS = 2**61  # PyTorch counts a storage's bytes in an int64: 2^61 float32s at most
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ def count_point(
     variants: Sequence[Options],
 ) -> list[Report]:
     """Reports of factory(**kwargs) on an input of `size` (batch 1), one per option variant."""
+    if prod(size) > MAX_ELEMENTS:  # a held size (--fix S=2**62) past torch's int64 byte count
+        shown = "x".join(map(str, size))
+        raise InputError(f"input {shown} has {prod(size):.3g} elements: more than PyTorch can hold")
     prepared = prepare(_built(factory, kwargs), tuple(size))
     with warnings.catch_warnings():  # torch's padding='same' notes repeat at every point
         warnings.simplefilter("ignore", UserWarning)

@@ -190,11 +190,12 @@ def _exponent(node: Node, parser: _Parser) -> int:
 
 
 def constant(node: Node) -> Fraction | None:
-    """The exact value of a tree without names, else None; bounded in size."""
+    """The exact value of a tree without names, else None; every number in it, written or
+    folded, within MAX_BITS."""
     if node.kind == "name":
         return None
     if node.kind == "num":
-        return node.value
+        return _bounded(node.value)
     values = [constant(a) for a in node.args]
     if any(v is None for v in values):
         return None
@@ -202,9 +203,45 @@ def constant(node: Node) -> Fraction | None:
         result = _apply(node, values)
     except ZeroDivisionError:
         raise FormulaError("division by zero in a formula") from None
-    if isinstance(result, Fraction) and _bits(result) > MAX_BITS:
+    return _bounded(result) if isinstance(result, Fraction) else result
+
+
+def _bounded(value: Fraction) -> Fraction:
+    if _bits(value) > MAX_BITS:
         raise FormulaError(f"a number in the formula has more than {MAX_BITS} bits")
-    return result
+    return value
+
+
+def _zero_divisor(tree: Node) -> bool:
+    """True when a divisor in `tree` (of /, % or a negative power) is zero for every value of
+    its names, where sympy would fold the quotient to zoo."""
+    if any(_zero_divisor(a) for a in tree.args):
+        return True
+    divisors: list[Node] = []
+    if tree.kind == "pow" and tree.value < 0:
+        divisors = [tree.args[0]]
+    elif tree.kind == "chain":
+        divisors = [a for op, a in zip(tree.value, tree.args[1:]) if op in "/%"]
+    # zero (or undefined) at three fixed points of 31-bit values: a nonzero divisor of degree
+    # <= MAX_DEGREE is not, short of one built for these points (Schwartz-Zippel)
+    return any(not any(_at(d, point) for point in _POINTS) for d in divisors)
+
+
+def _at(tree: Node, point: int) -> Fraction:
+    """`tree` at the `point`-th fixed point (0 where a division there is undefined)."""
+    try:
+        return fold(tree, lambda n: Fraction(_coordinate(n, point)), lambda q: q)
+    except ZeroDivisionError:
+        return Fraction(0)
+
+
+_POINTS = range(3)
+
+
+def _coordinate(name: str, point: int) -> int:
+    """A fixed 31-bit value for `name` at point `point`: distinct across names and points."""
+    seed = int.from_bytes(f"{point}:{name}".encode(), "big")
+    return 2**30 + (seed * 6364136223846793005 + 1442695040888963407) % 2**30
 
 
 def degree(node: Node) -> int:
@@ -245,6 +282,8 @@ def parse(text: str, known: Collection[str] | None = None, conditions: bool = Fa
             )
     if degree(tree) > MAX_DEGREE:
         raise FormulaError(f"{shown(text)} has degree {degree(tree)} (at most {MAX_DEGREE})")
+    if _zero_divisor(tree):
+        raise FormulaError(f"division by zero in {shown(text)}: a divisor is zero for every value")
     return tree
 
 
@@ -281,7 +320,11 @@ def walk(text: str, name: Callable, number: Callable, compare: Mapping = _COMPAR
 def evaluate(text: str, values: Mapping[str, int]) -> Fraction | bool:
     """`text` at `values`, exactly: / gives Fractions, a comparison gives a bool."""
     tree = parse(text, known=values.keys(), conditions=True)
-    return fold(tree, lambda n: Fraction(values[n]), lambda q: q)
+    try:
+        return fold(tree, lambda n: Fraction(values[n]), lambda q: q)
+    except ZeroDivisionError:  # a divisor zero at these values only, as S - 32 at S = 32
+        at = ", ".join(f"{n}={values[n]}" for n in sorted(names_of(tree)))
+        raise FormulaError(f"division by zero in {shown(text)} at {at}") from None
 
 
 def names_in(text: str) -> set[str]:

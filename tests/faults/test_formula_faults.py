@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from typer.testing import CliRunner
+
+from archcount.cli.app import app
 
 TARGET = "models.PoolUpsampleNet"
 
@@ -48,6 +53,17 @@ TOO_BIG = [
     ("(" * 100 + "NF" + ")" * 100, "nested more than 40 deep"),
     ("-" * 100 + "NF", "nested more than 40 deep"),
     ("NF+" * 5000 + "NF", "formula too long"),
+    ("9" * 1500 + "NF", "more than 4096 bits"),  # a written constant, not only a folded one
+    ("0." + "9" * 1500 + "NF", "more than 4096 bits"),  # its denominator 10^1500
+]
+
+# sympy folds each of these to zoo (complex infinity): a divisor zero for every value
+ZERO_DIVISORS = [
+    "NF/(NF-NF)",
+    "NF/((NF+1)^2 - NF^2 - 2NF - 1)",  # zero only once expanded
+    "NF/(1/(NF+1) + NF/(NF+1) - 1)",  # zero only once over one denominator
+    "(k - k)^-1",
+    "NF + NC/(0·S)",
 ]
 
 UNICODE = [
@@ -65,6 +81,68 @@ UNKNOWN = [(name, f"unknown name {name}") for name in ("E", "I", "Q", "N", "pi",
 @pytest.mark.parametrize(("formula", "says"), PAYLOADS + TOO_BIG + UNICODE)
 def test_formula_refused(ws, formula, says):
     ws.run("check", TARGET, "-e", "outputs=" + formula.format(m=ws.marker), says=says)
+
+
+@pytest.mark.parametrize("formula", ZERO_DIVISORS)
+def test_division_by_zero_for_every_value_is_refused(ws, formula):
+    line = ws.run("check", TARGET, "-e", f"outputs={formula}", says="division by zero").stderr
+    assert "zoo" not in line and "a divisor is zero for every value" in line
+
+
+def test_the_constant_limit_holds_for_written_constants():
+    """2^4096 − 1 has 4096 bits and parses; 2^4096 (4097 bits) and 1,500 nines do not."""
+    from archcount.errors import FormulaError
+    from archcount.formulas.syntax import MAX_BITS, parse
+
+    assert (2**4096 - 1).bit_length() == MAX_BITS and int("9" * 1500).bit_length() > MAX_BITS
+    parse(f"{2**4096 - 1}NF")
+    for text in (f"{2**4096}NF", "9" * 1500):
+        with pytest.raises(FormulaError, match="more than 4096 bits"):
+            parse(text)
+
+
+DECLARES = """
+from torch import nn
+
+from archcount import Formula, Symbols
+
+
+class Declares(nn.Module):
+    formula_symbols = Symbols(params={{"NF": "num_filters"}}, input=(3, "S", "S"))
+
+    def __init__(self, num_filters=4):
+        super().__init__()
+        self.conv = nn.Conv2d(3, num_filters, 3, padding=1)
+
+    @classmethod
+    def formulas(cls, convention="units"):
+        return (Formula("weights", "28*NF"), Formula("outputs", "{outputs}"))
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [("count", ["--size", "8"]), ("derive", ["--fix", "S=8"]), ("check", ["-e", "weights=28NF"])],
+)
+def test_declared_formula_dividing_by_zero(ws, command, extra):
+    """A model's declared NF/(NF-NF): refused when counted (exact values), derived or checked
+    (sympy), never shown as zoo."""
+    target = f"{ws.module(DECLARES.format(outputs='NF/(NF-NF)'))}.Declares"
+    line = ws.run(command, target, *extra, says="a divisor is zero for every value").stderr
+    assert "zoo" not in line
+
+
+def test_declared_formula_dividing_by_zero_at_the_counted_values(ws):
+    """S − 8 is a divisor sympy keeps; counted at S = 8 it is zero: one line naming the values."""
+    target = f"{ws.module(DECLARES.format(outputs='NF*S**2/(S-8)'))}.Declares"
+    ws.run(target, "--size", "8", says="division by zero in 'NF*S**2/(S-8)' at NF=4, S=8")
+    r = CliRunner().invoke(app, [target, "--size", "16", "--json"])
+    assert r.exit_code == 0, r.output
+    declared = json.loads(r.stdout)["formulas"][1]
+    assert (declared["value"], declared["counted"]) == (4 * 16**2 // (16 - 8), 4 * 16**2)
 
 
 @pytest.mark.parametrize(("name", "says"), UNKNOWN)

@@ -73,3 +73,34 @@ USAGE = [
 @pytest.mark.parametrize(("args", "says"), USAGE, ids=lambda v: str(v)[:40])
 def test_usage_errors_are_one_line_too(ws, args, says):
     ws.run(*args, says=says)
+
+
+# Integers past PyTorch's int64 used to reach torch ("Overflow when unpacking long long",
+# OverflowError); each is now a sentence about the option that carried it.
+BIG = "9" * 20  # 99999999999999999999 > 2^63 - 1
+OVERFLOW = [
+    (["TINY", "--nf", BIG], f"--nf: {BIG} does not fit in PyTorch's 64-bit"),
+    (["TINY", "--k", "-" + BIG], f"--k: -{BIG} does not fit"),
+    (["TINY", "--nic", str(2**63)], "--nic: 9223372036854775808 does not fit"),
+    (["TINY", "--arg", "num_filters=1" + "0" * 30], "--arg num_filters: 100000… (31 digits)"),
+    (["TINY", "--arg", f"num_filters=[1, (2, {{3: {BIG}}})]"], "--arg num_filters: 9999"),
+    (["TINY", "--arg", "num_filters=10**30"], "arithmetic is never evaluated"),
+    (["TINY", "--arg", "num_filters=2^64"], "arithmetic is never evaluated"),
+    (["TINY", "--size", BIG], "more than PyTorch can hold"),
+    (["TINY", "--batch", BIG], "more than PyTorch can hold"),
+    (["TINY", "--fit", "9" * 400], "more bytes than any machine has"),
+    (["TINY", "--fit", "8000000000TiB"], "--fit: 8796093022208000000000 does not fit"),
+    (["padding", "models.PoolUpsampleNet", "--k", BIG], f"--k: {BIG} does not fit"),
+    (["padding", "models.PoolUpsampleNet", "--k", "5", "--ref-k", BIG], "--ref-k: 9999"),
+    (["padding", "models.PoolUpsampleNet", "--k", "5", "--nf", BIG], "--nf: 9999"),
+    (["derive", "models.PoolUpsampleNet", "--fix", "S=" + "9" * 27], "--fix S: 999999…"),
+    (["derive", "models.PoolUpsampleNet", "--fix", f"S={2**63 - 1}"], "more than PyTorch can"),
+    (["check", "models.PoolUpsampleNet", "-e", "outputs=NF", "--arg", f"x={BIG}"], "--arg x:"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), OVERFLOW, ids=lambda v: str(v)[:60])
+def test_integers_past_int64_are_a_sentence(ws, tiny, args, says):
+    args = [tiny if a == "TINY" else a for a in args]
+    line = ws.run(*args, says=says).stderr
+    assert "Overflow" not in line and "long long" not in line

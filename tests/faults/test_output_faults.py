@@ -150,3 +150,42 @@ def test_a_reader_that_leaves_early_gets_no_traceback(ws, tiny, monkeypatch):
     monkeypatch.setattr(archcount.files, "dumps", gone)
     r = CliRunner().invoke(app, [tiny, "--size", "8", "--json"])
     assert r.exit_code == 1 and r.stderr == "", (r.exit_code, r.stderr)
+
+
+RAISES = """
+from torch import nn
+
+
+class Custom(BaseException):
+    pass
+
+
+class Raises(nn.Module):
+    def __init__(self, where="forward", what="GeneratorExit"):
+        super().__init__()
+        self.what = {"GeneratorExit": GeneratorExit, "Custom": Custom}[what]
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        if where == "init":
+            raise self.what("in the constructor")
+
+    def forward(self, x):
+        raise self.what("in forward")
+"""
+
+
+@pytest.mark.parametrize("what", ["GeneratorExit", "Custom"])
+@pytest.mark.parametrize("where", ["init", "forward"])
+@pytest.mark.parametrize("command", ["count", "derive"])
+def test_base_exceptions_from_the_model_are_one_line(ws, command, where, what):
+    """Not an Exception, yet raised by the user's code: one line naming it, exit 2."""
+    target = f"{ws.module(RAISES)}.Raises"
+    extra = ["--size", "8"] if command == "count" else ["--input-shape", "3,S,S"]
+    args = [command, target, *extra, "--arg", f"where={where!r}", "--arg", f"what={what!r}"]
+    ws.run(*args, says=f"{what}: in {'the constructor' if where == 'init' else 'forward'}")
+
+
+def test_keyboard_interrupt_keeps_its_meaning_beside_them(ws):
+    """Ctrl-C is still exit 130 and the interrupted line, not a described failure."""
+    source = "from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
+    source += "        raise KeyboardInterrupt\n"
+    ws.run(f"{ws.module(source)}.Net", code=130, says="interrupted")

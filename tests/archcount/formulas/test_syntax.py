@@ -107,3 +107,20 @@ def test_conditions_only_where_declared():
         parse("k % 2")
     with pytest.raises(FormulaError, match="unexpected '=='"):
         parse_expression("NF == 1", SYMBOLS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(polynomials, polynomials, st.booleans())
+def test_a_divisor_zero_for_every_value_is_refused_as_sympy_finds_it(p, q, same):
+    """NF/(P − Q) is refused exactly when sympy expands P − Q to 0 (Q: P written otherwise, or
+    another polynomial); else it parses to NF/(P − Q), never to zoo."""
+    q = p if same else q
+    divisor = direct(p) - direct(q)
+    text = f"NF/(({python_text(p)}) - ({paper_text(list(reversed(q)))}))"
+    if sympy.expand(divisor) == 0:
+        with pytest.raises(FormulaError, match="a divisor is zero for every value"):
+            parse_expression(text, SYMBOLS)
+    else:
+        got = parse_expression(text, SYMBOLS)
+        assert not got.has(sympy.zoo, sympy.nan)
+        assert sympy.cancel(got * divisor - SYMBOLS["NF"]) == 0
