@@ -5,10 +5,11 @@ Top-level imports stay light (typer only) so `archcount --help` does not pay for
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, contextmanager, redirect_stdout, suppress
 from typing import Annotated, Any
 
 import typer
@@ -146,12 +147,41 @@ def failure_line(exc: BaseException) -> str:
 
 @contextmanager
 def prints_to_stderr(json_out: bool) -> Iterator[None]:
-    """Under --json, what the user's model prints while built and run goes to stderr."""
+    """Under --json, what the user's model prints while built and run goes to stderr, through
+    sys.stdout or straight to file descriptor 1 (os.write(1, …)): stdout carries the JSON only."""
     if not json_out:
         yield
         return
     with redirect_stdout(sys.stderr):
-        yield
+        saved = _fd1_to_fd2()
+        try:
+            yield
+        finally:
+            if saved is not None:
+                _flushed(sys.__stdout__)  # what the model left in Python's buffer of fd 1
+                os.dup2(saved, 1)
+                os.close(saved)
+
+
+def _fd1_to_fd2() -> int | None:
+    """A copy of file descriptor 1, which now points where 2 does; None (nothing changed)
+    where either is closed."""
+    try:
+        _flushed(sys.__stdout__)  # ours, written before the model ran, stays on stdout
+        saved = os.dup(1)
+    except OSError:
+        return None
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def _flushed(stream) -> None:
+    with suppress(OSError, ValueError, AttributeError):  # closed, or None under pythonw
+        stream.flush()
 
 
 def echo_json(data: dict) -> None:
@@ -163,8 +193,6 @@ def echo_json(data: dict) -> None:
 
 def echo_rich(renderable) -> None:
     """Print a rich renderable to stdout; piped output is not squeezed to 80 columns."""
-    import os
-
     from rich.console import Console
 
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ

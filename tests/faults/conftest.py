@@ -8,6 +8,9 @@ Every test in this folder is marked `faults` (`pytest -m faults` runs them alone
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 HERE = Path(__file__).parent
+REPO = HERE.parents[1]
 _modules = itertools.count()
 
 
@@ -50,18 +54,51 @@ class Workspace:
             if p.is_file() and "__pycache__" not in p.parts
         }
 
-    def run(self, *args: str, code: int = 2, says: str | None = None):
-        """Run archcount in-process; assert the one-line refusal (exit `code`) and no harm."""
+    def process(self, *args: str) -> Ran:
+        """Run archcount in a fresh Python here (module-level `process`), asserting nothing."""
+        return process(self.root, *args)
+
+    def run(self, *args: str, code: int = 2, says: str | None = None, fresh: bool = False):
+        """Run archcount in-process (or in a `fresh` Python); assert the one-line refusal (exit
+        `code`) and no harm."""
         from archcount.cli.app import app
 
         before = self.snapshot()
-        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        if fresh:
+            result = process(self.root, *args)
+        else:
+            result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
         refused(result, code, says)
         assert not self.marker.exists(), "a payload ran"
         after = self.snapshot()
         changed = [n for n, b in before.items() if after.get(n) != b]
         assert not changed, f"files changed: {changed}"
         return result
+
+
+@dataclass
+class Ran:
+    """A finished `archcount` process, read as CliRunner's results are."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: None = None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def process(root: Path, *args: str, timeout: float = 300) -> Ran:
+    """Run archcount in a fresh Python in `root`: real file descriptors 1 and 2, Python's own
+    warnings display, nothing of pytest's capture in between."""
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join([str(root), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, "-c", "from archcount.cli.app import main; main()", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    return Ran(done.returncode, done.stdout, done.stderr)
 
 
 def refused(result, code: int = 2, says: str | None = None) -> str:

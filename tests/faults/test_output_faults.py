@@ -189,3 +189,49 @@ def test_keyboard_interrupt_keeps_its_meaning_beside_them(ws):
     source = "from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
     source += "        raise KeyboardInterrupt\n"
     ws.run(f"{ws.module(source)}.Net", code=130, says="interrupted")
+
+
+NOISY = """
+import os
+import sys
+
+from torch import nn
+
+
+class Noisy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        os.write(1, b"built: straight to fd 1\\n")
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        os.write(1, b"forward: straight to fd 1\\n")
+        print("forward: print")
+        sys.__stdout__.write("forward: sys.__stdout__, buffered\\n")
+        return self.conv(x)
+"""
+
+
+EXACT = "108*S**2 - 144*S + 48"
+
+
+@pytest.mark.parametrize(
+    ("command", "extra", "expected"),
+    [
+        # Conv2d(3→4, k 3, padding 1) on 3×8×8: 4·27 + 4 weights, 4·8² outputs, 27 taps each
+        ("count", ["--size", "8"], {"weights": 4 * 27 + 4, "connections": 4 * 8**2 * 27}),
+        # per dimension 3S − 2 of the taps land on real input: 4·3·(3S − 2)² exact connections
+        ("derive", ["--input-shape", "3,S,S", "--vars", "S"], {"connections_exact": EXACT}),
+    ],
+)
+def test_json_survives_a_model_writing_to_fd_1(ws, command, extra, expected):
+    """A real process: what the model writes to stdout by any route lands on stderr, so the
+    whole of stdout is one JSON object."""
+    r = ws.process(command, f"{ws.module(NOISY)}.Noisy", *extra, "--json")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)  # the whole of stdout, nothing before or after
+    got = data["totals"] if command == "count" else data["formulas"]
+    assert {q: got[q] for q in expected} == expected
+    for noise in ("built: straight to fd 1", "forward: straight to fd 1", "forward: print"):
+        assert noise in r.stderr and noise not in r.stdout
+    assert "sys.__stdout__, buffered" in r.stderr
