@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -119,7 +120,37 @@ def user_errors(
     """The one sink: a failure `describe` names (any BaseException but Ctrl-C) becomes
     `error: <its line>` in red on stderr, exit 2 (None: raised on); Ctrl-C is the line
     `interrupted`, exit 130; a reader that left the pipe exits 1 quietly. --debug raises
-    instead, for the traceback."""
+    instead, for the traceback. Python warnings are shown at the end, never beside the line."""
+    with _warnings_unless_refused(), _sink(debug, describe, interrupted):
+        yield
+
+
+@contextmanager
+def _warnings_unless_refused() -> Iterator[None]:
+    """Python warnings raised in the block are held and shown when it ends, unless it ends
+    in a refusal (an exit with a nonzero code, a usage error): that one line is then all
+    stderr holds. A traceback (--debug, a bug) still comes after its warnings."""
+    import typer
+    from typer.exceptions import TyperException
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    except (typer.Exit, typer.Abort, TyperException) as exc:
+        if getattr(exc, "exit_code", 1) != 0:
+            caught = []
+        raise
+    finally:
+        for w in caught:  # through the filters again: `-W error` raised already, `ignore` held none
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+@contextmanager
+def _sink(
+    debug: bool, describe: Callable[[BaseException], str | None], interrupted: str
+) -> Iterator[None]:
+    """The failures of user_errors, each to its line and exit code."""
     import typer
     from typer.exceptions import TyperException
 

@@ -235,3 +235,55 @@ def test_json_survives_a_model_writing_to_fd_1(ws, command, extra, expected):
     for noise in ("built: straight to fd 1", "forward: straight to fd 1", "forward: print"):
         assert noise in r.stderr and noise not in r.stdout
     assert "sys.__stdout__, buffered" in r.stderr
+
+
+WARNS = """
+import warnings
+
+from torch import nn
+
+
+class Warns(nn.Module):
+    def __init__(self, fail=True):
+        super().__init__()
+        warnings.warn("built with a caveat")
+        self.fail = fail
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        warnings.warn("forward has a caveat too", FutureWarning)
+        if self.fail:
+            raise ValueError("no good")
+        return self.conv(x)
+
+
+class TakesADict(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, inputs: dict):
+        return self.conv(inputs["image"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "says"),
+    [
+        # torch warns "Initializing zero-element tensors is a no-op" while building NF = 0
+        ("models.PoolUpsampleNet", ["--nf", "0"], "forward failed in layer layer1.0 (Conv2d)"),
+        ("{m}.TakesADict", ["--size", "8"], "forward failed in the model's own code"),
+        ("{m}.Warns", ["--size", "8"], "on input shape 1x3x8x8: no good"),
+    ],
+)
+def test_warnings_of_a_failed_run_are_not_printed(ws, target, extra, says):
+    """A real process, so Python prints warnings as it does for a user: one line is all."""
+    ws.run(target.format(m=ws.module(WARNS)), *extra, says=says, fresh=True)
+
+
+def test_warnings_of_a_run_that_works_are_still_shown(ws):
+    r = ws.process(f"{ws.module(WARNS)}.Warns", "--size", "8", "--arg", "fail=False", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["totals"]["weights"] == 4 * 27 + 4
+    assert "UserWarning: built with a caveat" in r.stderr
+    assert "FutureWarning: forward has a caveat too" in r.stderr
