@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -280,12 +281,20 @@ def _modules(counted, depth: int | None, expand: bool):
 def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:
     """Bars per layer, or per module shown with --depth, drawn to `path` atomically."""
     from archcount.files import write_atomic
-    from archcount.render.plot import Bar, layer_bars, layers_chart
+    from archcount.render.plot import Bar, chart_rows, layer_bars, layers_chart
 
     bars = layer_bars(report)
     if nodes is not None:
         bars = [Bar(f"{x.label} ({x.type})", *_sums(x.totals)) for x in nodes]
     write_atomic(path, layers_chart(report, bars, fmt, log), "--plot")
+    rows = chart_rows(bars)
+    if rows.summed:  # the chart says so in its title; the terminal too
+        print(
+            f"note: --plot {path}: the {len(rows.bars) - 1} largest of "
+            f"{len(rows.bars) - 1 + rows.summed:,} rows drawn, the other {rows.summed:,} summed "
+            "on its last row (--depth N draws modules instead)",
+            file=sys.stderr,
+        )
 
 
 def _sums(t) -> tuple[int, int, int | None]:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # front.series imports sympy: not for every count
 FORMATS = {".png": "png", ".svg": "svg"}
 COLOURS = {"weights": "#4c72b0", "outputs": "#dd8452", "connections": "#55a868"}
 FONT = 10  # points: legible at 100 % on a 100-dpi PNG
+MAX_ROWS = 60  # 1.6 + 0.3·60 inches: a 1,960-pixel PNG; a 5,000-layer model would be 150,000
+QUANTITIES = ("weights", "outputs", "connections")
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,52 @@ def layer_bars(report: Report) -> list[Bar]:
     ]
 
 
+@dataclass(frozen=True)
+class Rows:
+    """The rows a per-layer chart draws: `bars`, after `silent` rows that count nothing were
+    left out and the `summed` smallest were folded into the last bar (none: nothing summed)."""
+
+    bars: tuple[Bar, ...]
+    silent: int
+    summed: int
+
+
+def chart_rows(bars: Sequence[Bar], limit: int = MAX_ROWS) -> Rows:
+    """At most `limit` rows: every bar that counts something, or, past the limit, the
+    limit − 1 largest (by their largest share of a panel's total) in order and one bar
+    summing the rest, unknown connections kept unknown."""
+    drawn = [b for b in bars if b.weights or b.outputs or b.connections != 0]
+    silent = len(bars) - len(drawn)
+    if len(drawn) <= limit:
+        return Rows(tuple(drawn), silent, 0)
+    totals = {q: sum(getattr(b, q) or 0 for b in drawn) or 1 for q in QUANTITIES}
+    share = [max((getattr(b, q) or 0) / totals[q] for q in QUANTITIES) for b in drawn]
+    kept = set(sorted(range(len(drawn)), key=lambda i: -share[i])[: limit - 1])
+    rest = [b for i, b in enumerate(drawn) if i not in kept]
+    connections = [b.connections for b in rest]
+    last = Bar(
+        f"… {len(rest):,} more rows, summed",
+        sum(b.weights for b in rest),
+        sum(b.outputs for b in rest),
+        None if None in connections else sum(connections),
+    )
+    return Rows((*(b for i, b in enumerate(drawn) if i in kept), last), silent, len(rest))
+
+
 def layers_chart(report: Report, bars: Sequence[Bar], fmt: str, log: bool = False) -> bytes:
     """Three panels side by side (weights, outputs, connections), a row per bar that counts
-    something (rows silent under the convention, as activations under `units`, left out)."""
+    something (rows silent under the convention, as activations under `units`, left out), at
+    most MAX_ROWS rows (chart_rows)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    silent = [b for b in bars if not (b.weights or b.outputs or b.connections != 0)]
-    bars = [b for b in bars if b not in silent]
+    rows = chart_rows(bars)
+    bars = rows.bars
     height = 1.6 + 0.3 * max(len(bars), 3)
     fig = Figure(figsize=(13, height), dpi=100, layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     ys = list(range(len(bars)))
-    for ax, quantity in zip(axes, ("weights", "outputs", "connections")):
+    for ax, quantity in zip(axes, QUANTITIES):
         values = [getattr(b, quantity) for b in bars]
         known = [v or 0 for v in values]
         ax.barh(ys, known, color=COLOURS[quantity], height=0.7)
@@ -86,7 +121,9 @@ def layers_chart(report: Report, bars: Sequence[Bar], fmt: str, log: bool = Fals
         ax.margins(x=0.18)
     axes[0].set_yticks(ys, [b.label for b in bars], fontsize=FONT - 1)
     axes[0].invert_yaxis()  # first layer on top, as in the table
-    left_out = f"; {len(silent)} rows that count nothing left out" if silent else ""
+    left_out = f"; {rows.silent} rows that count nothing left out" if rows.silent else ""
+    if rows.summed:
+        left_out += f"; the {len(bars) - 1} largest rows drawn, {rows.summed:,} more summed"
     fig.suptitle(
         f"{report.model} on {shape(report.input_shape)}: per example "
         f"({report.convention.value}){left_out}",

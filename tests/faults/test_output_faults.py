@@ -11,6 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from archcount.cli.app import app
 
 BUILDS = """
 from pathlib import Path
@@ -287,3 +290,44 @@ def test_warnings_of_a_run_that_works_are_still_shown(ws):
     assert json.loads(r.stdout)["totals"]["weights"] == 4 * 27 + 4
     assert "UserWarning: built with a caveat" in r.stderr
     assert "FutureWarning: forward has a caveat too" in r.stderr
+
+
+DEEP = """
+from torch import nn
+
+
+class Deep(nn.Module):
+    def __init__(self, n=5000):
+        super().__init__()
+        layers = []
+        for i in range(n):  # five wide pairs among 4,995 tiny layers: 5,005 rows
+            layers += [nn.Linear(2, 64), nn.Linear(64, 2)] if i % 1000 == 7 else [nn.Linear(2, 2)]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+"""
+
+
+def test_plot_of_5000_layers_is_capped_and_says_so(ws):
+    """Uncapped, 5,005 rows would make a (1.6 + 0.3·5,005)-inch, 150,310-pixel-tall PNG."""
+    from matplotlib import image
+
+    from archcount.render.plot import MAX_ROWS
+
+    r = CliRunner().invoke(
+        app, [f"{ws.module(DEEP)}.Deep", "--input-shape", "2", "--plot", "deep.png"]
+    )
+    assert r.exit_code == 0, r.output
+    line = stderr_line(r)
+    assert "the 59 largest of 5,005 rows drawn, the other 4,946 summed" in line
+    height, width = image.imread(ws.root / "deep.png").shape[:2]
+    assert (height, width) == (round(100 * (1.6 + 0.3 * MAX_ROWS)), 1300) == (1960, 1300)
+    assert (ws.root / "keep.json").read_text() == '{"kept": true}\n'
+
+
+def stderr_line(result) -> str:
+    """The one line on stderr of a run that worked (no traceback anywhere)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.stderr
+    return lines[0]

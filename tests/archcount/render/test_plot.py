@@ -3,6 +3,8 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib import image
 from typer.testing import CliRunner
 
@@ -11,7 +13,15 @@ from archcount.cli.app import app
 from archcount.front.series import parse_over, series
 from archcount.front.space import derive_target, sampled
 from archcount.records import Options
-from archcount.render.plot import Bar, chart_format, layer_bars, layers_chart, series_chart
+from archcount.render.plot import (
+    Bar,
+    Rows,
+    chart_format,
+    chart_rows,
+    layer_bars,
+    layers_chart,
+    series_chart,
+)
 from models import PoolUpsampleNet
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -130,3 +140,41 @@ def test_parse_over():
     for bad in ("k=2", "k=a..9", "2k", "k=2..9..3"):
         with pytest.raises(archcount.ArchcountError):
             parse_over(bad)
+
+
+counts = st.integers(0, 10**6)
+bars_st = st.lists(
+    st.tuples(counts, counts, st.none() | counts).map(lambda t: Bar("row", *t)), max_size=150
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bars_st, st.integers(2, 70))
+def test_chart_rows_keep_the_largest_and_sum_the_rest(bars, limit):
+    """Checked against brute force: silent rows left out, at most `limit` rows, the kept ones in
+    their order and each at least as large (largest share of a panel's total) as any summed
+    one, and the last row the sum of the others (unknown connections stay unknown)."""
+    bars = [Bar(f"row {i}", b.weights, b.outputs, b.connections) for i, b in enumerate(bars)]
+    rows = chart_rows(bars, limit)
+    drawn = [b for b in bars if b.weights or b.outputs or b.connections != 0]
+    assert rows.silent == len(bars) - len(drawn)
+    if len(drawn) <= limit:
+        assert rows == Rows(tuple(drawn), rows.silent, 0)
+        return
+    *kept, last = rows.bars
+    assert len(rows.bars) == limit and rows.summed == len(drawn) - len(kept)
+    assert kept == [b for b in drawn if b in kept]  # in the model's order
+    rest = [b for b in drawn if b not in kept]
+    total = {
+        q: sum(getattr(b, q) or 0 for b in drawn) or 1
+        for q in ("weights", "outputs", "connections")
+    }
+    share = {b.label: max((getattr(b, q) or 0) / total[q] for q in total) for b in drawn}
+    assert min(share[b.label] for b in kept) >= max(share[b.label] for b in rest)
+    assert (last.weights, last.outputs) == (
+        sum(b.weights for b in rest),
+        sum(b.outputs for b in rest),
+    )
+    unknown = any(b.connections is None for b in rest)
+    assert last.connections == (None if unknown else sum(b.connections for b in rest))
+    assert last.label == f"… {len(rest):,} more rows, summed"
