@@ -121,15 +121,16 @@ def layers_chart(report: Report, bars: Sequence[Bar], fmt: str, log: bool = Fals
         ax.margins(x=0.18)
     axes[0].set_yticks(ys, [b.label for b in bars], fontsize=FONT - 1)
     axes[0].invert_yaxis()  # first layer on top, as in the table
+    fig.suptitle(_layers_title(report, rows), fontsize=FONT + 2)
+    return _saved(fig, fmt)
+
+
+def _layers_title(report: Report, rows: Rows) -> str:
     left_out = f"; {rows.silent} rows that count nothing left out" if rows.silent else ""
     if rows.summed:
-        left_out += f"; the {len(bars) - 1} largest rows drawn, {rows.summed:,} more summed"
-    fig.suptitle(
-        f"{report.model} on {shape(report.input_shape)}: per example "
-        f"({report.convention.value}){left_out}",
-        fontsize=FONT + 2,
-    )
-    return _saved(fig, fmt)
+        left_out += f"; the {len(rows.bars) - 1} largest rows drawn, {rows.summed:,} more summed"
+    where = f"{report.model} on {shape(report.input_shape)}"
+    return f"{where}: per example ({report.convention.value}){left_out}"
 
 
 def series_chart(s: Series, fmt: str) -> bytes:
