@@ -5,6 +5,7 @@ Top-level imports stay light (typer only): torch is imported inside the command.
 
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated
 
 import typer
@@ -36,6 +37,8 @@ def _ints_opt(flag: str, help_text: str):
     """An 'N' or per-dim 'N,N' option of the one-equation mode."""
     return typer.Option(flag, metavar="N|N,N", help=help_text, rich_help_panel="One equation")
 
+
+MAX_TRIES = 4096  # paddings the solver may list: --stride 10^20 would never finish
 
 What = Annotated[
     str,
@@ -190,6 +193,12 @@ def _solve_equation(op, k, stride, dilation, size_in, size_out, dims):
     }
     ints["--in"] = _ints("--in", size_in)
     eq = equation(op, ints["--k"], ints["--stride"], ints["--dilation"], ints["--in"], 1, dims)
+    tries = prod(max(s, d) for s, d in zip(eq.stride, eq.dilation))
+    if tries > MAX_TRIES:  # the solver lists up to max(stride, dilation) paddings per dim
+        raise PaddingError(
+            f"--stride/--dilation: {tries:,.4g} padding combinations to try (max(stride, "
+            f"dilation) multiplied over the dims); at most {MAX_TRIES:,}"
+        )
     if size_out is None:  # keep the size: n/stride down (rounded up), n*stride up
         grow = op == "transposed"
         out = tuple(n * s if grow else -(-n // s) for n, s in zip(eq.size_in, eq.stride))

@@ -104,3 +104,26 @@ def test_integers_past_int64_are_a_sentence(ws, tiny, args, says):
     args = [tiny if a == "TINY" else a for a in args]
     line = ws.run(*args, says=says).stderr
     assert "Overflow" not in line and "long long" not in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "tries"),
+    [
+        (["conv", "--in", "5", "--stride", BIG], "1e+40"),  # 2-D: (10^20 − 1)² ≈ 1e+40
+        (["conv", "--in", "5,5,5", "--stride", "16,16,17"], "4,352"),  # 16·16·17, one past
+        (["transposed", "--in", "5", "--dilation", "65"], "4,225"),  # 65², one dilation past
+    ],
+)
+def test_padding_search_bounded_before_it_starts(ws, extra, tries):
+    """The solver lists up to max(stride, dilation) paddings per dim: --stride 10^20 never
+    finished; now one line before any search (64² = 4,096 still solves)."""
+    ws.run("padding", extra[0], "--k", "3", *extra[1:], says=f"{tries} padding combinations")
+
+
+def test_padding_search_at_the_bound_still_solves(ws):
+    from typer.testing import CliRunner
+
+    from archcount.cli.app import app
+
+    r = CliRunner().invoke(app, ["padding", "conv", "--k", "3", "--in", "64", "--stride", "64"])
+    assert r.exit_code == 0, r.output
