@@ -241,8 +241,22 @@ def _request(target, homework, arg, size, batch, input_shape, input_dtype, devic
         input_dtype=input_dtype,
         device=device,
         options=options,
-        inputs=parse_inputs(inputs),
+        inputs=_inputs(parse_inputs(inputs)),
     )
+
+
+def _inputs(specs):
+    """The --input specs, each shape within what PyTorch can hold (not its OverflowError)."""
+    from math import prod
+
+    from archcount.errors import InputError
+
+    for spec in specs:
+        bounded(f"--input {spec.name}", spec.shape)
+        if prod(spec.shape) > 2**61:  # PyTorch counts a storage's bytes in an int64
+            shown = "x".join(map(str, spec.shape))
+            raise InputError(f"--input {spec.name}: {shown} is more than PyTorch can hold")
+    return specs
 
 
 def _training(training: bool, fit: str | None, batch: int, optimizer, dtype, freeze):

@@ -87,6 +87,8 @@ OVERFLOW = [
     (["TINY", "--arg", "num_filters=10**30"], "arithmetic is never evaluated"),
     (["TINY", "--arg", "num_filters=2^64"], "arithmetic is never evaluated"),
     (["TINY", "--size", BIG], "more than PyTorch can hold"),
+    (["TINY", "--input", f"x=1,{BIG}"], f"--input x: {BIG} does not fit"),
+    (["TINY", "--input", f"x=1,{2**62}"], f"--input x: 1x{2**62} is more than PyTorch can hold"),
     (["TINY", "--batch", BIG], "more than PyTorch can hold"),
     (["TINY", "--fit", "9" * 400], "more bytes than any machine has"),
     (["TINY", "--fit", "8000000000TiB"], "--fit: 8796093022208000000000 does not fit"),
