@@ -254,8 +254,8 @@ def constructor_args(pairs: list[str] | None) -> dict[str, Any]:
     return args
 
 
-_ARITHMETIC = re.compile(r"[\d\s.()+\-*/^%]*\d[\d\s.()+\-*/^%]*")  # '10**30', '2^10', '(3+4)'
-_OPERATOR = re.compile(r"\d\s*[-+*/^%]")  # an operator after a number: '-5' is a literal
+_ARITHMETIC = re.compile(r"[\d\s.()+\-*/^%]*\d[\d\s.()+\-*/^%]*")  # '10**30', '2^10', '2*(3+4)'
+_OPERATOR = re.compile(r"[*/^%]")  # a product or power: '-5' is a literal, '2020-01-01' a string
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:

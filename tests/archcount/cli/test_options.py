@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archcount.cli.options import bounded, parse_fix
+from archcount.cli.options import bounded, constructor_args, parse_fix
 from archcount.errors import InputError
 
 EDGES = st.sampled_from([-(2**63), 2**63]).flatmap(
@@ -45,3 +45,24 @@ def test_fix_values_are_bounded_too():
     assert parse_fix([f"S={2**63 - 1}"]) == {"S": 2**63 - 1}
     with pytest.raises(InputError, match="--fix S: 9223372036854775808 does not fit"):
         parse_fix([f"S={2**63}"])
+
+
+@pytest.mark.parametrize("text", ["10**30", "2^64", "2*(3+4)", "1/2"])
+def test_arithmetic_in_arg_is_refused_not_passed_as_a_string(text):
+    with pytest.raises(InputError, match="arithmetic is never evaluated"):
+        constructor_args([f"x={text}"])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("-5", -5),
+        ("1e3", 1000.0),
+        ("2020-01-01", "2020-01-01"),
+        ("relu", "relu"),
+        ("(3+4)", "(3+4)"),
+    ],
+)
+def test_literals_and_plain_strings_pass(text, value):
+    """ast.literal_eval's reading, or the string itself: what the constructor always got."""
+    assert constructor_args([f"x={text}"]) == {"x": value}
