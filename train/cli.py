@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from train.config import Choice, Device, Net, Shuffle
 from train.errors import user_errors
@@ -17,7 +21,34 @@ if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other comm
     from train.config import TrainConfig
     from train.loop import RunResult
 
+
+class OneLineGroup(TyperGroup):
+    """typer's group, but a usage error (`--lr abc`, an unknown --model) is one red line, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from archcount.files import error_line
+
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except TyperException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            error_line(f"{exc.format_message()}{where}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            error_line("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# --threads: more threads than the CPUs this process may run on only oversubscribe (and a huge
+# count makes torch's pool crash the process), so the machine bounds it
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 app = typer.Typer(
+    cls=OneLineGroup,
     add_completion=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -63,7 +94,12 @@ ChannelsLast = Annotated[
     typer.Option("--channels-last/--no-channels-last", help="NHWC weights (default on: faster)."),
 ]
 Threads = Annotated[
-    int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's).")
+    int | None,
+    typer.Option(
+        min=1,
+        max=CPUS,
+        help=f"CPU threads for torch, 1 to this machine's {CPUS} CPUs (default: torch's).",
+    ),
 ]
 SaveEvery = Annotated[
     int, typer.Option(min=1, help="Checkpoint every N epochs, and after the last.")

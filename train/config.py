@@ -43,6 +43,9 @@ class Shuffle(Choice):
     EPOCH = "epoch"
 
 
+# numpy's legacy generator (the starter's npr.seed) takes seeds 0 .. 2**32 - 1 only
+SEED_LIMIT = 2**32
+
 # field, its enum, the refusal of a value that is none of its members
 _CHOICES = (
     ("model", Net, f"unknown model {{!r}}; choose from {', '.join(Net)} or all"),
@@ -79,10 +82,17 @@ class TrainConfig:
                 raise TrainError(f"--{name.replace('_', '-')} must be at least 1")
         if not self.lr > 0:  # inf passes on purpose: it is how one provokes the NaN stop
             raise TrainError(f"--lr must be positive, got {self.lr}")
+        check_seed(self.seed)
 
     def as_dict(self) -> dict:
         """Field name -> plain value (a choice as its string): what checkpoints and JSON hold."""
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def check_seed(seed: int) -> None:
+    """TrainError unless 0 <= seed < 2**32, the seeds every generator of a run accepts."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise TrainError(f"--seed must be 0 to 2**32 - 1 (numpy's seed range), got {seed}")
 
 
 def _choice(kind: type[Choice], value, unknown: str) -> Choice:

@@ -38,6 +38,9 @@ from train.errors import DiskFullError, TrainError
 from train.loss import colour_choice, pixel_cross_entropy
 
 NETS = {Net.POOL_UPSAMPLE: PoolUpsampleNet, Net.CONV_TRANSPOSE: ConvTransposeNet, Net.UNET: UNet}
+# 4 GB of fp32 weights (16 GB with gradients and Adam's two moments): past it a run is a typo
+# (`--num-filters 1000000`), not a colorization net, and would fail allocating or swap for hours
+MAX_PARAMS = 10**9
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,26 @@ def resolve_device(device: Device, hooks: Hooks) -> torch.device:
 
 def build_model(cfg: TrainConfig, num_colours: int) -> nn.Module:
     """The named net, its weights drawn from torch's generator seeded with cfg.seed."""
+    check_size(cfg.model, cfg.kernel, cfg.num_filters, num_colours)
     torch.manual_seed(cfg.seed)
+    return NETS[cfg.model](cfg.kernel, cfg.num_filters, num_colours, 1)
+
+
+def check_size(net: Net, kernel: int, num_filters: int, num_colours: int) -> int:
+    """The net's parameter count, counted on the meta device (no memory, no generator draw);
+    TrainError past MAX_PARAMS or for a kernel the net cannot take."""
     try:
-        return NETS[cfg.model](cfg.kernel, cfg.num_filters, num_colours, 1)
+        with torch.device("meta"):
+            model = NETS[net](kernel, num_filters, num_colours, 1)
     except ValueError as exc:  # models reject kernels that would change their shapes
         raise TrainError(str(exc)) from exc
+    params = sum(p.numel() for p in model.parameters())
+    if params > MAX_PARAMS:
+        raise TrainError(
+            f"{net} with --kernel {kernel} --num-filters {num_filters} would have {params:,} "
+            f"parameters, over the limit of {MAX_PARAMS:,} (4 GB of fp32 weights)"
+        )
+    return params
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:

@@ -16,7 +16,7 @@ from train.data.palette import (
     quantise,
     validate_palette,
 )
-from train.data.unpickle import load_batch_pickle
+from train.data.unpickle import MAX_BATCH_BYTES, check_batch, load_batch_pickle
 from train.errors import TrainError
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -118,6 +118,12 @@ def checksum_notes(digests: dict[str, str]) -> list[str]:
 def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(data uint8 (N, 3072), labels int64 (N,)) from one pickled batch, else TrainError;
     the file's md5 goes into `digests` under its name."""
+    size = path.stat().st_size  # before reading: a sparse 40 GB file must cost nothing
+    if size > MAX_BATCH_BYTES:
+        raise TrainError(
+            f"{path}: {size:,} bytes, larger than a CIFAR-10 batch can be "
+            f"(at most {MAX_BATCH_BYTES:,}; the official ones are 31 MB)"
+        )
     blob = path.read_bytes()
     if digests is not None:
         digests[path.name] = hashlib.md5(blob).hexdigest()
@@ -128,14 +134,10 @@ def read_batch(path: Path, digests: dict[str, str] | None = None) -> tuple[np.nd
         raise  # a refused import, named
     except Exception as exc:  # any other unpickling failure means the file is not a batch
         raise TrainError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__})") from exc
-    if not isinstance(raw, dict):
-        raise TrainError(f"{path}: expected a pickled dict, got {type(raw).__name__}")
-    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
-    if "data" not in batch or "labels" not in batch:
-        raise TrainError(f"{path}: missing 'data' or 'labels' (keys: {sorted(map(str, batch))})")
-    data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"])
+    data, labels = check_batch(raw, path)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise TrainError(f"{path}: 'data' must be uint8 N x 3072, got {data.dtype} {data.shape}")
+    labels = np.asarray(labels) if len(labels) else np.zeros(0, np.int64)
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
         raise TrainError(f"{path}: 'labels' must be {len(data)} integers, got {labels.shape}")
     bad = labels[(labels < 0) | (labels > 9)]

@@ -20,15 +20,23 @@ from archcount.files import WriteError, write_atomic
 from train.errors import TrainError
 
 PIXEL_SCALE = 256.0
+# The nets predict one channel per colour and quantising holds a (pixels, K) float64 table per
+# chunk: 256 colours (a byte's worth, GIF's limit) is ten times the homework's 24, and past it
+# a palette is a mistake (a 4,096-colour one costs 512 MB a chunk and a 4,096-channel output).
+MAX_COLOURS = 256
+# .npy format version -> its header reader (3.0 differs only by UTF-8 field names, never ours)
+_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 def validate_palette(palette: np.ndarray, source: str = "palette") -> np.ndarray:
     """Return the palette as float64 (K, 3) with K >= 2 and values in [0, 1], else TrainError."""
     arr = np.asarray(palette)
-    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 2:
-        raise TrainError(f"{source}: expected shape (K, 3) with K >= 2, got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TrainError(f"{source}: expected numbers, got dtype {arr.dtype}")
+    _check_shape(arr.shape, source)
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise TrainError(f"{source}: expected real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > 1.0:
         raise TrainError(f"{source}: colours must be RGB values in [0, 1]")
@@ -40,16 +48,31 @@ def validate_palette(palette: np.ndarray, source: str = "palette") -> np.ndarray
     return arr
 
 
+def _check_shape(shape: tuple, source: str) -> None:
+    """TrainError unless shape is (K, 3) with 2 <= K <= MAX_COLOURS."""
+    if len(shape) != 2 or shape[1] != 3 or shape[0] < 2:
+        raise TrainError(f"{source}: expected shape (K, 3) with K >= 2, got {shape}")
+    if shape[0] > MAX_COLOURS:
+        raise TrainError(f"{source}: {shape[0]:,} colours, more than the {MAX_COLOURS} allowed")
+
+
 def load_palette(path: str | Path) -> np.ndarray:
-    """Read a (K, 3) RGB palette in [0, 1] from a plain .npy file (no pickle)."""
+    """Read a (K, 3) RGB palette in [0, 1] from a plain .npy file (no pickle); the header's
+    shape is checked before any data is read, so a header claiming 10^12 rows allocates nothing."""
     path = Path(path)
     if not path.is_file():
         raise TrainError(f"palette file not found: {path}")
+    source = f"palette {path}"
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise TrainError(f"palette {path}: not a plain .npy array ({exc})") from exc
-    return validate_palette(arr, source=f"palette {path}")
+        with open(path, "rb") as fh:
+            shape, _, dtype = _HEADERS[np.lib.format.read_magic(fh)](fh)
+            if dtype.hasobject:  # refused before np.load could even think of unpickling
+                raise TrainError(f"{source}: not a plain .npy array (it holds Python objects)")
+            _check_shape(shape, source)
+            arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, KeyError) as exc:  # KeyError: a .npy version we do not read
+        raise TrainError(f"{source}: not a plain .npy array ({exc})") from exc
+    return validate_palette(arr, source=source)
 
 
 def quantise(rgb: np.ndarray, palette: np.ndarray, chunk: int = 1 << 14) -> torch.Tensor:

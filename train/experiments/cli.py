@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from train.config import Device, Net
+from train.config import Device, Net, check_seed
 from train.errors import TrainError, user_errors
 from train.experiments.sweep import (
     LrScaling,
@@ -50,8 +50,9 @@ def theory(
 
 def _make_model(name: Net, num_filters: int, num_colours: int, device=None):
     """A factory for the chosen net with 1 input channel and num_colours outputs, on device."""
-    from train.loop import NETS
+    from train.loop import NETS, check_size
 
+    check_size(name, 3, num_filters, num_colours)
     cls = NETS[name]
     return lambda: cls(
         kernel=3, num_filters=num_filters, num_colours=num_colours, num_in_channels=1
@@ -83,8 +84,10 @@ def _progress(point: SweepPoint) -> None:
     Console(stderr=True).print(f"[dim]B={point.batch_size}: {steps}[/dim]", highlight=False)
 
 
-def _check_sweep_options(target_loss: float, max_steps: int, eval_every: int, lr: float) -> None:
-    """Positive target, steps, eval interval and learning rate, else TrainError."""
+def _check_sweep_options(
+    target_loss: float, max_steps: int, eval_every: int, lr: float, seed: int
+) -> None:
+    """Positive target, steps, eval interval and learning rate, a usable seed, else TrainError."""
     if not target_loss > 0:
         raise TrainError(f"--target-loss must be positive, got {target_loss}")
     if max_steps < 1 or eval_every < 1:
@@ -93,6 +96,7 @@ def _check_sweep_options(target_loss: float, max_steps: int, eval_every: int, lr
         )
     if not lr > 0:
         raise TrainError(f"--lr must be positive, got {lr}")
+    check_seed(seed)
 
 
 def sweep(
@@ -122,7 +126,9 @@ def sweep(
 
     with user_errors(debug):
         sizes = parse_batch_sizes(batch_sizes)
-        _check_sweep_options(target_loss, max_steps, eval_every, lr)
+        _check_sweep_options(target_loss, max_steps, eval_every, lr, seed)
+        if num_filters < 1:
+            raise TrainError(f"--num-filters must be at least 1, got {num_filters}")
         check_writable(out)  # an unwritable --out fails now, not after minutes of training
         data = _load(data_dir, palette, device)
         factory = _make_model(model, num_filters, data.num_colours, data.train_x.device)
