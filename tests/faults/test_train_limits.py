@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,20 +38,6 @@ def _laughs(levels: int, width: int) -> tuple[list, int]:
     return inner, width**levels
 
 
-def _limited(args: list[str], limit: int = 3 * 2**30) -> subprocess.CompletedProcess:
-    """`python -m train ARGS` with its address space capped at `limit` bytes."""
-    code = (
-        "import resource, runpy, sys; "
-        f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
-        "sys.argv = ['train', *sys.argv[1:]]; runpy.run_module('train', run_name='__main__')"
-    )
-    envvars = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=envvars,
-        timeout=300, cwd=ROOT,
-    )  # fmt: skip
-
-
 def test_billion_laughs_batch_is_refused_at_once_under_a_memory_limit(env):
     labels, expanded = _laughs(40, 2)
     blob = pickle.dumps({"data": np.zeros((20, 3072), np.uint8), "labels": labels}, protocol=2)
@@ -61,11 +45,9 @@ def test_billion_laughs_batch_is_refused_at_once_under_a_memory_limit(env):
     assert len(blob) < 64 * 1024 and expanded == 2**40  # 62 KB of pickle, 10^12 labels
     before = _snapshot(env["data"])
     args = ["--data-dir", env["data"], "--palette", env["palette"], "--run-dir", env["runs"]]
-    done = _limited([str(a) for a in args])
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert "data_batch_1: 'labels' must be flat integers, item 0 is a list" in lines[0]
+    done = _env.run_train(args, limit=3 * 2**30)  # a hard cap: a regression fails, not OOMs
+    needle = "data_batch_1: 'labels' must be flat integers, item 0 is a list"
+    _env.one_line_of(2, done.returncode, done.stderr, needle)
     assert _snapshot(env["data"]) == before
 
 

@@ -4,7 +4,10 @@ one-line check (loaded by path: tests are no package)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +80,33 @@ def _one_line(result, code: int, *needles: str) -> str:
     for needle in needles:
         assert needle in errors[0], errors[0]
     return errors[0]
+
+
+def train_argv(args: list, limit: int | None = None) -> list[str]:
+    """argv of `python -m train ARGS`, its address space capped at `limit` bytes when given."""
+    code = "import resource, runpy, sys; "
+    if limit:
+        code += f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+    code += "sys.argv = ['train', *sys.argv[1:]]; runpy.run_module('train', run_name='__main__')"
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+
+
+def run_train(args: list, limit: int | None = None) -> subprocess.CompletedProcess:
+    """`python -m train ARGS` in a fresh process (real stderr, real warnings, real signals)."""
+    return subprocess.run(
+        train_argv(args, limit), capture_output=True, text=True, env=SUBPROCESS_ENV,
+        timeout=300, cwd=ROOT,
+    )  # fmt: skip
+
+
+def one_line_of(code: int, returncode: int, stderr: str, *needles: str) -> str:
+    """A finished process: exit code, one stderr line (notes aside) with needles, no traceback."""
+    assert returncode == code, (returncode, stderr[-3000:])
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("note:")]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr[-3000:]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
