@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -159,23 +161,38 @@ def run_training(
 ) -> list[RunResult]:
     """Load the data once, train each config, print its table, then the comparison.
 
-    Under torchrun every process trains; rank 0 alone prints and writes."""
+    Under torchrun every process trains; rank 0 alone prints, writes and locks the run folder."""
     from train import distributed
-    from train.checkpoint import prepare_run_dir
     from train.data.cifar import load_colorization
 
     dist = distributed.from_env()
-    if dist.main:  # fail on unwritable outputs before minutes of loading and training
-        for cfg in configs:
-            prepare_run_dir(run_dir / cfg.model)
-    data = load_colorization(data_dir, configs[0].category, palette, seed=configs[0].seed)
-    for note in data.notes if dist.main else ():
-        err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-    seen: set[str] = set()
-    results = [_train_one(cfg, data, run_dir, resume, dist, seen) for cfg in configs]
-    if dist.main:
-        _compare(results, run_dir)
+    with _owned(run_dir, configs) if dist.main else contextlib.nullcontext():
+        data = load_colorization(data_dir, configs[0].category, palette, seed=configs[0].seed)
+        for note in data.notes if dist.main else ():
+            err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+        seen: set[str] = set()
+        results = [_train_one(cfg, data, run_dir, resume, dist, seen) for cfg in configs]
+        if dist.main:
+            _compare(results, run_dir)
     return results  # the process group, if any, is left at exit (distributed.init)
+
+
+@contextlib.contextmanager
+def _owned(run_dir: Path, configs: list[TrainConfig]) -> Iterator[None]:
+    """The run folders made and proven writable (before minutes of loading and training), the
+    run folder locked for the run, and what a killed run left half-written removed."""
+    from train.checkpoint import prepare_run_dir
+    from train.run_lock import locked, remove_stale_temps
+
+    for cfg in configs:
+        prepare_run_dir(run_dir / cfg.model)
+    with locked(run_dir):
+        for path in remove_stale_temps(run_dir, [str(cfg.model) for cfg in configs]):
+            err_console.print(
+                f"[yellow]note:[/yellow] removed {escape(str(path))}, left by a killed run",
+                soft_wrap=True,
+            )
+        yield
 
 
 def _train_one(cfg: TrainConfig, data, run_dir: Path, resume: bool, dist, seen: set[str]):

@@ -34,7 +34,7 @@ from train.config import Device, Net, Shuffle, TrainConfig
 from train.data.cifar import ColorizationData
 from train.data.order import epoch_order, rank_share, starter_permutations, step_bounds
 from train.distributed import Dist
-from train.errors import DiskFullError, TrainError
+from train.errors import DiskFullError, TrainError, sigterm_deferred
 from train.loss import colour_choice, pixel_cross_entropy
 
 NETS = {Net.POOL_UPSAMPLE: PoolUpsampleNet, Net.CONV_TRANSPOSE: ConvTransposeNet, Net.UNET: UNet}
@@ -318,9 +318,11 @@ def _save(t: Trainer, run_dir, metrics, extra, palette, saved: int) -> int:
 
 
 def _guard(write, saved: int):
-    """Run a write; a full disk says which checkpoint survives."""
+    """Run a write, whole even if SIGTERM comes meanwhile; a full disk says which checkpoint
+    survives."""
     try:
-        return write()
+        with sigterm_deferred():
+            return write()
     except WriteError as exc:
         if not exc.disk_full:
             raise

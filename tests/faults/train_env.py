@@ -82,9 +82,10 @@ def _one_line(result, code: int, *needles: str) -> str:
     return errors[0]
 
 
-def train_argv(args: list, limit: int | None = None) -> list[str]:
-    """argv of `python -m train ARGS`, its address space capped at `limit` bytes when given."""
-    code = "import resource, runpy, sys; "
+def train_argv(args: list, limit: int | None = None, prelude: str = "") -> list[str]:
+    """argv of `python -m train ARGS`, its address space capped at `limit` bytes when given,
+    after the Python statements `prelude`."""
+    code = f"import resource, runpy, sys; {prelude}\n"
     if limit:
         code += f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
     code += "sys.argv = ['train', *sys.argv[1:]]; runpy.run_module('train', run_name='__main__')"
