@@ -63,7 +63,10 @@ def test_batch_that_calls_the_array_constructor_is_refused(env):
 
 def test_sparse_40_gb_batch_is_refused_before_reading(env):
     path = env["data"] / "data_batch_2"
-    os.truncate(path, 40 * 10**9)  # sparse: 40 GB by its size, no blocks
+    try:
+        os.truncate(path, 40 * 10**9)  # sparse: 40 GB by its size, no blocks
+    except OSError as exc:  # a file system without sparse files (or with a smaller file limit)
+        pytest.skip(f"no sparse 40 GB file here ({exc.strerror})")
     assert path.stat().st_size > MAX_BATCH_BYTES
     _one_line(_train(env), 2, "data_batch_2: 40,000,000,000 bytes, larger than a CIFAR-10 batch")
     assert path.stat().st_size == 40 * 10**9
