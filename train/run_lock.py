@@ -41,21 +41,36 @@ def _acquire(path: Path) -> int:
         except OSError as exc:
             raise TrainError(f"cannot lock {path} ({exc.strerror or exc})") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = re.sub(r"\D", "", os.pread(fd, 32, 0).decode("ascii", "replace")) or "?"
-            os.close(fd)
-            raise TrainError(
-                f"run directory {path.parent} is in use by another training run (process "
-                f"{holder}); wait for it to finish or choose another --run-dir"
-            ) from None
-        with suppress(FileNotFoundError):
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                with suppress(OSError):  # the pid only informs; a full disk keeps the lock
-                    os.ftruncate(fd, 0)
-                    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            if _lock(fd, path):
                 return fd
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
+
+
+def _lock(fd: int, path: Path) -> bool:
+    """Lock fd and write our pid in it; False when path is no longer fd's file; TrainError
+    naming the holder when another process has it locked."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = re.sub(r"\D", "", os.pread(fd, 32, 0).decode("ascii", "replace")) or "?"
+        raise TrainError(
+            f"run directory {path.parent} is in use by another training run (process "
+            f"{holder}); wait for it to finish or choose another --run-dir"
+        ) from None
+    except OSError as exc:  # a file system without locks
+        raise TrainError(f"cannot lock {path} ({exc.strerror or exc})") from exc
+    try:
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+    except FileNotFoundError:
+        return False
+    with suppress(OSError):  # the pid only informs; a full disk keeps the lock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return True
 
 
 def remove_stale_temps(run_dir: Path, nets: list[str]) -> list[Path]:

@@ -116,3 +116,12 @@ def test_next_run_removes_what_a_kill_9_mid_write_left_and_nothing_else(env):
     assert f"removed {stale}, left by a killed run" in " ".join(result.stderr.split())
     assert not stale.exists() and (net / "checkpoint.pt").is_file()
     assert all(d.read_bytes() == b"someone else's" for d in decoys)
+
+
+def test_a_symlink_planted_as_the_lock_is_refused_and_its_target_untouched(env):
+    (env["runs"] / "ConvTransposeNet").mkdir(parents=True)
+    victim = env["root"] / "victim"
+    victim.write_bytes(b"precious")
+    (env["runs"] / ".train.lock").symlink_to(victim)
+    _one_line(_train(env), 2, f"cannot lock {env['runs'] / '.train.lock'}")
+    assert victim.read_bytes() == b"precious" and (env["runs"] / ".train.lock").is_symlink()
