@@ -51,7 +51,9 @@ def write_atomic(path: str | Path, content: str | bytes, what: str = "") -> Path
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
-            os.unlink(tmp)
+            # gone already when an interrupt lands just after the rename: keep the interrupt
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
         _sync_folder(path.parent)
     except OSError as exc:
