@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
+from fnmatch import fnmatchcase
 from typing import Any
 
 import torch
@@ -28,6 +30,7 @@ from archcount.engine.rules import BACKWARD_RULES, RULES
 from archcount.engine.rules.registry import Registry
 from archcount.engine.stack import row_modules
 from archcount.engine.walk import batch_of
+from archcount.errors import InputError
 from archcount.records import call_label
 from archcount.training.options import TrainingOptions
 from archcount.training.trace import Traced, trace
@@ -216,6 +219,21 @@ def _unique(tensors) -> list[torch.Tensor]:
     return list({id(t): t for t in tensors}.values())
 
 
+def unmatched_freeze(patterns: tuple[str, ...], names: list[str]) -> None:
+    """InputError naming the first --freeze glob that matches no parameter name, with the
+    nearest module globs the model has (a typo must not leave everything trainable)."""
+    for pattern in patterns:
+        if any(fnmatchcase(name, pattern) for name in names):
+            continue
+        parts = [n.split(".") for n in names]
+        modules = {".".join(p[:i]) for p in parts for i in range(1, len(p))}
+        globs = sorted({f"{m}.*" for m in modules} | set(names))
+        near = get_close_matches(pattern, globs, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
+        example = f" (names look like {names[0]!r})" if names else " (the model has none)"
+        raise InputError(f"--freeze {pattern!r} matches no parameter{example}{hint}")
+
+
 class _frozen:
     """requires_grad off for the parameters --freeze names; restored on exit."""
 
@@ -224,6 +242,8 @@ class _frozen:
         self.saved: list[tuple[nn.Parameter, bool]] = []
 
     def __enter__(self) -> list[nn.Parameter]:
+        names = [name for name, _ in self.model.named_parameters()]
+        unmatched_freeze(self.options.freeze, names)  # before any flag changes
         trainable = []
         for name, p in self.model.named_parameters():
             self.saved.append((p, p.requires_grad))

@@ -129,3 +129,15 @@ def test_padding_search_at_the_bound_still_solves(ws):
 
     r = CliRunner().invoke(app, ["padding", "conv", "--k", "3", "--in", "64", "--stride", "64"])
     assert r.exit_code == 0, r.output
+
+
+FREEZE = [  # a glob that matches no parameter name must not leave everything trainable
+    (["--training", "--freeze", "cnov.*"], "--freeze 'cnov.*' matches no parameter"),
+    (["--training", "--freeze", "conv.*", "--freeze", "nothing*"], "'nothing*' matches no"),
+    (["--fit", "1GiB", "--freeze", "Conv.*"], "did you mean 'conv.*'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "says"), FREEZE, ids=lambda v: str(v)[:50])
+def test_freeze_matching_nothing_is_refused(ws, tiny, extra, says):
+    ws.run(tiny, *extra, says=says)
