@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcount.engine import scores, tags
 from archcount.engine.attention import AttentionCount, AttentionLayer
+from archcount.engine.dispatch import DispatchMode
 from archcount.engine.optaps import OpTaps, op_taps
 from archcount.engine.rules.linear import META_FALLBACKS
 from archcount.engine.rules.registry import Registry
@@ -100,7 +100,7 @@ class Tape:
     covered: int = 0  # op calls inside modules with a rule (the rule counts them)
 
 
-class Recorder(TorchDispatchMode):
+class Recorder(DispatchMode):
     """The dispatch layer: every aten op, attributed to the innermost frame."""
 
     def __init__(

@@ -11,9 +11,9 @@ set its output's field whatever ops run inside it.
 from __future__ import annotations
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from archcount.engine.dispatch import DispatchMode
 from archcount.engine.rules.field import GLOBAL_BROADCAST, Field, Mismatch
 from archcount.engine.rules.registry import (
     FieldRule,
@@ -34,7 +34,7 @@ def tensors(obj) -> list[torch.Tensor]:
     return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
 
 
-class Tracer(TorchDispatchMode):
+class Tracer(DispatchMode):
     """Keeps tensor -> per-dim fields, and derives each op's output fields by its rule."""
 
     def __init__(self, registry: Registry, dims: int) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from archcount.engine.dispatch import DispatchMode
 from archcount.engine.rules.registry import Grads, Registry, as_shapes, schema_args
 from archcount.engine.rules.storage import COPIES
 from archcount.engine.stack import ModuleStack, mode
@@ -68,7 +68,7 @@ def owner(stack: ModuleStack, root: str) -> tuple[str, str]:
     return f"{name} (own code)", "ops"
 
 
-class _Charge(TorchDispatchMode):
+class _Charge(DispatchMode):
     """Runs each op; one with a backward rule is charged to the current layer."""
 
     def __init__(self, registry: Registry, stack: ModuleStack, root: str, traced: Traced, params):
