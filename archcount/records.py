@@ -36,6 +36,7 @@ class Source(str, Enum):
     RULE = "rule"  # the module type's rule (hooks)
     OPS = "ops"  # a module without a rule, counted from the aten ops run inside it
     FUNCTIONAL = "functional"  # ops run by a container's own forward code, outside its children
+    NOT_RUN = "not run"  # a module that never ran (an unrouted expert): its weights only
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Totals:
     connections_exact: int
     unknown: tuple[str, ...]
     cache_copies: int = 0  # elements copied into kept state (KV caches), not in connections
+    not_run_weights: int = 0  # of `weights`: held by modules that never ran (routing-free)
 
     @classmethod
     def of(cls, layers: tuple[LayerCount, ...]) -> Totals:
@@ -116,6 +118,7 @@ class Totals:
             connections_exact=sum(x.connections_exact or 0 for x in known),
             unknown=tuple(dict.fromkeys(x.name for x in rest if x.connections is None)),
             cache_copies=sum(x.connections or 0 for x in cache),
+            not_run_weights=sum(x.weights for x in layers if x.source is Source.NOT_RUN),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +132,7 @@ class Totals:
             "connections_exact": self.connections_exact,
             "connections_unknown_in": list(self.unknown),
             "cache_copies": self.cache_copies,
+            "not_run_weights": self.not_run_weights,
         }
 
 

@@ -97,6 +97,9 @@ class Tape:
     consumed: dict[str, dict[int, nn.Parameter]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ran: set[int] = field(default_factory=set)  # ids of every module whose forward ran
+    # ids of parameters a rule's module read as inputs (DeBERTa's rel_embeddings.weight, read
+    # straight from an Embedding that never runs, into its pos_proj)
+    read: set[int] = field(default_factory=set)
     covered: int = 0  # op calls inside modules with a rule (the rule counts them)
 
 
@@ -136,6 +139,7 @@ class Recorder(DispatchMode):
         frame = self.stack[-1]
         if frame.role is COVERED or frame.role is COVERS_ALL:
             self.rec.covered += 1
+            self.rec.read.update(id(p) for p in tags.params_read(tags.tensors(args, kwargs)))
             if self.batch > 1:  # does the rule's module read the batch? (BART's positions don't)
                 self._read_batch(func, args, kwargs, out)
             return out

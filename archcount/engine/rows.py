@@ -229,11 +229,14 @@ def claim_params(params, seen: set[int]) -> tuple[int, int]:
     return trainable, frozen
 
 
-def held_row(owner: str, weights: tuple[int, int], source: Source) -> LayerCount:
+def held_row(
+    owner: str, weights: tuple[int, int], source: Source, suffix: str = "parameters",
+    type_: str = "parameters",
+) -> LayerCount:  # fmt: skip
     """Parameters a module holds and its own code reads (or never reads): weights only."""
     return LayerCount(
-        name=f"{owner} (parameters)",
-        type="parameters",
+        name=f"{owner} ({suffix})",
+        type=type_,
         kind=Kind.VIEW,
         call=0,
         input_shape=None,
@@ -249,24 +252,20 @@ def held_row(owner: str, weights: tuple[int, int], source: Source) -> LayerCount
 
 
 def idle_and_held(model: nn.Module, rec, seen: set[int], warnings: list[str]) -> list[LayerCount]:
-    """Warn about modules that never ran (not counted); row the parameters no op read."""
-    idle = _idle(model, rec.ran, seen)
-    if len(idle) == 1:
-        ((name, module, n),) = idle
-        label = name or type(model).__name__
-        warnings.append(
-            f"{label} ({type(module).__name__}) never ran in forward: its {n:,} weights are "
-            "not counted"
-        )
-    elif idle:
-        names = ", ".join(name for name, _, _ in idle[:3])
-        more = f" and {len(idle) - 3} more" if len(idle) > 3 else ""
-        total = sum(n for _, _, n in idle)
-        warnings.append(
-            f"{len(idle)} modules never ran in forward ({names}{more}): their {total:,} "
-            "weights are not counted"
-        )
+    """Rows for the weights no counted call claimed: read straight from a module that never
+    ran, held by one that never ran ("not run"), or held by a container and never read."""
     rows = []
+    for name, module in model.named_modules():  # DeBERTa's rel_embeddings.weight
+        read = [p for p in module.parameters(recurse=False) if id(p) in rec.read]
+        weights = claim_params(read, seen)
+        if sum(weights):
+            rows.append(held_row(name or type(model).__name__, weights, Source.FUNCTIONAL))
+    idle = _idle(model, rec.ran, seen)
+    for name, module, weights in idle:
+        label = f"{type(module).__name__}, not run"
+        rows.append(held_row(name, weights, Source.NOT_RUN, label, "not run"))
+    if idle:
+        warnings.append(_idle_warning(model, idle))
     for name, module in model.named_modules():
         weights = claim_params(module.parameters(recurse=False), seen)
         if sum(weights):
@@ -279,9 +278,24 @@ def idle_and_held(model: nn.Module, rec, seen: set[int], warnings: list[str]) ->
     return rows
 
 
-def _idle(model: nn.Module, ran: set[int], seen: set[int]) -> list[tuple[str, nn.Module, int]]:
-    """The outermost modules nothing inside of ran, with the weights they hold unseen (marked
-    seen). A ModuleList is never called itself: it is idle only when none of its blocks ran."""
+def _idle_warning(model: nn.Module, idle: list) -> str:
+    """One line naming the modules that never ran and the weights counted apart for them."""
+    total = sum(sum(w) for _, _, w in idle)
+    tail = f"their {total:,} weights are counted apart, as 'not run' (no outputs or connections)"
+    if len(idle) == 1:
+        ((name, module, _),) = idle
+        return (
+            f"{name or type(model).__name__} ({type(module).__name__}) never ran in forward: {tail}"
+        )
+    names = ", ".join(name for name, _, _ in idle[:3])
+    more = f" and {len(idle) - 3} more" if len(idle) > 3 else ""
+    return f"{len(idle)} modules never ran in forward ({names}{more}): {tail}"
+
+
+def _idle(model: nn.Module, ran: set[int], seen: set[int]) -> list[tuple[str, nn.Module, tuple]]:
+    """The outermost modules nothing inside of ran, with the (trainable, frozen) weights they
+    hold unseen (marked seen). A ModuleList is never called itself: it is idle only when none
+    of its blocks ran."""
     active: set[int] = set()
 
     def visit(module: nn.Module) -> bool:
@@ -296,8 +310,7 @@ def _idle(model: nn.Module, ran: set[int], seen: set[int]) -> list[tuple[str, nn
         if id(module) in active or any(name.startswith(d + ".") for d in done):
             continue
         done.add(name)
-        params = [p for p in module.parameters() if id(p) not in seen]
-        if params:
-            seen.update(id(p) for p in params)
-            out.append((name, module, sum(p.numel() for p in params)))
+        weights = claim_params(module.parameters(), seen)
+        if sum(weights):
+            out.append((name, module, weights))
     return out

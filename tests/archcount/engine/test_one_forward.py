@@ -336,6 +336,71 @@ def test_modules_that_never_ran_are_named_not_their_list():
     (idle,) = [w for w in r.warnings if "never ran" in w]
     assert idle == (
         "3 modules never ran in forward (blocks.0.glob, blocks.1.glob, spare): their 55 weights "
-        "are not counted"
+        "are counted apart, as 'not run' (no outputs or connections)"
     )
-    assert r.totals.weights == 2 * 20  # the two local layers
+    # issue 20: the weight count does not depend on what ran; the idle ones are shown apart
+    assert (
+        r.totals.weights
+        == 2 * 20 + 2 * 20 + 15
+        == sum(p.numel() for p in GlobalHeads().parameters())
+    )
+    assert r.totals.not_run_weights == 55
+    not_run = [
+        (x.name, x.type, x.weights, x.connections) for x in r.layers if x.source is Source.NOT_RUN
+    ]
+    assert not_run == [
+        ("blocks.0.glob (Linear, not run)", "not run", 20, 0),
+        ("blocks.1.glob (Linear, not run)", "not run", 20, 0),
+        ("spare (Linear, not run)", "not run", 15, 0),
+    ]
+
+
+class ReadsAnEmbeddingsTable(nn.Module):
+    """DeBERTa v1: the encoder hands `rel_embeddings.weight` (an Embedding never called) to
+    each block, whose pos_proj Linear reads a slice of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.rel_embeddings = nn.Embedding(8, 4)
+        self.pos_proj = nn.Linear(4, 4, bias=False)
+
+    def forward(self, x):
+        return x + self.pos_proj(self.rel_embeddings.weight[2:6]).sum()
+
+
+def test_a_parameter_read_straight_from_a_module_that_never_ran_counts():
+    r = archcount.count(ReadsAnEmbeddingsTable(), (1, 4))
+    assert r.totals.weights == 8 * 4 + 4 * 4  # hand count: the table and the projection
+    (row,) = [x for x in r.layers if x.name.startswith("rel_embeddings")]
+    assert (row.name, row.weights, row.source, r.totals.not_run_weights) == (
+        "rel_embeddings (parameters)",
+        32,
+        Source.FUNCTIONAL,
+        0,
+    )
+    assert not [w for w in r.warnings if "never ran" in w]
+
+
+class Routed(nn.Module):
+    """A mixture of experts whose router sends every token to one expert, picked by `pick`."""
+
+    def __init__(self, pick: int):
+        super().__init__()
+        self.pick = pick
+        self.experts = nn.ModuleList(nn.Linear(4, 4 + i) for i in range(3))
+
+    def forward(self, x):
+        return self.experts[self.pick](x)
+
+
+def test_a_models_weight_count_does_not_depend_on_routing():
+    torch.manual_seed(0)
+    counts = []
+    for pick in range(3):
+        model = Routed(pick)
+        r = archcount.count(model, (2, 4))
+        assert r.totals.weights == sum(p.numel() for p in model.parameters())
+        not_run = sum(4 * (4 + i) + 4 + i for i in range(3) if i != pick)  # hand count
+        counts.append(r.totals.weights)
+        assert r.totals.not_run_weights == not_run
+    assert len(set(counts)) == 1

@@ -185,7 +185,9 @@ def test_idle_module_and_container_parameter_warn():
 
     r = archcount.count(Holder(), (1, 3))
     # scale is read by Holder's own x * scale: its functional row counts it, connections known
-    assert r.totals.weights == 12 + 3 and r.totals.unknown == ()
+    # issue 20: unused's 3·9 + 9 weights are in the total too, apart as "not run"
+    assert r.totals.weights == 12 + 3 + 36 and r.totals.unknown == ()
+    assert r.totals.not_run_weights == 36
     row = next(x for x in r.layers if x.source is Source.FUNCTIONAL)
     assert (row.name, row.weights, row.connections) == ("Holder (aten.mul ×1)", 3, 3 * 2)
     assert any("unused (Linear) never ran" in w for w in r.warnings)
