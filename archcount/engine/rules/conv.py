@@ -5,6 +5,7 @@ backward, and its receptive field, side by side.
   exact        drops taps on zero padding (transposed: taps landing on cropped outputs)
   backward     d(x) is the transposed convolution of the gradient, d(w) the correlation:
                as many multiply-adds as the forward each
+  col2im       nn.Fold: every column entry added in once; exact drops those on the padding
   field        output i reads i·s − p + t·d for t < k (transposed: the inverse map)
 """
 
@@ -97,6 +98,22 @@ def convolution(a, out):
         return nominal
     exact = _conv_exact(x, w, out, a["stride"], a["padding"], a["dilation"], transposed)
     return Taps(nominal, exact)
+
+
+@OP_RULES.register(aten.col2im)
+def fold(a, out):
+    """nn.Fold: each column entry is added into one output position; exact drops the entries
+    that land on the padding cropped away (im2col, nn.Unfold, is a copy: storage)."""
+    size, (k, d, p, s) = (
+        a["output_size"],
+        (a[x] for x in ("kernel_size", "dilation", "padding", "stride")),
+    )
+    k, d, p, s = (per_dim(v, 2) for v in (k, d, p, s))
+    blocks = [
+        (o + 2 * pp - dd * (kk - 1) - 1) // ss + 1 for o, kk, dd, pp, ss in zip(size, k, d, p, s)
+    ]
+    hit = [hits(n, o, kk, ss, pp, dd) for n, o, kk, ss, pp, dd in zip(blocks, size, k, s, p, d)]
+    return Taps(prod(a["self"]), prod(out) // prod(spatial(out, 2)) * prod(hit))
 
 
 @OP_RULES.register(*present("cudnn_convolution", "_slow_conv2d_forward", "mkldnn_convolution"))

@@ -4,6 +4,7 @@ their backward, and embedding lookups, side by side.
   mm/addmm/bmm/baddbmm      K per output (the contracted size); a bias add is not a connection
   _grouped_mm (MoE experts) K per output, each token row against its own expert's matrix
   backward                  d(a) = grad @ bᵀ and d(b) = aᵀ @ grad: each as many as the forward
+  _fft_r2c/_c2r/_c2c (DFT)  every input along the transformed dims per output
   embedding                 1 per output; embedding_bag: indices * dim (each row added in)
 """
 
@@ -101,6 +102,14 @@ def embedding_bag(a, out):
 
 
 OP_RULES.add([aten.embedding], lambda a, out: prod(out))
+
+
+@OP_RULES.register(aten._fft_r2c, aten._fft_c2r, aten._fft_c2c)
+def fourier(a, out):
+    """A DFT (FNet's mixing) is a dense linear map along its dims: each output reads every
+    input along them (a connection per tap, as a matmul; not the FFT's n·log n work)."""
+    x = a["self"]
+    return prod(out) * prod(x[d] for d in a["dim"])
 
 
 @BACKWARD_RULES.register(aten.mm, aten.bmm)

@@ -53,6 +53,13 @@ OP_RULES.add(
         aten.uniform_, aten.normal_, aten.random_, aten.exponential_, aten.geometric_,
         aten.cauchy_, aten.log_normal_, aten.multinomial,  # random draws (BigBird's blocks)
         *present("_reshape_alias", "_assert_tensor_metadata"),
+        # copies of input units: F.pad's reflect / replicate / circular, nn.Unfold's columns,
+        # the indices of nonzero (a MoE's routing), a packed sequence's rows
+        *present("reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+                 "replication_pad1d", "replication_pad2d", "replication_pad3d",
+                 "_pad_circular", "_pad_enum"),
+        aten.im2col, aten.nonzero, aten.argwhere, aten._pack_padded_sequence,
+        *present("_pad_packed_sequence", "nonzero_static"),
     ],
     kind=Kind.VIEW,
 )  # fmt: skip
