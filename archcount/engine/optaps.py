@@ -15,8 +15,9 @@ from math import prod
 import torch
 
 from archcount.engine.rules import OP_RULES
+from archcount.engine.rules.reduction import ACROSS
 from archcount.engine.rules.registry import OpRule, Registry, Shape, Taps, failure, named_args
-from archcount.engine.tags import root, set_root
+from archcount.engine.tags import is_batched, root, set_root
 from archcount.errors import RuleError
 from archcount.records import Kind
 
@@ -59,6 +60,20 @@ def op_taps(
     if rule.fn is None:
         return None
     return _applied(func, rule, named_args(func, args, kwargs or {}), y)
+
+
+def across_batch(func, args, kwargs, ins, outs, batch: int, rule) -> OpTaps | None:
+    """Per example, for a ranking or scan of a 1-D batched input (the batch's tokens flattened):
+    the rule on the per-example length, not the whole count divided (it grows as n²)."""
+    if batch == 1 or func.overloadpacket not in ACROSS or rule is None or rule.fn is None:
+        return None
+    x = ins[0]
+    y = outs[0]
+    if not is_batched(x) or x.dim() != 1 or y.dim() != 1 or x.shape[0] % batch or len(y) % batch:
+        return None
+    one = torch.empty(x.shape[0] // batch, dtype=x.dtype, device="meta")
+    named = named_args(func, tuple(one if a is x else a for a in args), kwargs or {})
+    return _applied(func, rule, named, (len(y) // batch,))
 
 
 def _applied(func, rule: OpRule, named: dict, y: Shape) -> OpTaps:

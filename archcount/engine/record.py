@@ -24,8 +24,9 @@ from torch import nn
 from archcount.engine import scores, tags
 from archcount.engine.attention import AttentionCount, AttentionLayer
 from archcount.engine.dispatch import DispatchMode
-from archcount.engine.optaps import OpTaps, op_taps
+from archcount.engine.optaps import OpTaps, across_batch, op_taps
 from archcount.engine.rules.linear import META_FALLBACKS
+from archcount.engine.rules.reduction import BINNED
 from archcount.engine.rules.registry import Registry
 from archcount.engine.stack import COVERED, COVERS_ALL, OPS, OWN, Frame, ModuleStack, mode
 from archcount.errors import ForwardError, RuleError
@@ -159,7 +160,14 @@ class Recorder(DispatchMode):
             if not func.is_view:  # where(mask, bias, min), a cat: no arithmetic, but a read
                 self._consume(frame, ins)
             return
-        taps = op_taps(func, args, kwargs, outs, ins, self.ops, rule, self._is_pointwise(func))
+        if tags.is_bias_add(func, ins, outs):  # counted as the fused addmm: weights only
+            self._consume(frame, ins)
+            return
+        taps = across_batch(func, args, kwargs, ins, outs, self.batch, rule)
+        if taps is not None:  # already per example
+            batched = False
+        else:
+            taps = op_taps(func, args, kwargs, outs, ins, self.ops, rule, self._is_pointwise(func))
         if taps is None:
             return
         self._consume(frame, ins)
@@ -215,7 +223,8 @@ class Recorder(DispatchMode):
         nominal, exact = per(taps.nominal), per(taps.exact)
         # a reduction over the whole batch (mask.sum()) reads every example; its one output
         # is the same at any batch, so it is counted whole
-        outputs = taps.outputs if taps.outputs == 1 else per(taps.outputs)
+        whole = taps.outputs == 1 or func.overloadpacket in BINNED  # histc: its bins
+        outputs = taps.outputs if whole else per(taps.outputs)
         tally = frame.tallies.setdefault((label, taps.kind), Tally())
         tally.add(outputs, nominal, exact)
         if taps.error:
@@ -245,11 +254,11 @@ class Recorder(DispatchMode):
     def attention(self, count: AttentionCount, batched: bool) -> None:
         """An attention call counted whole (nominal and exact), on the innermost frame."""
         frame = self.stack[-1]
+        if count.note and count.note not in self.rec.warnings:  # MHA's too: exact is nominal
+            self.rec.warnings.append(count.note)
         if frame.role is COVERED:  # nn.MultiheadAttention's rule counts it; masks are exact's
             frame.masked += count.nominal - count.exact
             return
-        if count.note and count.note not in self.rec.warnings:
-            self.rec.warnings.append(count.note)
         per = self._per_example(batched, frame.name, count.label)
         outputs, nominal, exact = per(count.outputs), per(count.nominal), per(count.exact)
         frame.tallies.setdefault((count.label, Kind.LAYER), Tally()).add(outputs, nominal, exact)

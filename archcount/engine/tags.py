@@ -8,6 +8,7 @@ _ac_a  on meta: _ac_s is a pattern, not the values: finite unknowns were added t
        (a learned position bias plus a causal mask): right about what is -inf or very negative
 _ac_f  on meta: values unknown but finite (computed from parameters and known values only)
 _ac_v  values the caller declares for a meta tensor it built (archcount's own example inputs)
+_ac_m  the output of a matrix product (through views): a 1-D parameter added to it is its bias
 _ac_q  attention scores of hand-written attention, _ac_w their softmax (engine.scores)
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archcount.engine.rules.reduction import BINNED
 from archcount.engine.rules.storage import COPIES  # an element-wise chain goes through them
 
 aten = torch.ops.aten
@@ -42,7 +44,8 @@ _BOUNDED = {
     aten.sigmoid, aten.tanh, aten.softmax, aten._softmax, aten.sin, aten.cos, aten.erf,
     aten.hardtanh, aten.hardsigmoid,
 }  # fmt: skip
-TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w")
+TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w", "_ac_m")
+_PRODUCTS = {aten.mm, aten.bmm}
 
 
 def tensors(args: Any, kwargs: Mapping | None) -> tuple[torch.Tensor, ...]:
@@ -114,6 +117,8 @@ def propagate(func, ins, outs, batch: int, meta: bool, args, kwargs) -> bool:
     Returns whether the op's tensors carry the batch; on meta, computes shadows of constants.
     """
     batched = carry_batch(func, ins, outs, batch)
+    if func.overloadpacket in _PRODUCTS:
+        outs[0]._ac_m = True
     if meta:
         _shadow(func, ins, outs, args, kwargs)
     return batched
@@ -127,11 +132,19 @@ def carry_batch(func, ins, outs, batch: int) -> bool:
         # or a (1, T) buffer do not
         o = outs[0]
         batched = o.dim() > 0 and o.shape[0] == batch and (not ins or ins[0].shape[:1] != (batch,))
-    if batched:
+        batched = batched or (bool(ins) and _grown_to(ins[0].shape, o.shape, batch))
+    if batched and func.overloadpacket not in BINNED:  # a histogram's bins hold no batch
         for o in outs:
             if not _among(o, ins):
                 o._ac_b = True
     return batched
+
+
+def _grown_to(before, after, batch: int) -> bool:
+    """A size-1 (or new) dim grown to the batch, not only the leading one: XLNet's positions
+    (2T, 1, d).expand(-1, B, -1)."""
+    before = (1,) * (len(after) - len(before)) + tuple(before)
+    return any(o == batch and i == 1 for i, o in zip(before, after))
 
 
 def _among(t: torch.Tensor, ins) -> bool:
@@ -159,13 +172,30 @@ def follow_views(func, ins, outs) -> None:
     src = ins[0]
     p = src if isinstance(src, nn.Parameter) else src.__dict__.get("_ac_p")
     keep_root = func.overloadpacket in COPIES
+    product = src.__dict__.get("_ac_m")
     for o in outs:
         if _among(o, ins):
             continue
         if p is not None:
             o._ac_p = p
+        if product:
+            o._ac_m = True
         if keep_root:
             o._ac_r = root(src)
+
+
+def is_bias_add(func, ins, outs) -> bool:
+    """x @ W then + b, b a vector the batch does not reach: F.linear on a 3-D input at batch > 1
+    (WavLM's attention), whose bias add addmm fuses at batch 1; a bias is not a connection."""
+    if func.overloadpacket is not aten.add or len(ins) != 2:
+        return False
+    a, b = ins if ins[0].__dict__.get("_ac_m") else ins[::-1]
+    return (
+        "_ac_m" in a.__dict__
+        and b.dim() == 1
+        and b.shape[0] == outs[0].shape[-1]
+        and not b.__dict__.get("_ac_b")  # one vector for every example (cat of q/k/v biases)
+    )
 
 
 def params_read(ins) -> Iterator[nn.Parameter]:

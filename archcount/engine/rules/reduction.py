@@ -31,6 +31,17 @@ def _dim_size(shape, dim) -> int:
     return shape[dim] if shape else 1
 
 
+# Ops whose count grows faster than the length of a 1-D input: on the whole batch's tokens
+# flattened into one dim (a MoE's expert ids, packed sequences' lengths) the batch is inside
+# the ranked or scanned dim, so the per-example count is the rule on the per-example length.
+ACROSS = frozenset(
+    {aten.cumsum, aten.cumprod, aten.logcumsumexp, aten.cummax, aten.cummin, aten.topk,
+     aten.sort, aten.kthvalue, aten.median, aten.mode, aten.nanmedian}
+)  # fmt: skip
+# Ops that count a whole batch into bins whose number the batch does not change (histc).
+BINNED = frozenset({aten.histc, aten.bincount})
+
+
 @OP_RULES.register(aten.cumsum, aten.cumprod, aten.logcumsumexp, aten.cummax, aten.cummin)
 def cumulative(a, out):
     """Output i along dim reads i + 1 inputs: others * n(n+1)/2."""

@@ -105,3 +105,29 @@ def test_declared_values_survive_an_in_place_write_in_forward():
     for _ in range(2):
         archcount.count(model, example_input=x, example_kwargs={"mask": mask})
     assert torch.equal(mask._ac_v, torch.ones(1, 4))
+
+
+class MaskedMHA(nn.Module):
+    """nn.MultiheadAttention given an additive mask as an input (its values: the caller's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x, mask):
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+
+def test_mha_with_a_mask_unreadable_on_meta_warns_and_cpu_reads_it():
+    t = 5
+    mask = torch.zeros(t, t).masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), -torch.inf)
+    cpu = archcount.count(MaskedMHA(), example_input=(torch.zeros(1, t, 8), mask))
+    (row,) = [r for r in cpu.layers if r.name == "attn"]
+    # by hand: t(t-1)/2 masked scores per head, 2 heads, d + dv = 2·8/2 taps each
+    assert row.connections - row.connections_exact == t * (t - 1) // 2 * 2 * 8
+    with torch.device("meta"):
+        model = MaskedMHA()
+        inputs = (torch.zeros(1, t, 8), torch.zeros(t, t))  # a meta mask: no values
+    meta = archcount.count(model, example_input=inputs)
+    assert meta.totals.connections_exact == meta.totals.connections  # it cannot read the mask
+    assert [w for w in meta.warnings if "attention mask values unknown on meta" in w]
