@@ -154,8 +154,14 @@ ATTENTION_CALLS = {
 }
 
 
+# Functions whose aten ops are storage, run unrecorded: F.one_hot's CPU kernel checks the
+# indices' range with an aminmax that meta skips (LongT5's block ids), not the model's work.
+UNRECORDED = frozenset({F.one_hot})
+
+
 class AttentionLayer(TorchFunctionMode):
-    """The torch-function layer: attention calls counted before they decompose into aten ops."""
+    """The torch-function layer: attention calls counted before they decompose into aten ops
+    (and UNRECORDED calls run without recording, their output's batch and values kept)."""
 
     def __init__(self, recorder) -> None:  # an engine.record.Recorder
         super().__init__()
@@ -165,6 +171,8 @@ class AttentionLayer(TorchFunctionMode):
         kwargs = kwargs or {}
         call = ATTENTION_CALLS.get(func)
         rec = self.recorder
+        if func in UNRECORDED and not rec.in_attention:
+            return self._unrecorded(func, args, kwargs)
         if call is None or rec.in_attention or not rec.stack:
             return func(*args, **kwargs)
         role = rec.stack[-1].role
@@ -179,4 +187,17 @@ class AttentionLayer(TorchFunctionMode):
             rec.in_attention -= 1
         rec.attention(count, batched)
         tags.mark_batched(tags.tensors(out, None), batched)
+        return out
+
+    def _unrecorded(self, func, args, kwargs):
+        rec, x = self.recorder, args[0]
+        rec.in_attention += 1
+        try:
+            out = func(*args, **kwargs)
+            known = tags.values(x) if rec.meta else None
+            if known is not None:  # on meta, its values as the CPU's (a mask built from it)
+                tags.set_values(out, func(known, *args[1:], **kwargs))
+        finally:
+            rec.in_attention -= 1
+        tags.mark_batched([out], tags.is_batched(x))
         return out

@@ -7,9 +7,11 @@ op inside it reads the batch, not because an argument it was given holds it.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import archcount
+from archcount.engine.tags import declare_values
 
 
 class Positions(nn.Embedding):
@@ -131,3 +133,34 @@ def test_mha_with_a_mask_unreadable_on_meta_warns_and_cpu_reads_it():
     meta = archcount.count(model, example_input=inputs)
     assert meta.totals.connections_exact == meta.totals.connections  # it cannot read the mask
     assert [w for w in meta.warnings if "attention mask values unknown on meta" in w]
+
+
+class OneHotMask(nn.Module):
+    """LongT5's block ids: F.one_hot of positions (whose CPU kernel checks their range with an
+    aminmax meta skips), used here as an attention mask: a token sees its own block only."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("scale", torch.ones(()))  # where it lives: the count's device
+
+    def forward(self, x):
+        t = x.shape[1]
+        ids = x[..., 0].long() + torch.arange(t, device=x.device)  # (B, T), from the input
+        keep = F.one_hot(torch.div(ids, 2, rounding_mode="floor"), t // 2).float()
+        mask = torch.bmm(keep, keep.transpose(1, 2)) > 0  # same block
+        return F.scaled_dot_product_attention(x, x, x * self.scale, attn_mask=mask)
+
+
+def test_one_hot_adds_no_row_and_its_values_are_read_on_meta():
+    t, d = 6, 4
+    cpu = archcount.count(OneHotMask(), (1, t, d))
+    with torch.device("meta"):
+        model = OneHotMask()
+    x = declare_values(torch.zeros(1, t, d, device="meta"), torch.zeros(1, t, d))  # as hf:'s
+    meta = archcount.count(model, example_input=x)
+    assert not [r for r in cpu.layers if "aminmax" in r.name]  # the range check is no work
+    assert [r.ops for r in cpu.layers] == [r.ops for r in meta.layers]
+    assert cpu.warnings == meta.warnings == ()
+    # by hand: each token sees the 2 of its block, the other t - 2 scores leave d + d taps each
+    for r in (cpu, meta):
+        assert r.totals.connections - r.totals.connections_exact == t * (t - 2) * 2 * d
