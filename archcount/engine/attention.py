@@ -154,6 +154,19 @@ ATTENTION_CALLS = {
 }
 
 
+def _index_values(args, out) -> None:
+    """On meta, x[..., [-1, 0]] of known values is known: the index list becomes a meta tensor
+    below the dispatch layer, without values (transformers' pad_token_id in ids[:, [-1, 0]])."""
+    known = tags.values(args[0])
+    if known is None or not isinstance(out, torch.Tensor) or out.device.type != "meta":
+        return
+    index = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if any(isinstance(i, torch.Tensor) and tags.values(i) is None for i in index):
+        return
+    real = known[tuple(tags.values(i) if isinstance(i, torch.Tensor) else i for i in index)]
+    tags.set_values(out, real)
+
+
 # Functions whose aten ops are storage, run unrecorded: F.one_hot's CPU kernel checks the
 # indices' range with an aminmax that meta skips (LongT5's block ids), not the model's work.
 UNRECORDED = frozenset({F.one_hot})
@@ -173,6 +186,10 @@ class AttentionLayer(TorchFunctionMode):
         rec = self.recorder
         if func in UNRECORDED and not rec.in_attention:
             return self._unrecorded(func, args, kwargs)
+        if func is torch.Tensor.__getitem__ and rec.meta:
+            out = func(*args, **kwargs)
+            _index_values(args, out)
+            return out
         if call is None or rec.in_attention or not rec.stack:
             return func(*args, **kwargs)
         role = rec.stack[-1].role

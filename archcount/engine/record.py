@@ -271,7 +271,7 @@ class Recorder(DispatchMode):
             ins = tags.tensors(args, kwargs)
             frame.inputs = tuple(tuple(t.shape) for t in ins)
             frame.batched = any(tags.is_batched(t) for t in ins)
-            frame.finite = self.meta and all(map(tags.known_or_finite, ins))
+            frame.finite = self.meta and all(map(tags.gives_finite, ins))
         return frame
 
     def leave(self, frame: CountFrame, out) -> None:

@@ -218,6 +218,8 @@ def values(t: torch.Tensor) -> torch.Tensor | None:
     """
     if t.device.type != "meta":
         return t
+    if t.numel() == 0:  # nothing to know (a KV cache's empty start, torch.tensor([]))
+        return torch.empty(t.shape, dtype=t.dtype)
     s = t.__dict__.get("_ac_s")
     if s is None or _stale(s):
         return None
@@ -233,6 +235,12 @@ def finite(t: torch.Tensor) -> bool:
 def known_or_finite(t: torch.Tensor) -> bool:
     """On meta: `t`'s values are known (a shadow) or at least finite."""
     return values(t) is not None or finite(t)
+
+
+def gives_finite(t: torch.Tensor) -> bool:
+    """On meta: as an input of a layer, `t` leaves its outputs finite: known or finite values,
+    or indices (DeBERTa's position_ids buffer into its position Embedding)."""
+    return known_or_finite(t) or not t.dtype.is_floating_point
 
 
 def mark_finite(outs) -> None:

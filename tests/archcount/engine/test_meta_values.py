@@ -164,3 +164,35 @@ def test_one_hot_adds_no_row_and_its_values_are_read_on_meta():
     # by hand: each token sees the 2 of its block, the other t - 2 scores leave d + d taps each
     for r in (cpu, meta):
         assert r.totals.connections - r.totals.connections_exact == t * (t - 2) * 2 * d
+
+
+class CachedBiasedCausal(nn.Module):
+    """Hand-written attention as ProphetNet and DeBERTa write it: positions looked up from a
+    buffer (no values on meta), keys after a cache that starts empty, scores plus a bias
+    computed from the activations, plus a causal mask."""
+
+    def __init__(self, d: int = 4, t: int = 6):
+        super().__init__()
+        self.q, self.bias, self.pos = nn.Linear(d, d), nn.Linear(d, t), nn.Embedding(t, d)
+        self.register_buffer("position_ids", torch.arange(t))
+        self.register_buffer("past", torch.zeros(1, 0, d))
+
+    def forward(self, x):
+        t = x.shape[1]
+        h = x + self.pos(self.position_ids[:t])
+        k = torch.cat([self.past, h], dim=1)
+        scores = self.q(h) @ k.transpose(1, 2) + self.bias(h)
+        causal = torch.full((t, t), float("-inf"), device=x.device).triu(1)
+        return (scores + causal).softmax(-1) @ k
+
+
+def test_scores_plus_a_computed_bias_plus_a_causal_mask_are_read_on_meta():
+    t, d = 6, 4
+    cpu = archcount.count(CachedBiasedCausal(d, t), (1, t, d))
+    with torch.device("meta"):
+        model = CachedBiasedCausal(d, t)
+    x = declare_values(torch.zeros(1, t, d, device="meta"), torch.zeros(1, t, d))
+    meta = archcount.count(model, example_input=x)
+    assert cpu.warnings == meta.warnings == ()
+    for r in (cpu, meta):  # by hand: t(t-1)/2 masked scores, d (q·k) + d (weights·v) taps each
+        assert r.totals.connections - r.totals.connections_exact == t * (t - 1) // 2 * 2 * d
