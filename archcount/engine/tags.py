@@ -140,8 +140,8 @@ def carry_batch(func, ins, outs, batch: int) -> bool:
         batched = o.dim() > 0 and o.shape[0] == batch and (not ins or ins[0].shape[:1] != (batch,))
         batched = batched or (bool(ins) and _grown_to(ins[0].shape, o.shape, batch))
     if batched and func.overloadpacket not in BINNED:  # a histogram's bins hold no batch
-        for o in outs:
-            if not _among(o, ins):
+        for o in outs:  # nor does one number for the whole batch (Nystromformer's max)
+            if not _among(o, ins) and (batch == 1 or o.numel() != 1):
                 o._ac_b = True
     return batched
 

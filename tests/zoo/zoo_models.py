@@ -67,6 +67,63 @@ ZOO: dict[str, tuple[dict, tuple[int, ...] | None]] = {
                     groups_width=8), (3, 32, 32)),
 }  # fmt: skip
 
+# Issue 20's wider sweep: the model types it names, small (tests/zoo/test_wider.py)
+BERTISH = dict(
+    num_hidden_layers=2,
+    hidden_size=64,
+    num_attention_heads=4,
+    intermediate_size=128,
+    max_position_embeddings=128,
+    **TEXT,
+)
+WIDER: dict[str, tuple[dict, tuple[int, ...] | None]] = {
+    "wavlm": (  # its attention runs F.linear as mm + bias add at batch > 1
+        dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128,
+             conv_dim=(32, 32), conv_stride=(5, 2), conv_kernel=(10, 3),
+             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, num_buckets=32,
+             max_bucket_distance=100),
+        (800,),
+    ),
+    "jamba": (  # mamba and attention layers, a mixture of experts routed over the batch
+        dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
+             intermediate_size=128, num_experts=4, num_experts_per_tok=2, expert_layer_period=2,
+             expert_layer_offset=1, attn_layer_period=2, attn_layer_offset=0, mamba_d_state=8,
+             mamba_expand=2, mamba_dt_rank=8, **TEXT),
+        (32,),
+    ),
+    "deberta": (  # rel_embeddings.weight read straight from an Embedding that never runs
+        dict(BERTISH, relative_attention=True, max_relative_positions=32,
+             pos_att_type=["c2p", "p2c"]),
+        (32,),
+    ),
+    "fnet": (  # a DFT mixes the tokens
+        dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128,
+             max_position_embeddings=128, **TEXT),
+        (32,),
+    ),
+    "longt5": (  # transient-global attention: one_hot block ids
+        dict(num_layers=2, num_decoder_layers=2, d_model=64, d_ff=128, d_kv=16, num_heads=4,
+             local_radius=8, encoder_attention_type="transient-global", global_block_size=4,
+             **TEXT),
+        (32,),
+    ),
+    "prophetnet": (  # scores + a computed position bias + a causal mask, a cache from empty
+        dict(num_encoder_layers=2, num_decoder_layers=2, hidden_size=64,
+             num_encoder_attention_heads=4, num_decoder_attention_heads=4, encoder_ffn_dim=128,
+             decoder_ffn_dim=128, max_position_embeddings=256, ngram=2, num_buckets=8,
+             relative_max_distance=32, **TEXT),
+        (32,),
+    ),
+    "squeezebert": (  # transformers' pad_token_id in input_ids[:, [-1, 0]] check
+        dict(BERTISH, embedding_size=64, q_groups=2, k_groups=2, v_groups=2,
+             post_attention_groups=2, intermediate_groups=2, output_groups=2),
+        (32,),
+    ),
+    "convbert": (dict(BERTISH, embedding_size=64), (32,)),
+    "nystromformer": (dict(BERTISH, num_landmarks=8, segment_means_seq_len=32), (32,)),
+    "layoutlm": (dict(BERTISH, max_2d_position_embeddings=128), (32,)),
+}  # fmt: skip
+
 
 def build(model_type: str, device: str = "meta", batch: int = 1, attention: str | None = None):
     """(model, args, kwargs) of one zoo model on `device`, its default inputs at `batch`.
@@ -74,7 +131,7 @@ def build(model_type: str, device: str = "meta", batch: int = 1, attention: str 
     `attention` picks transformers' attention implementation ("eager": hand-written matmuls
     and softmax; "sdpa": F.scaled_dot_product_attention); None keeps the model's default.
     """
-    overrides, main_shape = ZOO[model_type]
+    overrides, main_shape = ZOO[model_type] if model_type in ZOO else WIDER[model_type]
     factory = zoo_factory(f"hf:{model_type}")
     with torch.device(device):
         model = factory(**overrides)

@@ -119,3 +119,20 @@ def test_routing_over_the_whole_batch_counts_as_at_batch_one():
     t = 5  # tokens per example; by hand: the gate 5·4·6, argmax 5·4, sort 5·5, histc 5,
     # cumsum over 4 bins 4·5/2, and the two sums 5 and 4
     assert counted[0][2] == t * 4 * 6 + t * 4 + t * t + t + 4 * 5 // 2 + t + 4
+
+
+class WholeBatchScale(nn.Module):
+    """Nystromformer's pseudo-inverse start: one number for the whole batch, 1 / max(sums)."""
+
+    def forward(self, x):
+        return 1 / torch.max(torch.sum(x, dim=-2)) * x
+
+
+def test_one_number_for_the_whole_batch_is_not_divided_by_it():
+    counted = [archcount.count(WholeBatchScale(), (b, 4, 3)) for b in BATCHES]
+    assert [r.warnings for r in counted] == [(), (), ()]
+    t = [r.totals for r in counted]
+    assert t[0] == t[1] == t[2]
+    # by hand, per example: sum 4·3 reads, max 3; 1/max and the product by one number are
+    # element-wise (as x * 0.5): nothing under `units`
+    assert t[0].connections == 12 + 3
