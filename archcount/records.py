@@ -57,6 +57,7 @@ class LayerCount:
     source: Source = Source.RULE
     owner: str | None = None  # FUNCTIONAL rows: the module whose own code ran the op
     ops: tuple[tuple[str, int, int | None], ...] = ()  # (op, calls, connections) it counts
+    cache_copies: int = 0  # CACHE rows: elements copied into a kept state (a KV cache)
 
     @property
     def label(self) -> str:
@@ -86,6 +87,7 @@ class LayerCount:
             "source": self.source.value,
             "owner": self.owner,
             "ops": [{"op": o, "calls": c, "connections": n} for o, c, n in self.ops],
+            "cache_copies": self.cache_copies,
         }
 
 
@@ -117,7 +119,7 @@ class Totals:
             connections=sum(x.connections for x in known),
             connections_exact=sum(x.connections_exact or 0 for x in known),
             unknown=tuple(dict.fromkeys(x.name for x in rest if x.connections is None)),
-            cache_copies=sum(x.connections or 0 for x in cache),
+            cache_copies=sum(x.cache_copies for x in cache),
             not_run_weights=sum(x.weights for x in layers if x.source is Source.NOT_RUN),
         )
 

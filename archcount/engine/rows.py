@@ -159,9 +159,17 @@ def summed(tallies, kind: Kind, convention: Convention):
     return outputs, sum(t.nominal for t in live), sum(t.exact for t in live)
 
 
-def op_parts(tallies) -> tuple[tuple[str, int, int | None], ...]:
-    """(op, calls, nominal connections) of each op counted, cache copies apart."""
-    return tuple((op, t.calls, t.nominal) for (op, k), t in tallies.items() if k is not Kind.CACHE)
+def op_parts(
+    tallies, kind: Kind, convention: Convention
+) -> tuple[tuple[str, int, int | None], ...]:
+    """(op, calls, nominal connections as the row counts them) of each op, cache copies apart:
+    an element-wise op under `units` shows 0, so the parts add up to the row."""
+    silent = kind.silent_under(convention)
+    return tuple(
+        (op, t.calls, 0 if silent or k.silent_under(convention) else t.nominal)
+        for (op, k), t in tallies.items()
+        if k is not Kind.CACHE
+    )
 
 
 def warn_unknown_ops(where: str, tallies, warnings: list[str]) -> None:
@@ -187,14 +195,16 @@ def ops_row(call, options: Options, seen: set[int], warnings: list[str]) -> Laye
     weights = (weights[0] + passed[0], weights[1] + passed[1])
     counts = summed(call.tallies, kind, options.convention)
     warn_unknown_ops(f"{call.name} ({type(call.module).__name__})", call.tallies, warnings)
-    return _call_row(call, kind, weights, counts, source=Source.OPS, ops=op_parts(call.tallies))
+    parts = op_parts(call.tallies, kind, options.convention)
+    return _call_row(call, kind, weights, counts, source=Source.OPS, ops=parts)
 
 
 def functional_row(owner: str, key, tally, options: Options, warnings, weights=(0, 0)):
     """One op of a container's own code over all its calls: 'h.0.attn (aten.bmm ×2)'."""
     op, kind = key
-    if kind is Kind.CACHE:
-        outputs, nominal, exact = tally.outputs, tally.nominal, tally.exact
+    copies = 0
+    if kind is Kind.CACHE:  # copies into a kept state: in no column of the totals, apart
+        outputs, nominal, exact, copies = 0, 0, 0, tally.nominal or 0
     else:
         one = {key: tally}
         kind = ops_kind(one) if kind is not Kind.UNSUPPORTED else kind
@@ -214,7 +224,8 @@ def functional_row(owner: str, key, tally, options: Options, warnings, weights=(
         connections_exact=exact,
         source=Source.FUNCTIONAL,
         owner=owner,
-        ops=((op, tally.calls, tally.nominal),),
+        ops=((op, tally.calls, nominal),),
+        cache_copies=copies,
     )
 
 

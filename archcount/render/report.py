@@ -73,6 +73,8 @@ def report_table(report: Report) -> Table:
 def _cells(row: LayerCount) -> list[str]:
     per_example = row.output_shape[1:] if row.output_shape else None
     kind = f"{row.type} (from ops)" if row.source is Source.OPS else row.type
+    if row.kind is Kind.CACHE:  # its copies are in no column's total: said beside the type
+        kind = f"{row.type} (cache: {n(row.cache_copies)} copies)"
     return [
         row.label,
         kind,

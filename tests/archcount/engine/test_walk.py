@@ -97,11 +97,12 @@ def test_leaf_without_rule_counted_from_its_ops():
     assert (doubler.kind, doubler.source, doubler.ops) == (
         Kind.ELEMENTWISE,
         Source.OPS,
-        (("aten.mul", 1, 5),),
+        (("aten.mul", 1, 0),),  # issue 20: the ops add up to the row under its convention
     )
     assert (doubler.outputs, doubler.connections) == (0, 0)  # element-wise: silent under units
     modules = archcount.count(model, (1, 3), convention="modules").layers[1]
     assert (modules.outputs, modules.connections) == (5, 5)
+    assert modules.ops == (("aten.mul", 1, 5),)
     assert r.totals.unknown == () and r.warnings == ()
 
 
