@@ -5,9 +5,8 @@ innermost frame running it: a module with a rule covers its own code's ops (its 
 unless the rule says it covers them, are frames of their own); a leaf without a rule is
 counted from its ops; a container's own ops are its functional ops. Attention is counted at
 the `F.scaled_dot_product_attention` call (engine.attention), before any decomposition, so
-meta and CPU agree. Tensors carry small tags (engine.tags): whether they hold the batch, the
-element-wise root they were computed from, the parameter a view reads, and on meta the real
-values of small constant tensors (masks).
+meta and CPU agree. Tensors carry small tags (engine.tags): the batch, the element-wise root,
+the parameter a view reads, on meta the values of small constant tensors (masks).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archcount.engine import scores, tags
+from archcount.engine import limits, scores, tags
 from archcount.engine.attention import AttentionCount, AttentionLayer
 from archcount.engine.dispatch import DispatchMode
 from archcount.engine.optaps import OpTaps, across_batch, op_taps
@@ -128,6 +127,8 @@ class Recorder(DispatchMode):
             known = tags.values(args[0])
             if known is not None and not args[0].__dict__.get("_ac_a"):
                 return known.item()
+        if self.meta:  # the CPU's checks of known values (embedding index ranges)
+            limits.check(func, args, kwargs)
         try:
             out = func(*args, **kwargs)
         except RuntimeError:
