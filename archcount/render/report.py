@@ -12,9 +12,7 @@ from archcount.formulas.declared import DeclaredCheck
 from archcount.front.counted import Counted
 from archcount.records import Convention, Kind, LayerCount, Report, Source
 from archcount.render.checks import cross_check_renderable, functional_renderable
-from archcount.render.receptive import receptive_renderable
 from archcount.render.text import MARK_STYLE, n, shape
-from archcount.render.training import training_renderable
 
 _CONVENTION_NOTE = {
     Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
@@ -152,8 +150,13 @@ def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
         items.append(cross_check_renderable(counted.cross))
     if counted.declared:
         items.append(declared_table(counted.declared))
+    # lazy: their closed forms import sympy (~0.7 s), which a plain count never needs
     if counted.training is not None:
+        from archcount.render.training import training_renderable
+
         items.append(training_renderable(counted.training, counted.fit))
     if counted.receptive is not None:
+        from archcount.render.receptive import receptive_renderable
+
         items.append(receptive_renderable(counted.receptive))
     return Group(*items)
