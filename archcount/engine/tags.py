@@ -8,6 +8,8 @@ _ac_a  on meta: _ac_s is a pattern, not the values: finite unknowns were added t
        (a learned position bias plus a causal mask): right about what is -inf or very negative
 _ac_f  on meta: values unknown but finite (computed from parameters and known values only)
 _ac_v  values the caller declares for a meta tensor it built (archcount's own example inputs)
+_ac_t  on meta: _ac_s is exact beyond doubt: a factory's (arange) or a declared input's
+       values, through views and copies only (what index-range checks may trust)
 _ac_m  the output of a matrix product (through views): a 1-D parameter added to it is its bias
 _ac_q  attention scores of hand-written attention, _ac_w their softmax (engine.scores)
 """
@@ -44,7 +46,7 @@ _BOUNDED = {
     aten.sigmoid, aten.tanh, aten.softmax, aten._softmax, aten.sin, aten.cos, aten.erf,
     aten.hardtanh, aten.hardsigmoid,
 }  # fmt: skip
-TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w", "_ac_m")
+TAGS = ("_ac_b", "_ac_r", "_ac_p", "_ac_s", "_ac_a", "_ac_f", "_ac_q", "_ac_w", "_ac_m", "_ac_t")
 _PRODUCTS = {aten.mm, aten.bmm}
 
 
@@ -95,6 +97,7 @@ def mark_inputs(inputs, batch: int) -> None:
         declared = t.__dict__.get("_ac_v")
         if declared is not None and t.device.type == "meta":
             t._ac_s = declared.clone()  # an in-place write in forward must not change it
+            t._ac_t = True
 
 
 def declare_values(t: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -127,6 +130,8 @@ def propagate(func, ins, outs, batch: int, meta: bool, args, kwargs) -> bool:
         outs[0]._ac_m = True
     if meta:
         _shadow(func, ins, outs, args, kwargs)
+        if "_ac_s" in outs[0].__dict__ and _exact(func, ins, outs[0]):
+            outs[0]._ac_t = True
     return batched
 
 
@@ -151,6 +156,19 @@ def _grown_to(before, after, batch: int) -> bool:
     (2T, 1, d).expand(-1, B, -1)."""
     before = (1,) * (len(after) - len(before)) + tuple(before)
     return any(o == batch and i == 1 for i, o in zip(before, after))
+
+
+def _exact(func, ins, out: torch.Tensor) -> bool:
+    """A shadow beyond doubt: a factory's (arange(T)), or integers shifted or scaled by numbers
+    (GPT-2's arange(T) + past_seen_tokens)."""
+    if not ins:
+        return True
+    return (
+        len(ins) == 1
+        and "_ac_t" in ins[0].__dict__
+        and func.overloadpacket in (aten.add, aten.sub, aten.mul)
+        and not out.dtype.is_floating_point
+    )
 
 
 def _among(t: torch.Tensor, ins) -> bool:
@@ -179,9 +197,12 @@ def follow_views(func, ins, outs) -> None:
     p = src if isinstance(src, nn.Parameter) else src.__dict__.get("_ac_p")
     keep_root = func.overloadpacket in COPIES
     product = src.__dict__.get("_ac_m")
+    trusted = "_ac_t" in src.__dict__ and (func.is_view or keep_root)
     for o in outs:
         if _among(o, ins):
             continue
+        if trusted and "_ac_s" in o.__dict__:
+            o._ac_t = True
         if p is not None:
             o._ac_p = p
         if product:
