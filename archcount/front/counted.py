@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from archcount.engine.functional import FunctionalOps
 from archcount.formulas.declared import DeclaredCheck, check_declared
-from archcount.front.request import Built, CountRequest, build, prepare_built
+from archcount.front.request import (
+    Built,
+    CountRequest,
+    build,
+    prepare_built,
+    report_name,
+    report_of,
+)
 from archcount.recording import record
 from archcount.records import Report, call_label
 
@@ -83,8 +90,8 @@ def count_request(
     if add_functional is not None:
         request = replace(request, options=replace(request.options, functional=add_functional))
     prepared = prepare_built(built)
-    recording = record(prepared, request.target)
-    report = recording.report(request.options, params=built.kwargs)
+    recording = record(prepared, report_name(request, built))
+    report = report_of(request, built, recording)
     functional = recording.functional(request.options.convention)
     add_functional = request.options.functional
     peers = None

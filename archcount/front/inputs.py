@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 import torch
 
 from archcount.engine import tags
 from archcount.errors import InputError
+
+STORAGE_BYTES = 2**63  # PyTorch counts a storage's bytes in an int64, even on meta
 
 # Names a user may write for a dtype (--input ...:DTYPE and --input-dtype).
 DTYPES: dict[str, torch.dtype] = {
@@ -49,6 +52,23 @@ class InputSpec:
         return t
 
 
+def check_size(shape: tuple[int, ...], dtype: torch.dtype, what: str) -> None:
+    """InputError unless every size is a positive integer and the tensor fits in an int64 of
+    bytes (PyTorch's own limit, checked before it overflows converting the sizes)."""
+    if any(isinstance(n, bool) or not isinstance(n, int) or n <= 0 for n in shape):
+        raise InputError(f"{what}: sizes must be positive integers, got {_x(shape)}")
+    elements = prod(shape)
+    if elements * dtype.itemsize >= STORAGE_BYTES:
+        raise InputError(
+            f"{what} {_x(shape)} has {elements:.3g} elements of {dtype.itemsize} bytes: more "
+            "than PyTorch can hold (2^63 bytes)"
+        )
+
+
+def _x(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) or "()"
+
+
 def dtype_named(text: str, where: str) -> torch.dtype:
     """The dtype a user named; InputError listing the names otherwise."""
     if text not in DTYPES:
@@ -64,10 +84,18 @@ def parse_input(text: str) -> InputSpec:
     if not sep or not name.isidentifier():
         raise InputError(f"--input wants NAME=SHAPE[:DTYPE] (input_ids=1,128:long), got {text!r}")
     parts = [p.strip() for p in shape_text.replace("x", ",").split(",")]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise InputError(f"--input {name}: SHAPE wants positive integers like 1,128, got {text!r}")
+    # isdigit() alone takes other scripts' digits and superscripts (int('²') fails)
+    if not all(p.isascii() and p.isdigit() and p.strip("0") for p in parts):
+        raise InputError(
+            f"--input {name}: SHAPE wants positive integers written with 0-9, like 1,128, "
+            f"got {shape_text.strip()!r}"
+        )
     dtype = dtype_named(dtype_text.strip() or "float", f"--input {name}")
-    return InputSpec(name, tuple(int(p) for p in parts), dtype)
+    if any(len(p.lstrip("0")) > 19 for p in parts):  # past int64 (and int() refuses 4,300 digits)
+        raise InputError(f"--input {name}: a size of 20 digits or more is more than PyTorch holds")
+    shape = tuple(int(p) for p in parts)
+    check_size(shape, dtype, f"--input {name}")
+    return InputSpec(name, shape, dtype)
 
 
 def parse_inputs(texts: list[str] | None) -> tuple[InputSpec, ...]:

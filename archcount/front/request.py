@@ -11,17 +11,19 @@ import torch
 
 from archcount.engine.build import arguments, build_model, default_of, takes
 from archcount.engine.walk import Prepared, prepare
-from archcount.errors import InputError
-from archcount.front.inputs import InputSpec, dtype_named
+from archcount.errors import ForwardError, InputError
+from archcount.front.inputs import InputSpec, check_size, dtype_named
 from archcount.front.target import HOMEWORK_ARGS, load_target
-from archcount.recording import record
+from archcount.recording import Recording, record
 from archcount.records import Options, Report
 
 # --device auto runs a real CPU pass when parameters x input positions stays under this:
 # well under a second of arithmetic. Above it, meta: no memory, no arithmetic. Small models
 # gain from CPU because PyTorch's meta kernels import sympy and torch._dynamo (~1.3 s).
 AUTO_CPU_WORK = 10**9
-MAX_ELEMENTS = 2**61  # PyTorch counts a storage's bytes in an int64: 2^61 float32s at most
+SIDE = 32  # the positional input's height and width when --size/--height/--width give none
+# An input that replaces a zoo model's default of another name (its embeddings for its ids).
+REPLACES = {"inputs_embeds": "input_ids", "decoder_inputs_embeds": "decoder_input_ids"}
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ class CountRequest:
     target: str
     homework: dict[str, int | None] = field(default_factory=dict)  # nic/nf/nc/k, None = default
     args: dict[str, Any] = field(default_factory=dict)
-    height: int = 32
-    width: int = 32
+    height: int | None = None  # None: not given (SIDE, or a zoo model's own image size)
+    width: int | None = None
     batch: int = 1
     input_shape: tuple[int, ...] | None = None  # per example; overrides (channels, height, width)
     input_dtype: str = "float"
@@ -52,6 +54,11 @@ class CountRequest:
             del kw[channels]
         return {**kw, **self.args}
 
+    @property
+    def sides_given(self) -> bool:
+        """--size, --height or --width was given."""
+        return self.height is not None or self.width is not None
+
 
 def check_device(device: str) -> str:
     """'auto', 'meta', 'cpu' or an available 'cuda[:i]'; anything else is an InputError."""
@@ -70,18 +77,15 @@ def input_size(request: CountRequest, factory) -> tuple[int, ...]:
         per = tuple(request.input_shape)
     else:
         channels = request.homework.get("nic") or default_of(factory, HOMEWORK_ARGS["nic"]) or 3
-        per = (channels, request.height, request.width)
+        sides = (request.height, request.width)
+        per = (channels, *(SIDE if n is None else n for n in sides))
     size = (request.batch, *per)
     if any(not isinstance(n, int) or n <= 0 for n in size):
         raise InputError(
             f"sizes must be positive integers: batch {request.batch}, "
             f"input {'x'.join(map(str, per))}"
         )
-    if prod(size) > MAX_ELEMENTS:  # even on meta
-        raise InputError(
-            f"input {'x'.join(map(str, size))} has {prod(size):.3g} elements: more than "
-            "PyTorch can hold (2^61)"
-        )
+    check_size(size, torch.float64, "input")  # even on meta; the widest dtype a user names
     return size
 
 
@@ -135,19 +139,95 @@ def build(request: CountRequest) -> Built:
     if device == "auto":
         device = "cpu" if small_work(model, specs[0].shape) else "meta"
         model = build_model(factory, kwargs, "cpu") if device == "cpu" else model
+    if device == "meta":
+        specs = meta_specs(factory, model, specs)
     return Built(factory, kwargs, model, *_tensors(specs, device), specs)
 
 
+def meta_specs(factory, model, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
+    """The inputs of a run on meta: a zoo model's meta_inputs (front.zoo), else `specs`."""
+    add = getattr(factory, "meta_inputs", None)
+    return specs if add is None else add(model, specs)
+
+
 def input_specs(request: CountRequest, factory, model, dtype: torch.dtype) -> tuple[InputSpec, ...]:
-    """A zoo model's own default inputs unless --input is given (--input-shape: the main
-    input's per-example shape); else --input-shape or (batch, channels, height, width) as the
-    positional input, unless only --input (keyword inputs) is given, then every --input."""
-    if hasattr(factory, "default_inputs") and not request.inputs:  # front.zoo's factories
-        return tuple(factory.default_inputs(model, request.batch, request.input_shape))
-    positional = ()
-    if request.input_shape is not None or not request.inputs:
-        positional = (InputSpec("", input_size(request, factory), dtype),)
-    return positional + tuple(request.inputs)
+    """A zoo model's default inputs, each replaced by the --input of its name; else
+    --input-shape or (batch, channels, height, width) as the positional input, then every
+    --input (no positional input when only --input is given). Sizes no input takes refused."""
+    batch = _batch(request)
+    if hasattr(factory, "default_inputs"):  # front.zoo's factories
+        specs = _zoo_inputs(request, factory, model, batch)
+    else:
+        specs = (*_positional(request, factory, dtype, batch), *request.inputs)
+    for s in specs:
+        check_size(s.shape, s.dtype, f"input {s.name}" if s.name else "input")
+    return specs
+
+
+def _batch(request: CountRequest) -> int:
+    """--batch, or the batch --input's shapes start with (refused when --batch says another)."""
+    if not request.inputs:
+        return request.batch
+    first = request.inputs[0].shape[0]
+    given = sorted({s.shape[0] for s in request.inputs})
+    if request.batch != 1 and request.batch not in given:
+        raise InputError(
+            f"--batch {request.batch}, but --input gives batch {', '.join(map(str, given))}: "
+            f"--input's SHAPE is the whole shape, batch first"
+        )
+    return request.batch if request.batch != 1 else first
+
+
+def _positional(request: CountRequest, factory, dtype, batch: int) -> tuple[InputSpec, ...]:
+    """The positional input: --input-shape, or (channels, height, width); none with only --input."""
+    if request.input_shape is None and request.inputs:
+        if request.sides_given:
+            raise InputError(
+                "--size/--height/--width shape the positional input, which only --input leaves "
+                "out: give it with --input-shape C,H,W, or the sizes in --input's SHAPE"
+            )
+        return ()
+    if request.input_shape is not None and request.sides_given:
+        raise InputError(
+            "--input-shape is the whole per-example shape: leave out --size/--height/--width"
+        )
+    return (InputSpec("", input_size(replace(request, batch=batch), factory), dtype),)
+
+
+def _zoo_inputs(request: CountRequest, factory, model, batch: int) -> tuple[InputSpec, ...]:
+    """The model's default inputs (its main one shaped by --input-shape, or by the --input of
+    its name, or at --size), each replaced by the --input of its name, then the other --input."""
+    given = {s.name: s for s in request.inputs}
+    main = getattr(model, "main_input_name", "")
+    main_shape = request.input_shape
+    if main in given:
+        if main_shape is not None:
+            raise InputError(f"{main} given twice: by --input-shape and by --input {main}=...")
+        main_shape = given[main].shape[1:]
+    defaults = factory.default_inputs(model, batch, main_shape)
+    if request.sides_given:
+        defaults[0] = _at_sides(request, defaults[0], main_shape is not None)
+    replaced = {REPLACES[n] for n in given if n in REPLACES}
+    specs = [given.get(d.name, d) for d in defaults if d.name not in replaced]
+    names = {d.name for d in defaults}
+    return (*specs, *(s for s in request.inputs if s.name not in names))
+
+
+def _at_sides(request: CountRequest, main: InputSpec, shaped: bool) -> InputSpec:
+    """An image input (batch, ..., height, width) at --size/--height/--width; refused for any
+    other input, or next to a shape given whole."""
+    if shaped or len(main.shape) < 4:
+        what = "its shape is given whole" if shaped else f"it takes {main.name or 'its input'}"
+        raise InputError(
+            f"--size/--height/--width set an image's sides, and {what}: give "
+            f"{'--input-shape' if not shaped else 'the sides there'} instead"
+        )
+    h, w = main.shape[-2:]
+    sides = (
+        h if request.height is None else request.height,
+        w if request.width is None else request.width,
+    )
+    return replace(main, shape=(*main.shape[:-2], *sides))
 
 
 def _tensors(specs, device) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
@@ -160,10 +240,34 @@ def prepare_built(built: Built) -> Prepared:
     return prepare(built.model, example_input=built.args, example_kwargs=built.inputs)
 
 
+def report_name(request: CountRequest, built: Built) -> str:
+    """The report's title: a zoo model's label (the class built, with or without a head),
+    else the TARGET."""
+    label = getattr(built.factory, "label", None)
+    return label(built.model) if label is not None else request.target
+
+
+def report_of(request: CountRequest, built: Built, recording: Recording) -> Report:
+    """The recording's Report under the request's options; a forward that fails on inputs a
+    zoo model was given by default says which, and how to give its own."""
+    try:
+        return recording.report(request.options, params=built.kwargs)
+    except ForwardError as exc:
+        given = {s.name for s in request.inputs}
+        made = [s for s in built.specs if s.name not in given]
+        if not made or not hasattr(built.factory, "default_inputs"):
+            raise
+        shapes = ", ".join(f"{s.name or 'input'} {'x'.join(map(str, s.shape))}" for s in made)
+        raise ForwardError(
+            f"{exc}; archcount gave it {shapes} by default: give its own inputs with "
+            "--input NAME=SHAPE[:DTYPE]"
+        ) from exc
+
+
 def count_built(request: CountRequest, built: Built, prepared: Prepared | None = None) -> Report:
     """Count a resolved request under its options (on `prepared`, a run of `built`, if given)."""
     prepared = prepared or prepare_built(built)
-    return record(prepared, request.target).report(request.options, params=built.kwargs)
+    return report_of(request, built, record(prepared, report_name(request, built)))
 
 
 def count_target(request: CountRequest) -> Report:

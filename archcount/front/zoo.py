@@ -1,5 +1,6 @@
-"""Zoo TARGETs: `hf:MODEL_TYPE` (a transformers model from its config class's defaults) and
-`timm:NAME` (pretrained=False). Nothing is ever downloaded; both packages are imported here only.
+"""Zoo TARGETs: `hf:MODEL_TYPE[:HEAD]` (a transformers model from its config class's
+defaults: the base model, or with HEAD the auto class that adds that head) and `timm:NAME`
+(pretrained=False). Nothing is ever downloaded; both packages are imported here only.
 
 A zoo factory takes its overrides as keyword arguments (`--arg`: config fields for hf, keyword
 arguments of timm.create_model for timm) and says which inputs the model takes by default.
@@ -8,18 +9,15 @@ arguments of timm.create_model for timm) and says which inputs the model takes b
 from __future__ import annotations
 
 import difflib
-import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
 from archcount.errors import TargetError
+from archcount.front.hf_inputs import default_inputs, meta_mask
 from archcount.front.inputs import InputSpec
 
-TEXT_TOKENS = 128  # default sequence length of a text model's input_ids (and decoder ids)
-AUDIO_SAMPLES = 16_000  # default length of raw audio (input_values): one second at 16 kHz
-IMAGE_SIZE = 224  # default image side when a vision config names none
 HF_VISION = "hf:resnet, hf:convnext, hf:vit, hf:swin, hf:mobilenet_v2, hf:efficientnet, hf:regnet"
 
 
@@ -31,16 +29,36 @@ def zoo_factory(spec: str):
     return HFModel(name) if prefix == "hf" else TimmModel(name)
 
 
-class HFModel:
-    """hf:MODEL_TYPE -> transformers.AutoModel.from_config(its config with the overrides)."""
+# hf:MODEL_TYPE:HEAD -> the transformers auto class that adds that head to the base model.
+HEADS = {
+    "causal-lm": "AutoModelForCausalLM",
+    "masked-lm": "AutoModelForMaskedLM",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+    "pretraining": "AutoModelForPreTraining",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "token-classification": "AutoModelForTokenClassification",
+    "question-answering": "AutoModelForQuestionAnswering",
+    "image-classification": "AutoModelForImageClassification",
+    "semantic-segmentation": "AutoModelForSemanticSegmentation",
+    "object-detection": "AutoModelForObjectDetection",
+    "ctc": "AutoModelForCTC",
+    "speech-seq2seq": "AutoModelForSpeechSeq2Seq",
+    "audio-classification": "AutoModelForAudioClassification",
+    "video-classification": "AutoModelForVideoClassification",
+}
 
-    def __init__(self, model_type: str) -> None:
-        self.model_type, self.__name__ = model_type, f"hf:{model_type}"
+
+class HFModel:
+    """hf:MODEL_TYPE[:HEAD] -> transformers' AutoModel (the base model, no head), or the auto
+    class of HEAD, .from_config(its config with the overrides)."""
+
+    def __init__(self, name: str) -> None:
+        model_type, _, head = name.partition(":")
+        self.model_type, self.head, self.__name__ = model_type, head, f"hf:{name}"
         self.config_class = _config_class(model_type)
+        self.auto = _auto_class(self.config_class, model_type, head)
 
     def __call__(self, **overrides: Any) -> nn.Module:
-        from transformers import AutoModel
-
         defaults = self.config_class()
         unknown = [k for k in overrides if not hasattr(defaults, k)]
         if unknown:
@@ -51,38 +69,43 @@ class HFModel:
                 f"{self.__name__}: {type(defaults).__name__} has no field "
                 f"{', '.join(unknown)} ({hint}--arg sets config fields)"
             )
-        return AutoModel.from_config(self.config_class(**overrides))
+        config = self.config_class(**overrides)
+        if getattr(config, "architectures", None) is None:  # from_config iterates it (Funnel)
+            config.architectures = []
+        return self.auto.from_config(config)
+
+    def label(self, model: nn.Module) -> str:
+        """What the report is titled: the TARGET, the class built, and whether it has a head."""
+        what = "" if self.head else ", base model without its head"
+        return f"{self.__name__} ({type(model).__name__}{what})"
 
     def default_inputs(
         self, model: nn.Module, batch: int, main_shape: tuple[int, ...] | None
     ) -> list[InputSpec]:
-        """The model's main input (main_shape per example, else a sensible default), plus
-        decoder_input_ids for an encoder-decoder."""
-        config, main = model.config, getattr(model, "main_input_name", "input_ids")
-        if main == "input_ids":  # a dual encoder's text tower has its own positions (CLIP: 77)
-            text = getattr(config, "text_config", None) or config
-            first = InputSpec(main, (batch, *(main_shape or (_tokens(text),))), torch.long)
-        elif main == "pixel_values":
-            first = InputSpec(main, (batch, *(main_shape or _image(config))), torch.float32)
-        elif main == "input_features":  # whisper: mel bins x 2 * encoder positions
-            frames = 2 * config.max_source_positions
-            shape = main_shape or (config.num_mel_bins, frames)
-            first = InputSpec(main, (batch, *shape), torch.float32)
-        elif main == "input_values":  # wav2vec2, HuBERT: one second of 16 kHz audio
-            first = InputSpec(main, (batch, *(main_shape or (AUDIO_SAMPLES,))), torch.float32)
-        else:
-            raise TargetError(
-                f"{self.__name__}: no default for its input {main!r}; give it with "
-                f"--input {main}=SHAPE[:DTYPE]"
-            )
-        specs = [first]
-        vision = getattr(config, "vision_config", None)
-        if main != "pixel_values" and vision is not None and _takes(model, "pixel_values"):
-            specs.append(InputSpec("pixel_values", (batch, *_image(vision)), torch.float32))
-        if getattr(config, "is_encoder_decoder", False):
-            decoder = min(TEXT_TOKENS, getattr(config, "max_target_positions", TEXT_TOKENS))
-            specs.append(InputSpec("decoder_input_ids", (batch, decoder), torch.long))
-        return specs
+        """The model's main input (main_shape per example, else read off its config), plus
+        what it also needs (front.hf_inputs)."""
+        return default_inputs(self.__name__, model, batch, main_shape)
+
+    def meta_inputs(self, model: nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
+        """`specs` for a run on meta: what it adds so that meta runs as CPU does (a mask)."""
+        return meta_mask(model, specs)
+
+
+def _auto_class(config_class, model_type: str, head: str):
+    """AutoModel, or the auto class of `head`; TargetError naming the heads this type has."""
+    import transformers
+
+    if not head:
+        return transformers.AutoModel
+    # the auto class's mapping: config classes it can build (what from_config looks up)
+    has = [h for h, a in HEADS.items() if config_class in getattr(transformers, a)._model_mapping]
+    if head not in HEADS or head not in has:
+        offer = f"hf:{model_type}:{has[0]}" if has else f"hf:{model_type} (no head archcount knows)"
+        raise TargetError(
+            f"hf:{model_type}:{head}: transformers has no {head!r} head for {model_type!r}; "
+            f"its heads: {', '.join(has) or 'none'} (e.g. {offer})"
+        )
+    return getattr(transformers, HEADS[head])
 
 
 def _config_class(model_type: str):
@@ -97,26 +120,6 @@ def _config_class(model_type: str):
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise TargetError(f"hf:{model_type}: transformers has no model type {model_type!r}{hint}")
     return CONFIG_MAPPING[model_type]
-
-
-def _takes(model: nn.Module, name: str) -> bool:
-    """model.forward has a parameter `name` (CLIP's pixel_values beside its input_ids)."""
-    try:
-        return name in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _tokens(config) -> int:
-    """TEXT_TOKENS, or fewer when the model has fewer positions."""
-    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 0)
-    return min(TEXT_TOKENS, limit) if limit else TEXT_TOKENS
-
-
-def _image(config) -> tuple[int, int, int]:
-    side = getattr(config, "image_size", None) or IMAGE_SIZE
-    h, w = (side, side) if isinstance(side, int) else tuple(side)
-    return (getattr(config, "num_channels", 3), h, w)
 
 
 class TimmModel:

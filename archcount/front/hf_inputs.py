@@ -1,0 +1,120 @@
+"""The default inputs of an hf: model, read off its config: what its main input is, its shape.
+
+The first spec is the model's main input (`model.main_input_name`); the others are what the
+model also needs to run (a dual encoder's images, an encoder-decoder's decoder ids, a mask).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+from archcount.errors import InputError
+from archcount.front.inputs import InputSpec
+
+TEXT_TOKENS = 128  # default sequence length of a text model's input_ids (and decoder ids)
+AUDIO_SECONDS = 1  # default length of raw audio (input_values) and of audio features
+SAMPLING_RATE = 16_000  # raw audio's samples per second when the config names no rate
+FEATURE_FRAMES = 100  # audio feature frames per second (a 10 ms hop)
+IMAGE_SIZE = 224  # default image side when a vision config names none
+
+
+def default_inputs(
+    name: str, model: nn.Module, batch: int, main_shape: tuple[int, ...] | None
+) -> list[InputSpec]:
+    """The model's main input (main_shape per example, else read off its config), plus what
+    it also needs; InputError naming the input when nothing says its shape."""
+    config, main = model.config, getattr(model, "main_input_name", "input_ids")
+    per_example = main_shape or _main_shape(name, main, config)
+    dtype = torch.long if main == "input_ids" else torch.float32
+    first = InputSpec(main, (batch, *per_example), dtype)
+    specs = [first, *_beside(model, config, first)]
+    if getattr(config, "is_encoder_decoder", False):
+        decoder = min(TEXT_TOKENS, getattr(config, "max_target_positions", TEXT_TOKENS))
+        specs.append(InputSpec("decoder_input_ids", (batch, decoder), torch.long))
+    return specs
+
+
+def _main_shape(name: str, main: str, config) -> tuple[int, ...]:
+    """The per-example shape of the main input, from the config's own fields."""
+    if main == "input_ids":  # a dual encoder's text tower has its own positions (CLIP: 77)
+        return (_tokens(getattr(config, "text_config", None) or config),)
+    if main == "pixel_values":  # a video model's frames come first (VideoMAE: 16x3x224x224)
+        frames = getattr(config, "num_frames", None)
+        return (frames, *_image(config)) if isinstance(frames, int) else _image(config)
+    if main == "input_features":
+        shape = _features(config)
+    elif main == "input_values":  # raw audio, one second; EnCodec's has a channel dimension
+        samples = AUDIO_SECONDS * (getattr(config, "sampling_rate", None) or SAMPLING_RATE)
+        channels = getattr(config, "audio_channels", None)
+        shape = (channels, samples) if isinstance(channels, int) else (samples,)
+    else:
+        shape = None
+    if shape is None:
+        raise InputError(
+            f"{name}: archcount has no default for its input {main!r}: give it with "
+            f"--input {main}=SHAPE[:DTYPE] (the whole shape, batch first)"
+        )
+    return shape
+
+
+def _features(config) -> tuple[int, int] | None:
+    """Audio features: Whisper's mel bins x 2·positions (its encoder wants exactly that);
+    frames x features for a model that names its feature size (Speech2Text, SeamlessM4T)."""
+    bins = getattr(config, "num_mel_bins", None)
+    positions = getattr(config, "max_source_positions", None)
+    if isinstance(bins, int) and isinstance(positions, int):
+        return (bins, 2 * positions)
+    frames = AUDIO_SECONDS * FEATURE_FRAMES
+    per_channel = getattr(config, "input_feat_per_channel", None)
+    if isinstance(per_channel, int):
+        return (frames, per_channel * (getattr(config, "input_channels", None) or 1))
+    projected = getattr(config, "feature_projection_input_dim", None)
+    return (frames, projected) if isinstance(projected, int) else None
+
+
+def _beside(model: nn.Module, config, first: InputSpec) -> list[InputSpec]:
+    """A dual encoder's images beside its text."""
+    batch, specs = first.shape[0], []
+    vision = getattr(config, "vision_config", None)
+    if first.name != "pixel_values" and vision is not None and takes(model, "pixel_values"):
+        specs.append(InputSpec("pixel_values", (batch, *_image(vision)), torch.float32))
+    return specs
+
+
+def meta_mask(model: nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
+    """For a run on meta: an attention_mask of ones beside the input_ids of a model with a pad
+    token that takes one and is given none.
+
+    Without a mask such a model looks for its pad token in input_ids[:, [-1, 0]], an index
+    made on meta whose values are lost (SqueezeBERT, DeBERTa). Ones mask nothing: the counts
+    are those without a mask (and CPU's).
+    """
+    names = {s.name for s in specs}
+    ids = next((s for s in specs if s.name == "input_ids"), None)
+    pad = getattr(model.config, "pad_token_id", None) is not None
+    if ids is None or not pad or "attention_mask" in names or not takes(model, "attention_mask"):
+        return specs
+    return (*specs, InputSpec("attention_mask", ids.shape, torch.long))
+
+
+def takes(model: nn.Module, name: str) -> bool:
+    """model.forward has a parameter `name` (CLIP's pixel_values beside its input_ids)."""
+    try:
+        return name in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _tokens(config) -> int:
+    """TEXT_TOKENS, or fewer when the model has fewer positions."""
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 0)
+    return min(TEXT_TOKENS, limit) if isinstance(limit, int) and limit > 0 else TEXT_TOKENS
+
+
+def _image(config) -> tuple[int, int, int]:
+    side = getattr(config, "image_size", None) or IMAGE_SIZE
+    h, w = (side, side) if isinstance(side, int) else tuple(side)[-2:]
+    return (getattr(config, "num_channels", None) or 3, h, w)
