@@ -14,7 +14,6 @@ from archcount.front.request import (
     CountRequest,
     build,
     prepare_built,
-    report_name,
     report_of,
 )
 from archcount.recording import record
@@ -90,7 +89,7 @@ def count_request(
     if add_functional is not None:
         request = replace(request, options=replace(request.options, functional=add_functional))
     prepared = prepare_built(built)
-    recording = record(prepared, report_name(request, built))
+    recording = record(prepared, request.target)
     report = report_of(request, built, recording)
     functional = recording.functional(request.options.convention)
     add_functional = request.options.functional

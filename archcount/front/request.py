@@ -134,6 +134,8 @@ def build(request: CountRequest) -> Built:
     device = check_device(request.device)
     factory = load_target(request.target)
     kwargs = request.constructor_kwargs(factory)
+    if request.sides_given and hasattr(factory, "at_sides"):  # an hf image model's own size
+        kwargs = factory.at_sides(kwargs, request.height, request.width)
     model = build_model(factory, kwargs, "meta" if device == "auto" else device)
     specs = input_specs(request, factory, model, dtype)
     if device == "auto":
@@ -240,18 +242,12 @@ def prepare_built(built: Built) -> Prepared:
     return prepare(built.model, example_input=built.args, example_kwargs=built.inputs)
 
 
-def report_name(request: CountRequest, built: Built) -> str:
-    """The report's title: a zoo model's label (the class built, with or without a head),
-    else the TARGET."""
-    label = getattr(built.factory, "label", None)
-    return label(built.model) if label is not None else request.target
-
-
 def report_of(request: CountRequest, built: Built, recording: Recording) -> Report:
-    """The recording's Report under the request's options; a forward that fails on inputs a
-    zoo model was given by default says which, and how to give its own."""
+    """The recording's Report under the request's options, titled with a zoo model's label
+    (the class built, with or without its head; rows keep the TARGET's name); a forward that
+    fails on inputs a zoo model was given by default says which, and how to give its own."""
     try:
-        return recording.report(request.options, params=built.kwargs)
+        report = recording.report(request.options, params=built.kwargs)
     except ForwardError as exc:
         given = {s.name for s in request.inputs}
         made = [s for s in built.specs if s.name not in given]
@@ -262,12 +258,14 @@ def report_of(request: CountRequest, built: Built, recording: Recording) -> Repo
             f"{exc}; archcount gave it {shapes} by default: give its own inputs with "
             "--input NAME=SHAPE[:DTYPE]"
         ) from exc
+    label = getattr(built.factory, "label", None)
+    return report if label is None else replace(report, model=label(built.model))
 
 
 def count_built(request: CountRequest, built: Built, prepared: Prepared | None = None) -> Report:
     """Count a resolved request under its options (on `prepared`, a run of `built`, if given)."""
     prepared = prepared or prepare_built(built)
-    return report_of(request, built, record(prepared, report_name(request, built)))
+    return report_of(request, built, record(prepared, request.target))
 
 
 def count_target(request: CountRequest) -> Report:

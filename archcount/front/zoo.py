@@ -74,6 +74,16 @@ class HFModel:
             config.architectures = []
         return self.auto.from_config(config)
 
+    def at_sides(self, overrides: dict, height: int | None, width: int | None) -> dict:
+        """`overrides` with the config's image_size set to --size/--height/--width (ViT's
+        position embeddings are made for it), unless --arg sets it or the config has none."""
+        side = getattr(self.config_class(), "image_size", None)
+        if "image_size" in overrides or not isinstance(side, (int, list, tuple)):
+            return overrides
+        h, w = (side, side) if isinstance(side, int) else tuple(side)[-2:]
+        h, w = h if height is None else height, w if width is None else width
+        return {**overrides, "image_size": h if h == w else [h, w]}
+
     def label(self, model: nn.Module) -> str:
         """What the report is titled: the TARGET, the class built, and whether it has a head."""
         what = "" if self.head else ", base model without its head"

@@ -180,3 +180,30 @@ def test_json_stdout_is_only_json_when_the_model_prints(ws, command):
     assert r.exit_code == 0, r.output
     json.loads(r.stdout)  # nothing but the JSON object
     assert "hello from forward" in r.stderr and "hello from" not in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("x=1,١٢٨", "SHAPE wants positive integers written with 0-9"),  # Arabic-Indic digits
+        ("x=1,²", "SHAPE wants positive integers written with 0-9"),  # int('²') fails
+        ("x=1,99999999999999999999999", "20 digits or more is more than PyTorch holds"),
+        ("x=1," + "9" * 5000, "20 digits or more"),  # past int()'s 4,300-digit limit
+        ("x=4611686018427387904,4", "more than PyTorch can hold (2^63 bytes)"),
+        ("x=1152921504606846976,1:long", "more than PyTorch can hold"),  # 2^63 bytes of longs
+    ],
+)
+def test_input_sizes_are_a_sentence_about_the_input(ws, tiny, given, says):
+    """Issue 21 item 7: no 'Overflow when unpacking long long', no int() message."""
+    result = ws.run(tiny, "--input", given, "--input-shape", "3,8,8", says=says)
+    assert "--input x" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["99999999999999999999999", "1,4611686018427387904", "2305843009213693952,2"],
+)
+def test_huge_input_shape_of_an_hf_model_is_a_sentence(ws, shape):
+    pytest.importorskip("transformers")
+    r = ws.run("hf:gpt2", "--arg", "n_layer=1", "--input-shape", shape, "--device", "meta")
+    assert "Overflow" not in r.stderr and "more than PyTorch can hold" in r.stderr
