@@ -33,7 +33,8 @@ Target = Annotated[
     str,
     typer.Argument(
         help="package.module.Class or package.module:factory, e.g. models.PoolUpsampleNet; "
-        "or hf:MODEL_TYPE (transformers config defaults), timm:NAME.",
+        "or hf:MODEL_TYPE (transformers config defaults: the base model, without its head), "
+        "hf:MODEL_TYPE:HEAD (with it, e.g. hf:gpt2:causal-lm), timm:NAME.",
         show_default=False,
     ),
 ]

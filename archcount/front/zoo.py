@@ -105,10 +105,16 @@ def _auto_class(config_class, model_type: str, head: str):
     """AutoModel, or the auto class of `head`; TargetError naming the heads this type has."""
     import transformers
 
-    if not head:
-        return transformers.AutoModel
     # the auto class's mapping: config classes it can build (what from_config looks up)
     has = [h for h, a in HEADS.items() if config_class in getattr(transformers, a)._model_mapping]
+    if not head:
+        if config_class in transformers.AutoModel._model_mapping:
+            return transformers.AutoModel
+        offer = f"; its heads: {', '.join(f'hf:{model_type}:{h}' for h in has)}" if has else ""
+        raise TargetError(
+            f"hf:{model_type}: transformers' AutoModel builds no model from "
+            f"{config_class.__name__} (a part of another model's config?){offer}"
+        )
     if head not in HEADS or head not in has:
         offer = f"hf:{model_type}:{has[0]}" if has else f"hf:{model_type} (no head archcount knows)"
         raise TargetError(

@@ -199,3 +199,10 @@ def test_a_forward_failing_on_default_inputs_names_them():
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "archcount gave it input_values 1x1x24000 by default" in r.stderr
     assert "--input NAME=SHAPE" in r.stderr
+
+
+def test_a_config_automodel_cannot_build_is_a_one_line_refusal():
+    """align_text_model is a part of ALIGN's config: AutoModel maps no model to it."""
+    r = run("hf:align_text_model")
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "AutoModel builds no model from AlignTextConfig" in r.stderr
