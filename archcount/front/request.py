@@ -105,6 +105,7 @@ class Built:
     args: tuple[torch.Tensor, ...]
     inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # keyword inputs of forward
     specs: tuple[InputSpec, ...] = ()  # what args and inputs were made from
+    added: tuple[str, ...] = ()  # inputs the run on meta added (front.zoo's meta_inputs)
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -141,9 +142,11 @@ def build(request: CountRequest) -> Built:
     if device == "auto":
         device = "cpu" if small_work(model, specs[0].shape) else "meta"
         model = build_model(factory, kwargs, "cpu") if device == "cpu" else model
+    names = {s.name for s in specs}
     if device == "meta":
         specs = meta_specs(factory, model, specs)
-    return Built(factory, kwargs, model, *_tensors(specs, device), specs)
+    added = tuple(s.name for s in specs if s.name not in names)
+    return Built(factory, kwargs, model, *_tensors(specs, device), specs, added)
 
 
 def meta_specs(factory, model, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:

@@ -10,7 +10,7 @@ import torch
 from archcount.engine.build import build_model
 from archcount.formulas.derived import Variable
 from archcount.formulas.training import BATCH, TrainingDerivation, derive_training
-from archcount.front.request import Built, meta_specs
+from archcount.front.request import Built
 from archcount.front.space import Sampled, plan
 from archcount.training.cost import TrainingCost, training_cost
 from archcount.training.fit import Fit, fit_batch
@@ -29,13 +29,9 @@ def meta_args(built: Built, batch: int) -> tuple[torch.Tensor, ...]:
 
 
 def meta_inputs(built: Built, batch: int) -> dict[str, torch.Tensor]:
-    """The build's keyword inputs (--input NAME=SHAPE, hf: defaults) at another batch, on meta,
-    with what a run on meta adds (front.request.meta_specs); masks are ones, as the build's."""
-    inputs = {k: _at(v, batch) for k, v in built.inputs.items()}
-    for s in meta_specs(built.factory, built.model, built.specs):
-        if s.name.endswith("mask"):  # zeros would mask every position
-            inputs[s.name] = replace(s, shape=(batch, *s.shape[1:])).tensor("meta")
-    return inputs
+    """The build's keyword inputs (--input NAME=SHAPE, hf: defaults) at another batch, on meta;
+    not what the count's run on meta added (the training pass answers no values from them)."""
+    return {k: _at(v, batch) for k, v in built.inputs.items() if k not in built.added}
 
 
 def on_meta(built: Built) -> torch.nn.Module:
