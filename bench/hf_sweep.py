@@ -8,6 +8,9 @@ traceback (any other exit, or more than one line), crash (a signal, or the timeo
 
     python bench/hf_sweep.py /tmp/sweep.json            # every type, 2 at a time
     python bench/hf_sweep.py /tmp/sweep.json bert,t5    # only these
+
+Each outcome is also appended to /tmp/sweep.json.jsonl as it comes; a run started again
+skips the types that file already holds (a sweep takes the better part of an hour).
 """
 
 from __future__ import annotations
@@ -68,10 +71,11 @@ def outcome(args: list[str]) -> dict:
 
 
 def run_one(model_type: str) -> dict:
-    """Small first; at the config's defaults when small does not count."""
+    """Small first; at the config's defaults when small does not build (the depths we set
+    may not suit the config's other fields)."""
     args = small(model_type)
     result = outcome([f"hf:{model_type}", *args])
-    if result["kind"] != "counts" and args:
+    if result["kind"] != "counts" and args and ") failed: " in result["message"]:
         result = outcome([f"hf:{model_type}"])
         result["small"] = False
     return result
@@ -111,8 +115,8 @@ def finish(pid: int, read: int, started: float) -> dict:
     return result
 
 
-def sweep(types: list[str]) -> dict[str, dict]:
-    """Every type, JOBS at a time, each killed at TIMEOUT_S."""
+def sweep(types: list[str], log: Path) -> dict[str, dict]:
+    """Every type, JOBS at a time, each killed at TIMEOUT_S; each outcome appended to `log`."""
     results: dict[str, dict] = {}
     todo, running = list(types), {}
     while todo or running:
@@ -124,7 +128,7 @@ def sweep(types: list[str]) -> dict[str, dict]:
         for read in ready:
             t, pid, started = running.pop(read)
             results[t] = finish(pid, read, started)
-            print(f"{t:40s} {results[t]['kind']:9s} {results[t]['seconds']:6.1f} s", flush=True)
+            _logged(log, t, results[t])
         for read, (t, pid, started) in list(running.items()):
             if time.monotonic() - started > TIMEOUT_S:
                 os.kill(pid, signal.SIGKILL)
@@ -132,15 +136,31 @@ def sweep(types: list[str]) -> dict[str, dict]:
                 os.close(read)
                 del running[read]
                 results[t] = {"kind": "crash", "message": f"timeout {TIMEOUT_S} s"}
-                print(f"{t:40s} timeout", flush=True)
+                _logged(log, t, results[t])
     return results
+
+
+def _logged(log: Path, model_type: str, result: dict) -> None:
+    with log.open("a") as f:
+        f.write(json.dumps({"type": model_type, **result}) + "\n")
+    print(f"{model_type:40s} {result['kind']:9s} {result.get('seconds', '')}", flush=True)
+
+
+def _done(log: Path) -> dict[str, dict]:
+    """The outcomes an earlier run appended to `log`."""
+    if not log.exists():
+        return {}
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return {r.pop("type"): r for r in rows}
 
 
 def main(out: str, only: str = "") -> None:
     types = sorted(CONFIG_MAPPING.keys())
     if only:
         types = [t for t in types if t in only.split(",")]
-    results = sweep(types)
+    log = Path(out + ".jsonl")
+    done = _done(log)
+    results = {**done, **sweep([t for t in types if t not in done], log)}
     Path(out).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     tally = Counter(r["kind"] for r in results.values())
     print(

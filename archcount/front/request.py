@@ -85,7 +85,7 @@ def input_size(request: CountRequest, factory) -> tuple[int, ...]:
             f"sizes must be positive integers: batch {request.batch}, "
             f"input {'x'.join(map(str, per))}"
         )
-    check_size(size, torch.float64, "input")  # even on meta; the widest dtype a user names
+    check_size(size, dtype_named(request.input_dtype, "--input-dtype"), "input")  # even on meta
     return size
 
 
