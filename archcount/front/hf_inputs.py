@@ -7,6 +7,7 @@ model also needs to run (a dual encoder's images, an encoder-decoder's decoder i
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 
 import torch
 from torch import nn
@@ -22,19 +23,58 @@ IMAGE_SIZE = 224  # default image side when a vision config names none
 
 
 def default_inputs(
-    name: str, model: nn.Module, batch: int, main_shape: tuple[int, ...] | None
+    name: str,
+    model: nn.Module,
+    batch: int,
+    main_shape: tuple[int, ...] | None,
+    given: Collection[str] = (),
 ) -> list[InputSpec]:
     """The model's main input (main_shape per example, else read off its config), plus what
-    it also needs; InputError naming the input when nothing says its shape."""
+    it also needs; InputError naming an input nothing says the shape of (and not `given`)."""
     config, main = model.config, getattr(model, "main_input_name", "input_ids")
     per_example = main_shape or _main_shape(name, main, config)
-    dtype = torch.long if main == "input_ids" else torch.float32
-    first = InputSpec(main, (batch, *per_example), dtype)
+    first = InputSpec(main, (batch, *per_example), _dtype(main))
     specs = [first, *_beside(model, config, first)]
     if getattr(config, "is_encoder_decoder", False):
         decoder = min(TEXT_TOKENS, getattr(config, "max_target_positions", TEXT_TOKENS))
         specs.append(InputSpec("decoder_input_ids", (batch, decoder), torch.long))
-    return specs
+    return [*specs, *_required(name, model, config, specs, given)]
+
+
+def _required(
+    name: str, model: nn.Module, config, specs: list[InputSpec], given: Collection[str]
+) -> list[InputSpec]:
+    """What forward requires (no default) beyond `specs`: text ids or images, by the same
+    defaults (Grounding DINO's input_ids beside its pixel_values); InputError naming the rest."""
+    batch, made = specs[0].shape[0], {s.name for s in specs} | set(given)
+    missing = [n for n in _required_names(model) if n not in made]
+    extra = [
+        InputSpec(n, (batch, *_main_shape(name, n, config)), _dtype(n))
+        for n in missing
+        if n in ("input_ids", "pixel_values")
+    ]
+    rest = [n for n in missing if n not in ("input_ids", "pixel_values")]
+    if rest:
+        wanted = " ".join(f"--input {n}=SHAPE[:DTYPE]" for n in rest)
+        raise InputError(
+            f"{name}: its forward requires {', '.join(rest)}, which archcount has no default "
+            f"for: give {'it' if len(rest) == 1 else 'them'} with {wanted}"
+        )
+    return extra
+
+
+def _required_names(model: nn.Module) -> list[str]:
+    """forward's parameters without a default (a vision tower's hidden_states and grid_thw)."""
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [p.name for p in params if p.default is p.empty and p.kind not in kinds]
+
+
+def _dtype(main: str) -> torch.dtype:
+    return torch.long if main == "input_ids" else torch.float32
 
 
 def _main_shape(name: str, main: str, config) -> tuple[int, ...]:

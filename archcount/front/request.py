@@ -209,7 +209,7 @@ def _zoo_inputs(request: CountRequest, factory, model, batch: int) -> tuple[Inpu
         if main_shape is not None:
             raise InputError(f"{main} given twice: by --input-shape and by --input {main}=...")
         main_shape = given[main].shape[1:]
-    defaults = factory.default_inputs(model, batch, main_shape)
+    defaults = factory.default_inputs(model, batch, main_shape, set(given))
     if request.sides_given:
         defaults[0] = _at_sides(request, defaults[0], main_shape is not None)
     replaced = {REPLACES[n] for n in given if n in REPLACES}

@@ -9,6 +9,7 @@ arguments of timm.create_model for timm) and says which inputs the model takes b
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from typing import Any
 
 import torch
@@ -90,11 +91,15 @@ class HFModel:
         return f"{self.__name__} ({type(model).__name__}{what})"
 
     def default_inputs(
-        self, model: nn.Module, batch: int, main_shape: tuple[int, ...] | None
+        self,
+        model: nn.Module,
+        batch: int,
+        main_shape: tuple[int, ...] | None,
+        given: Collection[str] = (),
     ) -> list[InputSpec]:
         """The model's main input (main_shape per example, else read off its config), plus
-        what it also needs (front.hf_inputs)."""
-        return default_inputs(self.__name__, model, batch, main_shape)
+        what it also needs and is not `given` by --input (front.hf_inputs)."""
+        return default_inputs(self.__name__, model, batch, main_shape, given)
 
     def meta_inputs(self, model: nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
         """`specs` for a run on meta: what it adds so that meta runs as CPU does (a mask)."""
@@ -153,9 +158,13 @@ class TimmModel:
         return self.timm.create_model(self.name, pretrained=False, **overrides)
 
     def default_inputs(
-        self, model: nn.Module, batch: int, main_shape: tuple[int, ...] | None
+        self,
+        model: nn.Module,
+        batch: int,
+        main_shape: tuple[int, ...] | None,
+        given: Collection[str] = (),
     ) -> list[InputSpec]:
-        """One positional image of the model's default input size."""
+        """One positional image of the model's default input size (`given`: --input's names)."""
         size = tuple(getattr(model, "pretrained_cfg", {}).get("input_size", (3, 224, 224)))
         return [InputSpec("", (batch, *(main_shape or size)), torch.float32)]
 

@@ -206,3 +206,37 @@ def test_a_config_automodel_cannot_build_is_a_one_line_refusal():
     r = run("hf:align_text_model")
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "AutoModel builds no model from AlignTextConfig" in r.stderr
+
+
+class _Dual(torch.nn.Module):
+    """An image model whose forward also requires text ids and boxes (no defaults)."""
+
+    main_input_name = "pixel_values"
+
+    def __init__(self):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(image_size=32, num_channels=3, max_position_embeddings=16)
+
+    def forward(self, pixel_values, input_ids, boxes, attention_mask=None):
+        return pixel_values
+
+
+def test_required_inputs_get_the_same_defaults_or_are_named():
+    from archcount.front.hf_inputs import default_inputs
+
+    model = _Dual()
+    with pytest.raises(InputError, match=r"requires boxes, .*give it with --input boxes=SHAPE"):
+        default_inputs("hf:dual", model, 2, None)
+    specs = default_inputs("hf:dual", model, 2, None, given={"boxes"})
+    assert [(s.name, s.shape, s.dtype) for s in specs] == [
+        ("pixel_values", (2, 3, 32, 32), torch.float32),
+        ("input_ids", (2, 16), torch.long),  # the config's 16 positions
+    ]
+
+
+def test_a_vision_tower_that_wants_other_inputs_names_them_in_one_line():
+    r = run("hf:glm4v_vision", "--device", "meta")
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "--input hidden_states=SHAPE" in r.stderr and "--input grid_thw=SHAPE" in r.stderr
