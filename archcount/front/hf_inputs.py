@@ -31,7 +31,7 @@ def default_inputs(
 ) -> list[InputSpec]:
     """The model's main input (main_shape per example, else read off its config), plus what
     it also needs; InputError naming an input nothing says the shape of (and not `given`)."""
-    config, main = model.config, getattr(model, "main_input_name", "input_ids")
+    config, main = model.config, main_input(model) or "input_ids"
     per_example = main_shape or _main_shape(name, main, config)
     first = InputSpec(main, (batch, *per_example), _dtype(main))
     specs = [first, *_beside(model, config, first)]
@@ -75,6 +75,15 @@ def _required_names(model: nn.Module) -> list[str]:
 
 def _dtype(main: str) -> torch.dtype:
     return torch.long if main == "input_ids" else torch.float32
+
+
+def main_input(model: nn.Module) -> str:
+    """The name of the model's main input ('' when it names none); the first of several
+    (OneFormer's pixel_values, then task_inputs)."""
+    main = getattr(model, "main_input_name", "")
+    if isinstance(main, (list, tuple)):
+        return main[0] if main and isinstance(main[0], str) else ""
+    return main if isinstance(main, str) else ""
 
 
 def _main_shape(name: str, main: str, config) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ import torch
 from archcount.engine.build import arguments, build_model, default_of, takes
 from archcount.engine.walk import Prepared, prepare
 from archcount.errors import ForwardError, InputError
+from archcount.front.hf_inputs import main_input
 from archcount.front.inputs import InputSpec, check_size, dtype_named
 from archcount.front.target import HOMEWORK_ARGS, load_target
 from archcount.recording import Recording, record
@@ -203,7 +204,7 @@ def _zoo_inputs(request: CountRequest, factory, model, batch: int) -> tuple[Inpu
     """The model's default inputs (its main one shaped by --input-shape, or by the --input of
     its name, or at --size), each replaced by the --input of its name, then the other --input."""
     given = {s.name: s for s in request.inputs}
-    main = getattr(model, "main_input_name", "")
+    main = main_input(model)
     main_shape = request.input_shape
     if main in given:
         if main_shape is not None:

@@ -240,3 +240,19 @@ def test_a_vision_tower_that_wants_other_inputs_names_them_in_one_line():
     r = run("hf:glm4v_vision", "--device", "meta")
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "--input hidden_states=SHAPE" in r.stderr and "--input grid_thw=SHAPE" in r.stderr
+
+
+def test_a_model_naming_several_main_inputs_gets_the_first_and_is_told_the_rest():
+    """OneFormer's main_input_name is a list: pixel_values, then task_inputs."""
+    from archcount.front.hf_inputs import default_inputs
+
+    class Several(_Dual):
+        main_input_name = ["pixel_values", "task_inputs"]
+
+        def forward(self, pixel_values, task_inputs):
+            return pixel_values
+
+    with pytest.raises(InputError, match=r"requires task_inputs"):
+        default_inputs("hf:several", Several(), 1, None)
+    (spec,) = default_inputs("hf:several", Several(), 1, None, given={"task_inputs"})
+    assert (spec.name, spec.shape) == ("pixel_values", (1, 3, 32, 32))
