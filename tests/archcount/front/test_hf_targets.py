@@ -243,11 +243,11 @@ def test_a_vision_tower_that_wants_other_inputs_names_them_in_one_line():
 
 
 def test_a_model_naming_several_main_inputs_gets_the_first_and_is_told_the_rest():
-    """OneFormer's main_input_name is a list: pixel_values, then task_inputs."""
+    """OneFormer's main_input_name is a list: pixel_values, then task_inputs (a tuple here)."""
     from archcount.front.hf_inputs import default_inputs
 
     class Several(_Dual):
-        main_input_name = ["pixel_values", "task_inputs"]
+        main_input_name = ("pixel_values", "task_inputs")
 
         def forward(self, pixel_values, task_inputs):
             return pixel_values
