@@ -71,11 +71,11 @@ def outcome(args: list[str]) -> dict:
 
 
 def run_one(model_type: str) -> dict:
-    """Small first; at the config's defaults when small does not build (the depths we set
-    may not suit the config's other fields)."""
+    """Small first; at the config's defaults when small does not count (the depths we set
+    may not suit the config's other fields: ConvNeXt's)."""
     args = small(model_type)
     result = outcome([f"hf:{model_type}", *args])
-    if result["kind"] != "counts" and args and ") failed: " in result["message"]:
+    if result["kind"] != "counts" and args:
         result = outcome([f"hf:{model_type}"])
         result["small"] = False
     return result
