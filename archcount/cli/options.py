@@ -265,10 +265,11 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
         return None
     from archcount.errors import InputError
 
-    try:
-        return tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip())
-    except ValueError:
-        raise InputError(f"--input-shape wants integers like 3,224,224, got {text!r}") from None
+    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    # int() also reads other scripts' digits ('١٢٨' is 128): only 0-9 are sizes here
+    if not all(p.lstrip("-").isascii() and p.lstrip("-").isdigit() for p in parts):
+        raise InputError(f"--input-shape wants integers like 3,224,224, got {text!r}")
+    return tuple(int(p) for p in parts)
 
 
 def parse_symbolic_shape(text: str | None) -> tuple[int | str, ...] | None:

@@ -60,8 +60,8 @@ def check_size(shape: tuple[int, ...], dtype: torch.dtype, what: str) -> None:
     elements = prod(shape)
     if elements * dtype.itemsize >= STORAGE_BYTES:
         raise InputError(
-            f"{what} {_x(shape)} has {elements:.3g} elements of {dtype.itemsize} bytes: more "
-            "than PyTorch can hold (2^63 bytes)"
+            f"{what}: {_x(shape)} is more than PyTorch can hold (2^63 bytes): {elements:.3g} "
+            f"elements of {dtype.itemsize} bytes"
         )
 
 
@@ -91,8 +91,13 @@ def parse_input(text: str) -> InputSpec:
             f"got {shape_text.strip()!r}"
         )
     dtype = dtype_named(dtype_text.strip() or "float", f"--input {name}")
-    if any(len(p.lstrip("0")) > 19 for p in parts):  # past int64 (and int() refuses 4,300 digits)
-        raise InputError(f"--input {name}: a size of 20 digits or more is more than PyTorch holds")
+    long = [p.lstrip("0") for p in parts if len(p.lstrip("0")) > 19]
+    if long:  # past int64 (and int() refuses 4,300 digits): never int() it
+        shown = long[0] if len(long[0]) <= 24 else f"{long[0][:6]}… ({len(long[0])} digits)"
+        raise InputError(
+            f"--input {name}: {shown} does not fit in PyTorch's 64-bit sizes: "
+            "a size of 20 digits or more is more than PyTorch holds"
+        )
     shape = tuple(int(p) for p in parts)
     check_size(shape, dtype, f"--input {name}")
     return InputSpec(name, shape, dtype)

@@ -11,6 +11,8 @@ SIZES = [
     (["--batch", "-1"], "sizes must be positive"),
     (["--input-shape", "a,b"], "--input-shape wants integers"),
     (["--input-shape", "3,__import__('os')"], "--input-shape wants integers"),
+    (["--input-shape", "3,١٢,١٢"], "--input-shape wants integers"),  # Arabic-Indic digits
+    (["--input-shape", "3,8,²"], "--input-shape wants integers"),
     (["--input-shape", "3,0,4"], "sizes must be positive"),
     (["--input-dtype", "object"], "--input-dtype must be one of"),
     (["--device", "cuda:__import__"], None),
