@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
-from typer.exceptions import TyperException
 
+from archcount.cli.group import OneLineGroup
 from train.config import Choice, Device, Net, Shuffle
 from train.errors import user_errors
 from train.experiments.cli import register as _register_experiments
@@ -22,27 +20,6 @@ from train.experiments.cli import register as _register_experiments
 if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other commands) stay fast
     from train.config import TrainConfig
     from train.loop import RunResult
-
-
-class OneLineGroup(TyperGroup):
-    """typer's group, but a usage error (`--lr abc`, an unknown --model) is one red line, exit 2."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        from archcount.files import error_line
-
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except TyperException as exc:
-            ctx = getattr(exc, "ctx", None)
-            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-            error_line(f"{exc.format_message()}{where}")
-            sys.exit(exc.exit_code)
-        except typer.Abort:
-            error_line("aborted")
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
 
 
 # --threads: more threads than the CPUs this process may run on only oversubscribe (and a huge

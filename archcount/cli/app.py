@@ -6,21 +6,18 @@ Heavy modules (torch, sympy, …) are imported inside the commands so `--help` s
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
-from typer.exceptions import TyperException
 
 from archcount.cli.check import check_command
 from archcount.cli.count import count_command
 from archcount.cli.derive import derive_command
+from archcount.cli.group import OneLineGroup
 from archcount.cli.padding import padding_command
-from archcount.files import error_line
 
 
-class DefaultGroup(TyperGroup):
+class DefaultGroup(OneLineGroup):
     """A group whose first argument, when it is not a command name, goes to `count`."""
 
     default_command = "count"
@@ -29,23 +26,6 @@ class DefaultGroup(TyperGroup):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        """typer's main, but a usage error (`--size abc`) is one red line too, exit 2."""
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except TyperException as exc:
-            if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help
-                ctx = getattr(exc, "ctx", None)
-                where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-                error_line(f"{exc.format_message()}{where}")
-            sys.exit(exc.exit_code)
-        except typer.Abort:
-            error_line("aborted")
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
