@@ -4,7 +4,6 @@ CPU, warnings included. Where FlopCounterMode runs on meta, our rows explain its
 Skipped when transformers is not installed."""
 
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,12 @@ import pytest
 pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))  # zoo_models beside this file
 
-from zoo_models import WIDER, build
+from zoo_models import WIDER, counted
 
-import archcount
 from archcount.peers.crosscheck import cross_check
 from archcount.peers.flopcounter import PEER
 
 NAMES = list(WIDER)
-
-
-@cache
-def counted(model_type: str, device: str = "meta", batch: int = 1):
-    """(model, args, kwargs, report) of one model, counted once per device and batch."""
-    model, args, kwargs = build(model_type, device, batch)
-    report = archcount.count(model, example_input=args or None, example_kwargs=kwargs)
-    return model, args, kwargs, report
 
 
 def _totals(report):

@@ -9,7 +9,6 @@ must give the same attention counts as its SDPA. Skipped when transformers is no
 """
 
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import torch
 pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))  # zoo_models beside this file
 
-from zoo_models import ZOO, build
+from zoo_models import ZOO, build, counted
 
 import archcount
 from archcount.peers.crosscheck import cross_check
@@ -27,14 +26,6 @@ from archcount.peers.flopcounter import PEER
 NAMES = list(ZOO)
 # the models whose attention transformers also writes by hand (its "eager" implementation)
 ATTENTION = ["gpt2", "bert", "llama", "mistral", "t5", "bloom", "bart", "whisper", "vit", "swin"]
-
-
-@cache
-def counted(model_type: str, device: str = "meta", batch: int = 1):
-    """(model, args, kwargs, report) of one zoo model, counted once per device and batch."""
-    model, args, kwargs = build(model_type, device, batch)
-    report = archcount.count(model, example_input=args or None, example_kwargs=kwargs)
-    return model, args, kwargs, report
 
 
 def _totals(report):

@@ -7,8 +7,11 @@ structure (attention kinds, norms, activations, sliding windows) is the real mod
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 
+import archcount
 from archcount.front.zoo import zoo_factory
 
 TEXT = dict(vocab_size=512)
@@ -141,3 +144,11 @@ def build(model_type: str, device: str = "meta", batch: int = 1, attention: str 
     args = tuple(s.tensor(device) for s in specs if not s.name)
     kwargs = {s.name: s.tensor(device) for s in specs if s.name}
     return model.eval(), args, kwargs
+
+
+@cache
+def counted(model_type: str, device: str = "meta", batch: int = 1):
+    """(model, args, kwargs, report) of one zoo model, counted once per device and batch."""
+    model, args, kwargs = build(model_type, device, batch)
+    report = archcount.count(model, example_input=args or None, example_kwargs=kwargs)
+    return model, args, kwargs, report
