@@ -133,22 +133,6 @@ def _beside(model: nn.Module, config, first: InputSpec) -> list[InputSpec]:
     return specs
 
 
-def meta_mask(model: nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
-    """For a run on meta: an attention_mask of ones beside the input_ids of a model with a pad
-    token that takes one and is given none.
-
-    Without a mask such a model looks for its pad token in input_ids[:, [-1, 0]], an index
-    made on meta whose values are lost (SqueezeBERT, DeBERTa). Ones mask nothing: the counts
-    are those without a mask (and CPU's).
-    """
-    names = {s.name for s in specs}
-    ids = next((s for s in specs if s.name == "input_ids"), None)
-    pad = getattr(model.config, "pad_token_id", None) is not None
-    if ids is None or not pad or "attention_mask" in names or not takes(model, "attention_mask"):
-        return specs
-    return (*specs, InputSpec("attention_mask", ids.shape, torch.long))
-
-
 def takes(model: nn.Module, name: str) -> bool:
     """model.forward has a parameter `name` (CLIP's pixel_values beside its input_ids)."""
     try:

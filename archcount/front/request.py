@@ -106,7 +106,6 @@ class Built:
     args: tuple[torch.Tensor, ...]
     inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # keyword inputs of forward
     specs: tuple[InputSpec, ...] = ()  # what args and inputs were made from
-    added: tuple[str, ...] = ()  # inputs the run on meta added (front.zoo's meta_inputs)
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -143,17 +142,7 @@ def build(request: CountRequest) -> Built:
     if device == "auto":
         device = "cpu" if small_work(model, specs[0].shape) else "meta"
         model = build_model(factory, kwargs, "cpu") if device == "cpu" else model
-    names = {s.name for s in specs}
-    if device == "meta":
-        specs = meta_specs(factory, model, specs)
-    added = tuple(s.name for s in specs if s.name not in names)
-    return Built(factory, kwargs, model, *_tensors(specs, device), specs, added)
-
-
-def meta_specs(factory, model, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
-    """The inputs of a run on meta: a zoo model's meta_inputs (front.zoo), else `specs`."""
-    add = getattr(factory, "meta_inputs", None)
-    return specs if add is None else add(model, specs)
+    return Built(factory, kwargs, model, *_tensors(specs, device), specs)
 
 
 def input_specs(request: CountRequest, factory, model, dtype: torch.dtype) -> tuple[InputSpec, ...]:

@@ -29,9 +29,8 @@ def meta_args(built: Built, batch: int) -> tuple[torch.Tensor, ...]:
 
 
 def meta_inputs(built: Built, batch: int) -> dict[str, torch.Tensor]:
-    """The build's keyword inputs (--input NAME=SHAPE, hf: defaults) at another batch, on meta;
-    not what the count's run on meta added (the training pass answers no values from them)."""
-    return {k: _at(v, batch) for k, v in built.inputs.items() if k not in built.added}
+    """The build's keyword inputs (--input NAME=SHAPE, hf: defaults) at another batch, on meta."""
+    return {k: _at(v, batch) for k, v in built.inputs.items()}
 
 
 def on_meta(built: Built) -> torch.nn.Module:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from archcount.errors import TargetError
-from archcount.front.hf_inputs import default_inputs, meta_mask
+from archcount.front.hf_inputs import default_inputs
 from archcount.front.inputs import InputSpec
 
 HF_VISION = "hf:resnet, hf:convnext, hf:vit, hf:swin, hf:mobilenet_v2, hf:efficientnet, hf:regnet"
@@ -100,10 +100,6 @@ class HFModel:
         """The model's main input (main_shape per example, else read off its config), plus
         what it also needs and is not `given` by --input (front.hf_inputs)."""
         return default_inputs(self.__name__, model, batch, main_shape, given)
-
-    def meta_inputs(self, model: nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
-        """`specs` for a run on meta: what it adds so that meta runs as CPU does (a mask)."""
-        return meta_mask(model, specs)
 
 
 def _auto_class(config_class, model_type: str, head: str):
