@@ -1,7 +1,9 @@
 """The same renderables as the terminal, as Markdown, HTML or SVG text, or the JSON data.
 
 The format follows a file suffix (.md, .html/.htm, .svg, .json, .csv); anything else is an
-error. A .csv holds a count's rows (one per layer, then the totals), from the JSON data.
+error. A .csv holds a count's rows (one per layer, then the totals), from the JSON data. An
+.html is a page of real tables (render/html: a count's sortable and collapsible); an .svg is
+a picture of the terminal's output.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ def exported(suffix: str, renderable: Any, data: dict[str, Any]) -> str:
         return csv_text(data)
     if suffix == ".md":
         return markdown(renderable)
+    if suffix in (".html", ".htm"):
+        from archcount.render.html import page  # its page assets are read only when asked
+
+        return page(renderable, data)
     console = Console(record=True, width=WIDTH, file=_Null(), force_terminal=True)
     console.print(renderable)
-    return console.export_svg() if suffix == ".svg" else console.export_html()
+    return console.export_svg()
 
 
 def csv_text(data: dict[str, Any]) -> str:
