@@ -191,12 +191,14 @@ def _node_rows(node: Node, ctx: _Context, parent: str, ids: Iterator[int]) -> li
 def _tr(node: Node, ctx: _Context, me: str, parent: str, cells: tuple) -> str:
     """One <tr>: its id, its parent's and its depth; a parent row has a toggle and its state."""
     name, type_, out, *counts = cells
-    group = _row_class(node, ctx.convention) == "group"
+    cls = _row_class(node, ctx.convention)
+    group = cls == "group"
     toggle = (
         f'<button type="button" class="toggle" aria-expanded="{str(ctx.opened).lower()}" '
         f'aria-label="expand or collapse">{"▾" if ctx.opened else "▸"}</button>'
     )
-    attrs = f' id="{me}" data-depth="{node.depth}" class="{_row_class(node, ctx.convention)}"'
+    attrs = f' id="{me}" data-depth="{node.depth}" class="{cls}"'
+    attrs += "" if group else f' data-kind="{node.rows[0].kind.value}"'
     attrs += f' data-parent="{parent}"' if parent else ""
     attrs += "" if ctx.opened or node.depth == 1 else " hidden"
     tds = [
