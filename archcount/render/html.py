@@ -58,11 +58,10 @@ def report_of(data: Mapping[str, Any]) -> Report:
     """The Report a count's JSON data was written from (its totals are recomputed alike)."""
     options = Options(Convention(data["convention"]), data["include_bias"], data["include_norm"])
     layers = tuple(_layer(x) for x in data["layers"])
-    report = Report(
+    return Report(
         data["model"], dict(data["params"]), tuple(data["input_shape"]), options, layers,
         tuple(data.get("warnings", ())),
     )  # fmt: skip
-    return report
 
 
 def _layer(x: Mapping[str, Any]) -> LayerCount:

@@ -12,8 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from torch import nn
 from typer.testing import CliRunner
 
+import archcount
 from archcount.cli.app import app
 from archcount.records import Kind, LayerCount, Options, Report
 from archcount.render.export import exported
@@ -130,6 +132,31 @@ def test_every_layer_once_and_parents_add_up(tmp_path, monkeypatch, args):
     monkeypatch.syspath_prepend(str(HERE))
     data, text = count_json_and_page(tmp_path, *args)
     assert_page_matches(data, text)
+
+
+class Twice(nn.Module):
+    """One Linear called twice (two rows of one module), and the model's own add."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+
+    def forward(self, x):
+        return self.body(self.body(x)) + x
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "groups"),
+    [
+        (Twice(), (1, 4), ["body", "body.0", "body.1"]),  # each call a row under its module
+        (nn.Linear(3, 2), (1, 3), []),  # a leaf model: its own row at the top
+    ],
+)
+def test_calls_and_a_leaf_model(model, shape, groups):
+    data = archcount.count(model, shape).to_dict()
+    text = exported(".html", None, data)
+    assert_page_matches(data, text)
+    assert [r["cells"][0] for r in parsed(text).rows if "group" in r["attrs"]["class"]] == groups
 
 
 def test_gpt2_cache_rows_and_model_owned_ops(tmp_path):
