@@ -8,10 +8,13 @@ page in a real browser (sorting, collapsing) is test_html_browser.py.
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from typer.testing import CliRunner
 
@@ -157,6 +160,33 @@ def test_calls_and_a_leaf_model(model, shape, groups):
     text = exported(".html", None, data)
     assert_page_matches(data, text)
     assert [r["cells"][0] for r in parsed(text).rows if "group" in r["attrs"]["class"]] == groups
+
+
+def layer_rows():
+    """Rows of made-up modules ('a.b.0'), some called twice, some unknown, some caches."""
+    name = st.lists(st.sampled_from(["a", "b", "0", "1"]), min_size=1, max_size=3).map(".".join)
+    count = st.integers(0, 10**12)
+    row = st.builds(
+        lambda n, call, kind, w, o, c: LayerCount(
+            n, "T", kind, call, None, (1, 2), w, 0, o, c, None if c is None else c // 2
+        ),
+        name,
+        st.integers(0, 1),
+        st.sampled_from([Kind.LAYER, Kind.UNSUPPORTED, Kind.CACHE, Kind.ELEMENTWISE]),
+        count,
+        count,
+        st.one_of(st.none(), count),
+    )
+    return st.lists(row, min_size=1, max_size=12, unique_by=lambda x: (x.name, x.call))
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer_rows())
+def test_any_module_tree_adds_up(rows):
+    rows = tuple(r if r.kind is not Kind.UNSUPPORTED else replace(r, connections=None,
+                 connections_exact=None) for r in rows)  # fmt: skip
+    data = Report("m", {}, (1, 2), Options(), rows).to_dict()
+    assert_page_matches(data, exported(".html", None, data))
 
 
 def test_gpt2_cache_rows_and_model_owned_ops(tmp_path):
