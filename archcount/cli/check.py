@@ -69,7 +69,7 @@ def check_command(
             model = sampled(target, constructor_args(arg), parse_symbolic_shape(input_shape))
             derivation, verdicts = check_target(model, expect, fixed, Options(convention), size)
         data = derivation.to_dict() | {
-            "checks": [v.to_dict(derivation.gens) for v in verdicts],
+            "checks": [v.to_dict() for v in verdicts],
             "ok": all(v.ok for v in verdicts),
         }
         show(check_renderable(derivation, verdicts), data, json_out, output)

@@ -1,75 +1,77 @@
-"""Compare a user's formula with the derived truth; attribute a difference to layers.
+"""Compare a user's formula with the derived truth; say which layers account for a difference.
 
-difference = truth − yours. We look for the fewest groups of layers whose forms sum to it:
-a layer type's whole contribution or one layer (missing from yours), biases (missing), and
-what the other convention counts that this one does not (missing or extra).
+difference = truth − yours. The explanation names layers only when every story that accounts
+for it exactly (formulas.stories: one change, else two) is shown, at most MAX_SHOWN of them,
+and says it cannot tell which when there are several; otherwise it says it does not know.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from itertools import combinations
 from typing import Any
 
-from archcount.formulas.derived import Derivation, Forms, Poly, summed
-from archcount.formulas.symbolic import display, expand, from_coefficients, held, to_coefficients
-from archcount.records import Convention
+from archcount.formulas.derived import Derivation, Poly
+from archcount.formulas.stories import Story, find
+from archcount.formulas.symbolic import display, expand, held, to_coefficients
 
-MAX_PARTS = 3
-
-
-@dataclass(frozen=True)
-class Part:
-    """A group of layers: its contribution, what it is, +1 missing from yours / −1 extra in it."""
-
-    poly: Poly
-    what: str
-    sign: int
-    layers: tuple[str, ...] = ()  # the labels, to tell one set of layers reached two ways
+MAX_SHOWN = 3
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One --expect compared with the derivation: right, or the difference and its parts."""
+    """One --expect compared with the derivation: right, or the difference and its stories."""
 
     quantity: str
     expected: Any  # sympy expressions
     truth: Any
     difference: Any  # truth − expected
-    parts: tuple[tuple[Part, ...], ...]  # each set accounts for the difference; () for none
+    stories: tuple[Story, ...]  # every story that accounts for the difference; () for none
     order: tuple[str, ...] = ()  # how the derivation writes its symbols (Derivation.show)
     outer: tuple[str, ...] = ()
+    polynomial: bool = True  # False: the difference is no polynomial in the variables
 
     @property
     def ok(self) -> bool:
         """True when the formulas agree symbolically."""
         return self.difference == 0
 
-    def explanation(self, gens) -> str:
-        """'missing 640NF + 1024NC: the ReLU outputs (…), counted under `modules`, …'."""
+    @property
+    def known(self) -> Story | None:
+        """The one story that accounts for the difference, when exactly one does."""
+        return self.stories[0] if len(self.stories) == 1 else None
+
+    def explanation(self) -> str:
+        """'missing 4NF + 2NC: the Conv2d biases (…)', its alternatives, or 'not known'."""
         if self.ok:
             return "right"
-        if not self.parts:
-            return (
-                f"off by {self.show(self.difference)} (truth − yours); "
-                "no group of layers accounts for it"
+        off = f"off by {self.show(self.difference)} (truth − yours); not known"
+        if not self.polynomial:
+            return off + ": the difference is not a polynomial in the variables"
+        if not self.stories:
+            return off + (
+                ": no one change to a layer, a group or a run of layers, or to the whole "
+                "formula, accounts for it, nor two"
             )
-        first, *others = self.parts
-        text = "; ".join(
-            f"{'missing' if p.sign > 0 else 'extra'} "
-            f"{self.show(from_coefficients(p.poly, gens))}: {p.what}"
-            for p in first
-        )
-        alike = [" and ".join(p.what for p in combo) for combo in others[:2]]
-        return text + "".join(f" (or: {a})" for a in alike)
+        if len(self.stories) > MAX_SHOWN:
+            some = "; ".join(s.what for s in self.stories[:2])
+            return off + f" which: {len(self.stories)} different changes account for it ({some}; …)"
+        first, *others = self.stories
+        text = f"{self._amount()}: {first.what}" + "".join(f" (or: {s.what})" for s in others)
+        return text + ("; cannot tell which" if others else "")
+
+    def _amount(self) -> str:
+        coefficients = [c for c in self.difference.as_coefficients_dict().values()]
+        if all(c > 0 for c in coefficients):
+            return f"missing {self.show(self.difference)}"
+        if all(c < 0 for c in coefficients):
+            return f"extra {self.show(-self.difference)}"
+        return f"off by {self.show(self.difference)}"
 
     def show(self, expr) -> str:
         """An expression written as the derivation writes its forms."""
         return display(expr, self.order, self.outer)
 
-    def to_dict(self, gens) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {
             "quantity": self.quantity,
@@ -77,7 +79,9 @@ class Verdict:
             "expected": str(self.expected),
             "derived": str(self.truth),
             "difference": str(self.difference),
-            "explanation": self.explanation(gens),
+            "explanation": self.explanation(),
+            "accounted_for_by": [s.what for s in self.stories[:MAX_SHOWN]],
+            "known": self.ok or 0 < len(self.stories) <= MAX_SHOWN,
         }
 
 
@@ -86,82 +90,18 @@ def compare(derivation: Derivation, quantity: str, expected) -> Verdict:
     expected = held(expected, derivation.fixed)
     truth = derivation.total(quantity)
     difference = expand(truth - expected)
-    parts: tuple = ()
+    poly: Poly | None = {}
+    stories: tuple[Story, ...] = ()
     if difference != 0:
         poly = to_coefficients(difference, derivation.gens)
-        parts = () if poly is None else attribute(poly, atoms(derivation, quantity))
-    return Verdict(quantity, expected, truth, difference, parts, derivation.order, derivation.outer)
-
-
-def attribute(difference: Poly, candidates: Sequence[Part]) -> tuple[tuple[Part, ...], ...]:
-    """Every fewest-candidates set whose signed sum is `difference`, earlier candidates first."""
-    for size in range(1, MAX_PARTS + 1):
-        found = [c for c in combinations(candidates, size) if _signedsummed(c) == difference]
-        if found:
-            return tuple(found)
-    return ()
-
-
-def atoms(derivation: Derivation, quantity: str) -> list[Part]:
-    """Candidate groups: whole types, the convention's difference, biases, then single layers."""
-    requested, other, unbiased = derivation.layers
-    conv = derivation.options.convention
-    other_name = "units" if conv is Convention.MODULES else "modules"
-    out = []  # most likely confusions first: the convention, biases, whole types, one layer
-    for t, fs in _by_type(other):
-        mine = [f for f in requested if f.info.type == t]
-        delta = _minus(summed(fs, quantity), summed(mine, quantity))
-        counted_there = any(v > 0 for v in delta.values())
-        sign = -1 if counted_there else +1  # extra in yours when only the other counts them
-        yes, no = (other_name, conv.value) if counted_there else (conv.value, other_name)
-        note = f"counted under `{yes}`, not under `{no}`"
-        what = f"the {t} {quantity} ({_labels(fs)}), {note}"
-        out.append(Part(_abs(delta), what, sign, tuple(f.info.label for f in fs)))
-    for t, fs in _by_type(unbiased) if quantity == "weights" else ():  # biases are weights
-        mine = [f for f in requested if f.info.type == t]
-        bias = _minus(summed(mine, quantity), summed(fs, quantity))
-        out.append(Part(bias, f"the {t} biases", +1, ("bias", *tuple(f.info.label for f in fs))))
-    out += [_group(fs, quantity, f"the {t} {quantity}", +1) for t, fs in _by_type(requested)]
-    singles = [f for t, fs in _by_type(requested) if len(fs) > 1 for f in fs]
-    out += [_group([f], quantity, f"{f.info.label} ({f.info.type})", +1) for f in singles]
-    unique: dict[tuple, Part] = {}  # the same layers reached two ways: keep the first reason
-    for p in out:
-        if p.poly:
-            unique.setdefault((frozenset(p.poly.items()), p.sign, p.layers), p)
-    return list(unique.values())
-
-
-def _group(forms: Sequence[Forms], quantity: str, what: str, sign: int) -> Part:
-    labels = f" ({_labels(forms)})" if len(forms) > 1 else ""
-    return Part(summed(forms, quantity), what + labels, sign, tuple(f.info.label for f in forms))
-
-
-def _by_type(forms: Sequence[Forms]) -> list[tuple[str, list[Forms]]]:
-    groups: dict[str, list[Forms]] = {}
-    for f in forms:
-        groups.setdefault(f.info.type, []).append(f)
-    return list(groups.items())
-
-
-def _labels(forms: Sequence[Forms]) -> str:
-    return ", ".join(f.info.label for f in forms)
-
-
-def _minus(a: Poly, b: Poly) -> Poly:
-    out = dict(a)
-    for e, c in b.items():
-        out[e] = out.get(e, Fraction(0)) - c
-    return {e: c for e, c in out.items() if c}
-
-
-def _abs(p: Poly) -> Poly:
-    negative = any(c < 0 for c in p.values()) and not any(c > 0 for c in p.values())
-    return {e: -c for e, c in p.items()} if negative else p
-
-
-def _signedsummed(parts: Sequence[Part]) -> Poly:
-    out: Poly = {}
-    for p in parts:
-        for e, c in p.poly.items():
-            out[e] = out.get(e, Fraction(0)) + p.sign * c
-    return {e: c for e, c in out.items() if c}
+        stories = () if poly is None else find(derivation, quantity, poly)
+    return Verdict(
+        quantity,
+        expected,
+        truth,
+        difference,
+        stories,
+        derivation.order,
+        derivation.outer,
+        poly is not None,
+    )

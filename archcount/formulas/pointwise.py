@@ -36,7 +36,7 @@ def explained(derivation: Derivation, quantity: str, expected: int | Fraction) -
 
     value = Fraction(expected)
     verdict = compare(derivation, quantity, sympy.Rational(value.numerator, value.denominator))
-    return verdict.explanation(derivation.gens)
+    return verdict.explanation()
 
 
 def _constant(value: int) -> dict[tuple[int, ...], Fraction]:

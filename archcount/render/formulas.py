@@ -83,7 +83,7 @@ def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
             v.show(v.expected),
             v.show(v.truth),
             Text(mark, MARK_STYLE[mark]),
-            "" if v.ok else v.explanation(d.gens),
+            "" if v.ok else v.explanation(),
         )
     return table
 
