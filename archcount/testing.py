@@ -18,6 +18,7 @@ from typing import Any
 
 QUANTITIES = ("weights", "outputs", "connections", "connections_exact")
 MAX_POINTS_SHOWN = 3
+TABLE_WIDTH = 110  # the per-layer table in a failure message, as pytest shows it
 
 
 def assert_counts(
@@ -150,20 +151,35 @@ def _check_point(model, values: dict[str, int], options) -> tuple[int, list[str]
 def _differences(
     name: str, reports, expected: Mapping[str, Any], formulas: Mapping[str, str] | None = None
 ) -> list[str]:
-    """A line per quantity whose count differs from `expected`, with what accounts for it."""
-    from archcount.formulas.pointwise import explained, point_derivation
+    """A line per quantity whose count differs from `expected`, with what accounts for it,
+    then the per-layer counts (yours beside them where one story is known)."""
+    from archcount.formulas.pointwise import point_derivation, verdict_at
 
-    lines, derivation = [], None
-    for q, value in expected.items():
-        counted = getattr(reports[0].totals, q)
-        if counted == value:
-            continue
-        derivation = derivation or point_derivation(name, reports)
+    wrong = {q: v for q, v in expected.items() if getattr(reports[0].totals, q) != v}
+    if not wrong:
+        return []
+    derivation = point_derivation(name, reports)
+    verdicts = [verdict_at(derivation, q, value) for q, value in wrong.items()]
+    lines = []
+    for v, (q, value) in zip(verdicts, wrong.items()):
         what = f"{formulas[q]} = {_n(value)}" if formulas else _n(value)
-        lines.append(
-            f"  {q}: expected {what}, hooks count {_n(counted)}; {explained(derivation, q, value)}"
-        )
-    return lines
+        counted = _n(getattr(reports[0].totals, q))
+        lines.append(f"  {q}: expected {what}, hooks count {counted}; {v.explanation()}")
+    return lines + _table(derivation, verdicts)
+
+
+def _table(derivation, verdicts) -> list[str]:
+    """The per-layer table as plain text lines, indented under the message."""
+    import io
+
+    from rich.console import Console
+
+    from archcount.render.formulas import layers_compared
+
+    out = io.StringIO()
+    console = Console(file=out, width=TABLE_WIDTH, color_system=None, force_terminal=False)
+    console.print(layers_compared(derivation, verdicts))
+    return ["  " + line.rstrip() for line in out.getvalue().splitlines()]
 
 
 def _n(value) -> str:

@@ -28,15 +28,14 @@ def point_derivation(model: str, reports: Sequence[Report]) -> Derivation:
     return Derivation(model, reports[0].options, (), {}, (), totals, layers, (), (), 1, 0.0)
 
 
-def explained(derivation: Derivation, quantity: str, expected: int | Fraction) -> str:
-    """'missing 5,120: the ReLU outputs (…), counted under `modules`, not under `units`'."""
+def verdict_at(derivation: Derivation, quantity: str, expected: int | Fraction):
+    """explain.Verdict of `expected` against the count: its stories, or 'not known'."""
     import sympy
 
     from archcount.formulas.explain import compare
 
     value = Fraction(expected)
-    verdict = compare(derivation, quantity, sympy.Rational(value.numerator, value.denominator))
-    return verdict.explanation()
+    return compare(derivation, quantity, sympy.Rational(value.numerator, value.denominator))
 
 
 def _constant(value: int) -> dict[tuple[int, ...], Fraction]:

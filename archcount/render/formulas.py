@@ -88,6 +88,63 @@ def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
     return table
 
 
+MAX_ROWS = 40  # a compact table: past this, the rows a story changes and the first others
+
+
+def layers_compared(d: Derivation, verdicts: Sequence[Verdict]) -> Table | None:
+    """Per layer, each wrong quantity's derived value, and yours where one story is known:
+    the rows it changes marked ✗. None when every formula is right."""
+    wrong = [v for v in verdicts if not v.ok]
+    if not wrong:
+        return None
+    table = Table(title="per layer: derived (the hooks)", title_justify="left")
+    for header in ("layer", "type"):
+        table.add_column(header, overflow="fold")
+    changed: dict[str, dict[str, object]] = {}
+    for v in wrong:
+        table.add_column(v.quantity, justify="right", overflow="fold")
+        if v.known:
+            table.add_column(f"yours ({v.quantity})", justify="right", overflow="fold")
+            changed[v.quantity] = dict(v.known.rows)
+    table.add_column("", no_wrap=True)
+    rows = [f for f in d.layers[0] if _shown(f, wrong, changed)]
+    marked = [f for f in rows if any(f.info.label in c for c in changed.values())]
+    kept = (
+        rows
+        if len(rows) <= MAX_ROWS
+        else [f for f in rows if f in marked or rows.index(f) < MAX_ROWS - len(marked)]
+    )
+    for f in kept:
+        cells = [f.info.label, f.info.type]
+        for v in wrong:
+            cells.append(_value(d, f.polys[v.quantity]))
+            if v.known:
+                mine = changed[v.quantity].get(f.info.label)
+                cells.append("" if mine is None else _value(d, mine))
+        mark = "✗" if f in marked else ""
+        table.add_row(*cells, Text(mark, MARK_STYLE["✗"]) if mark else "")
+    if len(kept) < len(rows):
+        table.caption = f"{len(rows) - len(kept)} more layers not shown"
+    return table
+
+
+def _shown(f, wrong: Sequence[Verdict], changed) -> bool:
+    """A row with a count in a wrong quantity, or one a known story changes."""
+    return any(f.polys[v.quantity] for v in wrong) or any(
+        f.info.label in c for c in changed.values()
+    )
+
+
+def _value(d: Derivation, poly) -> str:
+    """A row's value: its closed form, or at a point the number with thousands separators."""
+    if d.variables:
+        return d.show(d.expr(poly))
+    value = sum(poly.values())
+    return f"{int(value):,}" if value == int(value) else str(value)
+
+
 def check_renderable(d: Derivation, verdicts: Sequence[Verdict]) -> Group:
-    """The comparison table and the restrictions under which the truth holds."""
-    return Group(check_table(d, verdicts), restrictions_text(d, [v.quantity for v in verdicts]))
+    """The comparison table, the restrictions, and the per-layer values when one is wrong."""
+    items = [check_table(d, verdicts), restrictions_text(d, [v.quantity for v in verdicts])]
+    layers = layers_compared(d, verdicts)
+    return Group(*items, layers) if layers is not None else Group(*items)
