@@ -68,8 +68,8 @@ class Verdict:
         return f"off by {self.show(self.difference)}"
 
     def show(self, expr) -> str:
-        """An expression written as the derivation writes its forms."""
-        return display(expr, self.order, self.outer)
+        """An expression written as the derivation writes its forms; a whole number as 45,056."""
+        return f"{int(expr):,}" if expr.is_Integer else display(expr, self.order, self.outer)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

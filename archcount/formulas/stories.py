@@ -242,8 +242,8 @@ def _factor(yours: Poly, derived: Poly) -> tuple[Fraction, tuple[int, ...]] | No
 
 
 def _plausible(c: Fraction, mono: tuple[int, ...]) -> bool:
-    """A factor a slip makes: one symbol's power off by 1 or 2 (k for k²), a power of 2
-    (stride, pooling), or a size a little off in 1, 2 or 3 dimensions ((31/32)²)."""
+    """A factor a slip makes: one symbol's power off by 1 or 2 (k for k²), a power of 2 up to
+    16 (stride, pooling), or a map's size a little off in 2 or 3 dimensions ((31/32)²)."""
     moved = [e for e in mono if e]
     if len(moved) > 1 or any(abs(e) > 2 for e in moved):
         return False
@@ -253,14 +253,17 @@ def _plausible(c: Fraction, mono: tuple[int, ...]) -> bool:
 
 
 def _power_of_two(c: Fraction) -> bool:
+    """2^m for |m| <= 4: a stride or pooling window of 2 or 4, in up to 3 dimensions."""
     a, b = c.numerator, c.denominator
-    return (a == 1 or b == 1) and (a & (a - 1)) == 0 and (b & (b - 1)) == 0
+    return (a == 1 or b == 1) and max(a, b) <= 16 and (a & (a - 1)) == 0 and (b & (b - 1)) == 0
 
 
 def _near_one_power(c: Fraction) -> bool:
-    for j in (1, 2, 3):
+    """(a/b)^j, j = 2 or 3, for sizes 4 <= a, b <= 256 at most 2 apart: a map a little off.
+    In one dimension such a ratio is too common among counts to mean anything."""
+    for j in (2, 3):
         a, b = _root(c.numerator, j), _root(c.denominator, j)
-        if a and b and abs(a - b) <= 2 and min(a, b) >= 4:
+        if a and b and abs(a - b) <= 2 and min(a, b) >= 4 and max(a, b) <= 256:
             return True
     return False
 
