@@ -94,6 +94,38 @@ def test_check_wrong_exits_1_with_the_layers():
     assert "counted under `modules`, not under `units`" in c["explanation"]
 
 
+def test_check_shows_the_layers_a_known_story_changes():
+    """ConvTransposeNet's layer2.0 at stride 1 (8×8 -> 16×16) makes every later map 4× as
+    large: 256NF + 256NF + 4·(128 + 128 + 256 + 256)NF + 4·3·1024NC = 3584NF + 12288NC."""
+    r = run(
+        "check", "models.ConvTransposeNet", "--size", "32", "-e", "outputs=3584NF + 12288NC",
+        "--fix", "NIC=1", "--fix", "k=3",
+    )  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert "extra 2304NF + 9216NC: layer2.0 to layer5 (7 layers)" in " ".join(r.stdout.split())
+    table = r.stdout.split("per layer: derived (the hooks)", 1)[1]
+    cells = {
+        row[0]: row[1:]
+        for row in ([c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines())
+        if row
+    }
+    assert cells["layer1.0"] == ["Conv2d", "256NF", "", ""]  # before the change: not marked
+    assert cells["layer2.0"] == ["Conv2d", "128NF", "512NF", "✗"]
+    assert cells["layer4.1"] == ["BatchNorm2d", "1024NC", "4096NC", "✗"]
+    assert "layer1.2" not in cells  # a ReLU: no outputs under `units`, unchanged
+
+
+def test_check_json_says_when_it_does_not_know():
+    """1024NC is layer4.0's, layer4.1's and layer5's outputs, and two runs' at ×1/2."""
+    r = run(
+        "check", "models.ConvTransposeNet", "--size", "32", "-e", "outputs=1280NF + 2048NC",
+        "--fix", "NIC=1", "--fix", "k=3", "--json",
+    )  # fmt: skip
+    (c,) = json.loads(r.stdout)["checks"]
+    assert c["known"] is False and len(c["accounted_for_by"]) == 3
+    assert c["explanation"].startswith("off by 1024NC (truth − yours); not known which: 5 ")
+
+
 @pytest.mark.parametrize(
     ("expect", "message"),
     [
