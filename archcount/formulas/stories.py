@@ -63,7 +63,7 @@ def _rows(d: Derivation, quantity: str) -> Rows:
         {f.info.label: f.polys[quantity] for f in other},
         {f.info.label: f.polys[quantity] for f in unbiased},
         quantity,
-        lambda p: d.show(d.expr(p)),
+        lambda p: _written(d, p),
         {f.info.label: f.polys[quantity] for f in requested},
     )
 
@@ -226,6 +226,12 @@ def _story(what: str, yours: tuple[tuple[str, Poly], ...], rows: Rows) -> Story:
     changed = tuple((label, p) for label, p in yours if p != rows.truth.get(label, {}))
     delta = _total([_minus(rows.truth.get(label, {}), p) for label, p in changed])
     return Story(what, changed, delta)
+
+
+def _written(d: Derivation, p: Poly) -> str:
+    """A value as the derivation writes it; a whole number (a count at a point) as 45,056."""
+    expr = d.expr(p)
+    return f"{int(expr):,}" if expr.is_Integer else d.show(expr)
 
 
 def _factor(yours: Poly, derived: Poly) -> tuple[Fraction, tuple[int, ...]] | None:

@@ -106,14 +106,12 @@ def layers_compared(d: Derivation, verdicts: Sequence[Verdict]) -> Table | None:
         if v.known:
             table.add_column(f"yours ({v.quantity})", justify="right", overflow="fold")
             changed[v.quantity] = dict(v.known.rows)
-    table.add_column("", no_wrap=True)
+    if changed:
+        table.add_column("", no_wrap=True)
     rows = [f for f in d.layers[0] if _shown(f, wrong, changed)]
     marked = [f for f in rows if any(f.info.label in c for c in changed.values())]
-    kept = (
-        rows
-        if len(rows) <= MAX_ROWS
-        else [f for f in rows if f in marked or rows.index(f) < MAX_ROWS - len(marked)]
-    )
+    room = MAX_ROWS - len(marked)  # past MAX_ROWS: every marked row, then the first others
+    kept = [f for i, f in enumerate(rows) if len(rows) <= MAX_ROWS or f in marked or i < room]
     for f in kept:
         cells = [f.info.label, f.info.type]
         for v in wrong:
@@ -121,8 +119,9 @@ def layers_compared(d: Derivation, verdicts: Sequence[Verdict]) -> Table | None:
             if v.known:
                 mine = changed[v.quantity].get(f.info.label)
                 cells.append("" if mine is None else _value(d, mine))
-        mark = "✗" if f in marked else ""
-        table.add_row(*cells, Text(mark, MARK_STYLE["✗"]) if mark else "")
+        if changed:
+            cells.append(Text("✗", MARK_STYLE["✗"]) if f in marked else "")
+        table.add_row(*cells)
     if len(kept) < len(rows):
         table.caption = f"{len(rows) - len(kept)} more layers not shown"
     return table
