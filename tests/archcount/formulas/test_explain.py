@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import models
 from archcount.formulas.explain import MAX_SHOWN, compare
@@ -90,3 +92,35 @@ def test_plausible_factors(factor, plausible):
 
     c, mono = factor
     assert _plausible(Fraction(str(c)), mono) == plausible
+
+
+CHANGES = {  # name -> yours as a function of the row's derived value
+    "left out": lambda p: {},
+    "counted twice": lambda p: {e: 2 * c for e, c in p.items()},
+    "×4 (a stride)": lambda p: {e: 4 * c for e, c in p.items()},
+    "×1/4": lambda p: {e: c / 4 for e, c in p.items()},
+    "×(15/16)²": lambda p: {e: c * 225 / 256 for e, c in p.items()},
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    net=st.sampled_from(["PoolUpsampleNet", "ConvTransposeNet", "UNet"]),
+    quantity=st.sampled_from(["weights", "outputs", "connections"]),
+    row=st.integers(0, 12),
+    change=st.sampled_from(sorted(CHANGES)),
+)
+def test_one_changed_layer_is_among_the_stories_or_not_known(net, quantity, row, change):
+    """Change one layer's form as a slip would: the explanation lists that very change, or
+    says it cannot tell which of more than MAX_SHOWN; it never leaves the true story out."""
+    d = derivation(net, (("S", 32),))
+    forms = [f for f in d.layers[0] if f.polys[quantity]]
+    f = forms[row % len(forms)]
+    mine = CHANGES[change](f.polys[quantity])
+    rows = {x.info.label: x.polys[quantity] for x in d.layers[0]} | {f.info.label: mine}
+    yours = sum((d.expr(p) for p in rows.values()), sympy.Integer(0))
+    v = compare(d, quantity, yours)
+    assert not v.ok
+    wanted = {(f.info.label, frozenset(mine.items()))}
+    found = [s for s in v.stories if {(r, frozenset(p.items())) for r, p in s.rows} == wanted]
+    assert found or len(v.stories) > MAX_SHOWN, (f.info.label, change, v.explanation())

@@ -150,6 +150,15 @@ CASES = [
             "layer1.1 (MaxPool2d): yours 256NF, derived 1024NF (×1/4)",
         ],
     ),  # 1024·(1 − 1/4) = 768 too
+    (
+        "P-two-left-out",  # layer1.0 and layer5 forgotten: no one change fits, two do
+        "PoolUpsampleNet",
+        S32,
+        "connections",
+        "k^2(640NF^2 + 256NF NC) + 2432NF + 2048NC",
+        "missing k²(1024NIC·NF + 1024NC²)",
+        ["layer1.0 (Conv2d), and layer5 (Conv2d)"],
+    ),
     # --- ConvTransposeNet ---
     (
         "C-twice",
