@@ -94,10 +94,11 @@ def assert_declared(
             f"{model.name} declares no formulas under `{convention}`: give its class a "
             "formulas(convention) classmethod and formula_symbols (see archcount.Formula)"
         )
-    checked, failures = 0, []
+    checked, failures, quantities = 0, [], set()
     for values in _points(model, grid):
-        n, wrong = _check_point(model, values, options)
+        n, wrong, which = _check_point(model, values, options)
         checked += n
+        quantities |= which
         if wrong:
             failures.append((values, wrong))
     if failures:
@@ -108,7 +109,7 @@ def assert_declared(
         for values, wrong in failures[:MAX_POINTS_SHOWN]:
             lines.append("at " + ", ".join(f"{k}={v}" for k, v in values.items()))
             lines += wrong
-        raise AssertionError("\n".join(lines))
+        raise AssertionError("\n".join(lines + _in_symbols(model, options, quantities)))
     if not checked:
         raise AssertionError(f"{model.name}: no declared formula applies anywhere on the grid")
     return checked
@@ -129,8 +130,23 @@ def _points(model, grid: Mapping[str, Iterable[int]]) -> list[dict[str, int]]:
     return [dict(zip(names, point)) for point in product(*(list(v) for v in grid.values()))]
 
 
-def _check_point(model, values: dict[str, int], options) -> tuple[int, list[str]]:
-    """(formula values checked, a line per wrong one) at one grid point."""
+def _in_symbols(model, options, quantities: set[str]) -> list[str]:
+    """Each wrong declared formula against the forms derived in the model's symbols, explained
+    as `archcount check` explains it (a point's difference is one number; this is a formula)."""
+    from archcount.errors import ArchcountError
+    from archcount.formulas.declared import declared_formulas
+    from archcount.front.space import check_target
+
+    wrong = [f for f in declared_formulas(model.cls, options) if f.quantity in quantities]
+    try:
+        _, verdicts = check_target(model, [f"{f.quantity}={f.source}" for f in wrong], {}, options)
+    except ArchcountError as exc:  # a model whose counts are no polynomial in its symbols
+        return [f"in the symbols: not derived ({exc})"]
+    return [f"in the symbols: {v.quantity}: {v.explanation()}" for v in verdicts if not v.ok]
+
+
+def _check_point(model, values: dict[str, int], options) -> tuple[int, list[str], set[str]]:
+    """(formula values checked, a line per wrong one, the wrong quantities) at one point."""
     from archcount.engine.build import arguments
     from archcount.formulas.declared import check_declared
     from archcount.formulas.derive import variants_of
@@ -145,7 +161,7 @@ def _check_point(model, values: dict[str, int], options) -> tuple[int, list[str]
     wrong = {c.quantity: c.value for c in checks if c.status == "✗"}
     shown = {c.quantity: c.formula for c in checks}
     lines = _differences(model.name, reports, wrong, shown)
-    return sum(c.value is not None for c in checks), lines
+    return sum(c.value is not None for c in checks), lines, set(wrong)
 
 
 def _differences(

@@ -109,6 +109,11 @@ def test_plugin_on_a_throwaway_project(pytester):
     # the declared weights leave out the head's 2W + 2, at W = 2 and at W = 8
     assert "Forgot: declared formulas differ from the hooks at 2 of 2 grid points" in out
     assert "missing 6: head (Conv1d)" in out and "missing 18: head (Conv1d)" in out
+    # the per-layer counts at W = 2: conv 3·4·2 + 2 = 26, head 2·2 + 2 = 6, 0 in yours
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()]
+    assert ["head", "Conv1d", "6", "0", "✗"] in cells and ["conv", "Conv1d", "26", "", ""] in cells
+    # and in the symbols, from the derivation over C and W: the head's 2W + 2
+    assert "in the symbols: weights: missing 2W + 2: head (Conv1d)" in out
     assert "declares no formulas under `units`" in out
 
 
