@@ -53,7 +53,7 @@ def find(derivation: Derivation, quantity: str, difference: Poly) -> tuple[Story
     singles += [s for s in _fitted(rows, derivation, difference) if s.delta == difference]
     if singles:
         return _distinct(singles)
-    return _distinct(_pairs(atoms, difference, rows))
+    return _distinct(_pairs(atoms, difference))
 
 
 def _rows(d: Derivation, quantity: str) -> Rows:
@@ -81,9 +81,9 @@ def _atoms(rows: Rows, convention: Convention) -> Iterator[Story]:
         yes, no = (
             (other_name, convention.value) if counted_there else (convention.value, other_name)
         )
-        labels = [f for f in fs if rows.other.get(f.info.label, {}) != rows.value(f)]
-        what = f"the {t} {q} ({_labels(labels)}), counted under `{yes}`, not under `{no}`"
-        yours = tuple((f.info.label, rows.other.get(f.info.label, {})) for f in labels)
+        differ = [f for f in fs if rows.other.get(f.info.label, {}) != rows.value(f)]
+        what = f"the {t} {q} ({_labels(differ)}), counted under `{yes}`, not under `{no}`"
+        yours = tuple((f.info.label, rows.other.get(f.info.label, {})) for f in differ)
         yield _story(what, yours, rows)
     if q == "weights":
         yield from _bias_atoms(rows)
@@ -179,10 +179,14 @@ def _other_quantity(rows: Rows, difference: Poly) -> Iterator[Story]:
     """Yours is the derived total of another quantity, or one layer's other quantity."""
     q = rows.quantity
     for other in (x for x in QUANTITIES if x != q):
-        whole = tuple((f.info.label, f.polys[other]) for f in rows.forms)
-        yield _story(f"yours is the derived {other}, not the {q}", whole, rows)
+        whole = [rows.value(f) for f in rows.forms] + [
+            _times(f.polys[other], -1) for f in rows.forms
+        ]
+        if _total(whole) == difference:
+            swapped = tuple((f.info.label, f.polys[other]) for f in rows.forms)
+            yield _story(f"yours is the derived {other}, not the {q}", swapped, rows)
         for f in rows.forms:
-            if f.polys[other] != rows.value(f):
+            if _minus(rows.value(f), f.polys[other]) == difference:
                 what = f"{_name(f)} with its {other} ({rows.show(f.polys[other])}) as its {q}"
                 yield _story(what, ((f.info.label, f.polys[other]),), rows)
 
@@ -198,7 +202,7 @@ def _parts(rows: Rows, difference: Poly) -> Iterator[Story]:
                 yield _story(what, ((f.info.label, _minus(t, difference)),), rows)
 
 
-def _pairs(atoms: Sequence[Story], difference: Poly, rows: Rows) -> list[Story]:
+def _pairs(atoms: Sequence[Story], difference: Poly) -> list[Story]:
     """Two atoms whose changes together account for the difference."""
     index: dict[frozenset, list[int]] = {}
     for i, a in enumerate(atoms):

@@ -16,7 +16,8 @@ def cross_check_renderable(check) -> Group:
         table.add_column(header, justify="right" if header.endswith("value") else "left")
     for c in check.checks:
         style = "red" if not c.explained else ("green" if c.agree else "")
-        table.add_row(c.peer, c.metric, n(c.ours), c.quantity, n(c.theirs), c.verdict, style=style)
+        cells = (c.peer, c.metric, n(c.ours), c.quantity, n(c.theirs), c.verdict)
+        table.add_row(*map(Text, cells), style=style)  # a verdict names layers: no markup
     items = [table]
     for c in check.checks:
         if (c.diffs and not c.agree) or not c.explained:
@@ -27,8 +28,10 @@ def cross_check_renderable(check) -> Group:
 
 def _diff_table(c) -> Table:
     table = Table(
-        title=f"{c.peer} {c.metric} vs archcount {c.quantity}: "
-        f"{n(c.ours)} recomputed under {c.peer}'s convention = {n(c.expected)}",
+        title=Text(
+            f"{c.peer} {c.metric} vs archcount {c.quantity}: "
+            f"{n(c.ours)} recomputed under {c.peer}'s convention = {n(c.expected)}"
+        ),
         caption=None if c.explained else f"{c.peer} reports {n(c.theirs)}: not explained",
         caption_justify="left",
     )
@@ -37,7 +40,8 @@ def _diff_table(c) -> Table:
         table.add_column(header, justify="right" if right else "left", no_wrap=right)
     for d in c.diffs:
         style = "" if d.peer is None or d.peer == d.expected else "red"
-        table.add_row(d.layer, d.type, n(d.ours), n(d.expected), n(d.peer), d.why, style=style)
+        cells = (d.layer, d.type, n(d.ours), n(d.expected), n(d.peer), d.why)
+        table.add_row(*map(Text, cells), style=style)  # the user's layer names: no markup
     return table
 
 
@@ -54,8 +58,8 @@ def functional_renderable(functional, added: bool) -> Group:
     conv = functional.convention
     for x in functional.ops:  # element-wise ops show 0 under `units`, as activations do
         table.add_row(
-            x.owner,
-            x.op,
+            Text(x.owner),  # the user's module names: no markup
+            Text(x.op),
             x.kind.value,
             str(x.calls),
             n(x.counted_outputs(conv)),

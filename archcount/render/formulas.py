@@ -40,7 +40,9 @@ def restrictions_text(d: Derivation, quantities: Sequence[str] = QUANTITIES) -> 
 
 def derivation_table(d: Derivation, declared: Mapping[str, bool] | None = None) -> Table:
     """One row per total: its closed form, and ✓/✗ against the model's declared one."""
-    table = Table(title=f"{d.model}: closed forms", caption=_where(d), caption_justify="left")
+    table = Table(
+        title=Text(f"{d.model}: closed forms"), caption=Text(_where(d)), caption_justify="left"
+    )
     table.add_column("quantity", no_wrap=True)
     table.add_column("formula", overflow="fold")
     if declared:
@@ -48,7 +50,7 @@ def derivation_table(d: Derivation, declared: Mapping[str, bool] | None = None) 
     for q in QUANTITIES:
         mark = ("✓" if declared[q] else "✗") if q in (declared or {}) else "n/a"
         extra = [Text(mark, MARK_STYLE[mark])] if declared else []
-        table.add_row(q, d.show(d.total(q)), *extra)
+        table.add_row(q, Text(d.show(d.total(q))), *extra)
     return table
 
 
@@ -58,8 +60,8 @@ def layers_table(d: Derivation) -> Table:
     for header in ("layer", "type", *QUANTITIES):
         table.add_column(header, overflow="fold")
     for f in d.layers[0]:
-        forms = [d.show(d.expr(f.polys[q])) for q in QUANTITIES]
-        table.add_row(f.info.label, f.info.type, *forms)
+        forms = [Text(d.show(d.expr(f.polys[q]))) for q in QUANTITIES]
+        table.add_row(Text(f.info.label), Text(f.info.type), *forms)
     return table
 
 
@@ -73,17 +75,19 @@ def derivation_renderable(
 
 def check_table(d: Derivation, verdicts: Sequence[Verdict]) -> Table:
     """Yours, the derived truth, ✓/✗ and what accounts for a difference."""
-    table = Table(title=f"{d.model}: your formulas", caption=_where(d), caption_justify="left")
+    table = Table(
+        title=Text(f"{d.model}: your formulas"), caption=Text(_where(d)), caption_justify="left"
+    )
     for header in ("quantity", "yours", "derived", "", "difference"):
         table.add_column(header, overflow="fold")
     for v in verdicts:
         mark = "✓" if v.ok else "✗"
         table.add_row(
             v.quantity,
-            v.show(v.expected),
-            v.show(v.truth),
+            Text(v.show(v.expected)),
+            Text(v.show(v.truth)),
             Text(mark, MARK_STYLE[mark]),
-            "" if v.ok else v.explanation(),
+            Text("" if v.ok else v.explanation()),  # layer names are the user's: no markup
         )
     return table
 
@@ -113,12 +117,12 @@ def layers_compared(d: Derivation, verdicts: Sequence[Verdict]) -> Table | None:
     room = MAX_ROWS - len(marked)  # past MAX_ROWS: every marked row, then the first others
     kept = [f for i, f in enumerate(rows) if len(rows) <= MAX_ROWS or f in marked or i < room]
     for f in kept:
-        cells = [f.info.label, f.info.type]
+        cells = [Text(f.info.label), Text(f.info.type)]  # the user's names: no markup
         for v in wrong:
-            cells.append(_value(d, f.polys[v.quantity]))
+            cells.append(Text(_value(d, f.polys[v.quantity])))
             if v.known:
                 mine = changed[v.quantity].get(f.info.label)
-                cells.append("" if mine is None else _value(d, mine))
+                cells.append(Text("" if mine is None else _value(d, mine)))
         if changed:
             cells.append(Text("✗", MARK_STYLE["✗"]) if f in marked else "")
         table.add_row(*cells)

@@ -145,3 +145,19 @@ def test_readme_plugin_example_passes():
     tests = [f for name, f in namespace.items() if name.startswith("test_")]
     assert len(tests) == 1
     tests[0]()
+
+
+def test_failure_table_shows_names_as_written():
+    """A module named like rich markup or an emoji code is printed as it is named; its
+    Linear(2, 3) has 2·3 + 3 = 9 weights, written here as 8."""
+    from torch import nn
+
+    from archcount.testing import assert_counts
+
+    net = nn.Sequential()
+    net.add_module(":llama:[bold]x[/bold]", nn.Linear(2, 3))
+    with pytest.raises(AssertionError) as failure:
+        assert_counts(net, (1, 2), weights=8)
+    text = str(failure.value)
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines()]
+    assert cells[-2][:3] == [":llama:[bold]x[/bold]", "Linear", "9"], text
