@@ -96,14 +96,16 @@ CrossCheck = Annotated[
 ]
 
 Depth = Annotated[
-    int | None,
+    str | None,
     typer.Option(
         "--depth",
-        min=1,
-        metavar="N",
+        metavar="N|all",
         help="A row per module down to depth N with its subtotals (1: the model's "
-        "children); runs of identical numbered blocks as one row 'blocks.0–11 ×12'.",
+        "children), in every table; runs of identical numbered blocks as one row "
+        "'blocks.0–11 ×12'. all: a row per layer call. Default: all when that is at most 60 "
+        "rows, else the deepest depth that is.",
         rich_help_panel="Views",
+        show_default=False,
     ),
 ]
 
@@ -204,7 +206,9 @@ def count_command(
         from archcount.records import Options
         from archcount.render.plot import FORMATS, chart_format
         from archcount.render.report import counted_renderable
+        from archcount.render.summary import summary
 
+        depth = parse_depth(depth)
         check_writable(plot, "--plot", tuple(FORMATS))  # before the count, as --output
         fmt = chart_format(plot) if plot else None
         request = _request(
@@ -219,10 +223,11 @@ def count_command(
             counted = count_request(
                 request, check=check, training=cost, fit_bytes=fit_bytes, receptive=receptive_field
             )
-        data, table, nodes = _modules(counted, depth, expand)
+        shown = summary(counted.report, counted.module_types, depth, expand)
+        data = _data(counted, shown, depth is not None)
         if plot:
-            _plot(plot, fmt, counted.report, nodes, log)
-        show(counted_renderable(counted, table), data, json_out, output)
+            _plot(plot, fmt, counted.report, shown.drawn(), log)
+        show(counted_renderable(counted, summary=shown), data, json_out, output)
 
 
 def _request(target, homework, arg, size, batch, input_shape, input_dtype, device, options, inputs):
@@ -277,19 +282,26 @@ def _training(training: bool, fit: str | None, batch: int, optimizer, dtype, fre
     return cost, fit_bytes
 
 
-def _modules(counted, depth: int | None, expand: bool):
-    """(the JSON data, the --depth table or None, the modules --plot draws or None)."""
-    data = counted.to_dict()
-    if depth is None:
-        return data, None, None
-    from archcount.render.modules import modules_table
-    from archcount.render.tree import collapsed, module_tree, visible
+def parse_depth(text: str | None) -> int | str | None:
+    """--depth: a whole number >= 1, 'all', or None (unset: chosen to fit a screen)."""
+    from archcount.errors import InputError
+    from archcount.render.summary import ALL
 
-    root = module_tree(counted.report, counted.module_types)
-    root = root if expand else collapsed(root)
-    data["modules"] = [c.to_dict(depth) for c in root.children]
-    nodes = [x for x in visible(root, depth) if x.depth == depth or not x.children]
-    return data, modules_table(counted.report, root, depth), nodes
+    if text is None or text.strip().lower() == ALL:
+        return None if text is None else ALL
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise InputError(f"--depth wants a whole number >= 1 or 'all', got {text[:40]!r}")
+    return bounded("--depth", int(digits))
+
+
+def _data(counted, shown, asked: bool) -> dict:
+    """The JSON: every layer whatever the depth; `modules` down to a --depth N asked for
+    (the depth chosen to fit a screen is for screens)."""
+    data = counted.to_dict()
+    if asked and shown.depth is not None:
+        data["modules"] = [c.to_dict(shown.depth) for c in shown.root.children]
+    return data
 
 
 def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:

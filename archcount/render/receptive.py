@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from archcount.formulas.receptive import SERIES, FieldClass, FieldDerivation
-from archcount.receptive.summary import DimField, ReceptiveFields
+from archcount.receptive.summary import DimField, LayerField, ReceptiveFields
+from archcount.render.fit import FitTable
+from archcount.render.modules import tree_rows
+from archcount.render.text import literal
+from archcount.render.tree import Node
+
+if TYPE_CHECKING:
+    from archcount.render.summary import Summary
 
 CAPTION = (
     "size: extent in input positions of what one output unit reads, smallest–largest over "
@@ -43,25 +51,49 @@ def cells(dims: Sequence[DimField] | None) -> tuple[str, str, str]:
     )
 
 
-def receptive_table(fields: ReceptiveFields) -> Table:
-    """One row per module call (size, jump, offset per dim), then the model's output."""
-    table = Table(title="receptive field", title_justify="left", caption=CAPTION,
-                  caption_justify="left")  # fmt: skip
-    for header in ("layer", "type"):
-        table.add_column(header, overflow="fold")
+def receptive_table(fields: ReceptiveFields, summary: Summary | None = None) -> Table:
+    """One row per module call (size, jump, offset per dim), or per module down to the
+    summary's depth (the field of the last call inside it), then the model's output."""
+    depth = None if summary is None else summary.depth
+    per = (
+        ""
+        if depth is None
+        else f"modules to depth {depth}: a module's field is its last layer call's (in a run "
+        "of blocks, the last block's); "
+    )
+    table = FitTable(title="receptive field", title_justify="left", caption=per + CAPTION,
+                     caption_justify="left", droppable=("type",))  # fmt: skip
+    table.add_column("layer" if depth is None else "module", overflow="fold")
+    table.add_column("type", overflow="fold")
     for header in ("size", "jump", "offset"):
         table.add_column(header, justify="right", no_wrap=True)
-    for row in fields.layers:
-        shown = cells(row.dims) if row.depends else ("", "", "")
-        table.add_row(row.label, row.type, *shown, style="" if row.depends else "dim")
+    rows = [(x.label, x.type, x) for x in fields.layers]
+    if depth is not None:
+        last = last_calls(fields)
+        rows = [(label, x.type, last(x)) for x, label in tree_rows(summary.root, depth)]
+    for label, type_, row in rows:
+        quiet = row is None or not row.depends
+        shown = ("", "", "") if quiet else cells(row.dims)
+        table.add_row(literal(label), literal(type_), *shown, style="dim" if quiet else "")
     table.add_section()
     table.add_row("output", "", *cells(fields.output), style="bold")
     return table
 
 
-def receptive_renderable(fields: ReceptiveFields) -> Group:
+def last_calls(fields: ReceptiveFields) -> Callable[[Node], LayerField | None]:
+    """node -> the field of the last module call (in the pass's order) among its rows."""
+    order = {x.label: i for i, x in enumerate(fields.layers)}
+
+    def last(node: Node) -> LayerField | None:
+        calls = [order[r.label] for r in node.rows if r.label in order]
+        return fields.layers[max(calls)] if calls else None
+
+    return last
+
+
+def receptive_renderable(fields: ReceptiveFields, summary: Summary | None = None) -> Group:
     """The table and the pass's warnings."""
-    items = [receptive_table(fields)]
+    items = [receptive_table(fields, summary)]
     if fields.warnings:
         items.append(Text("\n".join(f"warning: {w}" for w in fields.warnings), style="yellow"))
     return Group(*items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -12,38 +13,22 @@ from archcount.formulas.declared import DeclaredCheck
 from archcount.front.counted import Counted
 from archcount.records import Convention, Kind, LayerCount, Report, Source
 from archcount.render.checks import cross_check_renderable, functional_renderable
-from archcount.render.text import MARK_STYLE, n, shape
+from archcount.render.fit import FitTable
+from archcount.render.text import MARK_STYLE, caption, literal, n, shape, title
 
-_CONVENTION_NOTE = {
-    Convention.UNITS: "units: a unit is a weighted sum with its nonlinearity; activations "
-    "and dropout add no outputs or connections",
-    Convention.MODULES: "modules: every leaf module's output counts; element-wise modules "
-    "have one connection per output",
-}
-
-
-def caption(report: Report) -> str:
-    """The convention and options the numbers were counted under."""
-    parts = [
-        _CONVENTION_NOTE[report.convention],
-        "counts per example",
-        "connections: nominal (taps on zero padding count) and exact (they don't)",
-    ]
-    if not report.options.include_bias:
-        parts.append("biases of weighted layers left out")
-    if not report.options.include_norm:
-        parts.append("normalisation layers left out")
-    return "; ".join(parts)
+if TYPE_CHECKING:
+    from archcount.render.summary import Summary
 
 
 def report_table(report: Report) -> Table:
     """One row per module call, then a totals row."""
     t = report.totals
-    table = Table(
-        title=f"{report.model} on {shape(report.input_shape)}",
+    table = FitTable(
+        title=title(f"{report.model} on {shape(report.input_shape)}"),
         caption=caption(report),
         show_footer=True,
         caption_justify="left",
+        droppable=("output", "type"),
     )
     conn = n(t.connections) + (" + ?" if t.unknown else "")
     exact = n(t.connections_exact) + (" + ?" if t.unknown else "")
@@ -68,14 +53,14 @@ def report_table(report: Report) -> Table:
     return table
 
 
-def _cells(row: LayerCount) -> list[str]:
+def _cells(row: LayerCount) -> list[Text | str]:
     per_example = row.output_shape[1:] if row.output_shape else None
     kind = f"{row.type} (from ops)" if row.source is Source.OPS else row.type
     if row.kind is Kind.CACHE:  # its copies are in no column's total: said beside the type
         kind = f"{row.type} (cache: {n(row.cache_copies)} copies)"
     return [
-        row.label,
-        kind,
+        literal(row.label),
+        literal(kind),
         shape(per_example),
         n(row.weights),
         n(row.outputs),
@@ -135,14 +120,26 @@ def declared_table(checks: Sequence[DeclaredCheck]) -> Table:
             else str(c.value)
         )
         table.add_row(
-            c.quantity, c.formula, value, n(c.counted), Text(c.status, MARK_STYLE[c.status])
+            c.quantity,
+            literal(c.formula),
+            literal(value),
+            n(c.counted),
+            Text(c.status, MARK_STYLE[c.status]),
         )
     return table
 
 
-def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
-    """The main command's output: the report (or `table` in its place, e.g. the modules'),
-    the functional ops, the peers, the declared formulas."""
+def counted_renderable(
+    counted: Counted, table: Table | None = None, summary: Summary | None = None
+) -> Group:
+    """The main command's output: the report (or `table` in its place), the functional ops,
+    the peers, the declared formulas, training and fields; with a `summary` at a depth, the
+    count, training and field tables show its modules down to that depth."""
+    depth = None if summary is None else summary.depth
+    if table is None and depth is not None:
+        from archcount.render.modules import modules_table
+
+        table = modules_table(counted.report, summary.root, depth, summary.note)
     items = [report_renderable(counted.report, table)]
     if counted.functional is not None and counted.functional.ops and not counted.functional_added:
         items.append(functional_renderable(counted.functional, counted.functional_added))
@@ -154,9 +151,9 @@ def counted_renderable(counted: Counted, table: Table | None = None) -> Group:
     if counted.training is not None:
         from archcount.render.training import training_renderable
 
-        items.append(training_renderable(counted.training, counted.fit))
+        items.append(training_renderable(counted.training, counted.fit, summary))
     if counted.receptive is not None:
         from archcount.render.receptive import receptive_renderable
 
-        items.append(receptive_renderable(counted.receptive))
+        items.append(receptive_renderable(counted.receptive, summary))
     return Group(*items)

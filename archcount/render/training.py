@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from archcount.formulas.training import TRAINING_QUANTITIES, TrainingDerivation
-from archcount.render.text import n
-from archcount.training.cost import TrainingCost
+from archcount.render.fit import FitTable
+from archcount.render.modules import tree_rows
+from archcount.render.text import literal, n, title
+from archcount.training.cost import LayerCost, TrainingCost
 from archcount.training.fit import Fit
+
+if TYPE_CHECKING:
+    from archcount.render.summary import Summary
+
+# a row's cells: each column's header and its LayerCost field (saved and params in bytes)
+COLUMNS = (
+    ("forward MACs", "forward_macs"),
+    ("input-grad MACs", "backward_input_macs"),
+    ("weight-grad MACs", "backward_weight_macs"),
+    ("saved", "saved_bytes"),
+    ("params", "param_bytes"),
+)
+_BYTES = {"saved_bytes", "param_bytes"}
 
 
 def size(b: int) -> str:
@@ -20,40 +38,56 @@ def size(b: int) -> str:
     return f"{b} B"
 
 
-def training_table(cost: TrainingCost) -> Table:
-    """A row per layer call: forward and backward MACs, bytes saved and of its parameters."""
+def training_table(cost: TrainingCost, summary: Summary | None = None) -> Table:
+    """A row per layer call (or per module down to the summary's depth): forward and
+    backward MACs, bytes saved and of its parameters."""
     o = cost.options
-    table = Table(
-        title=f"training step at batch {o.batch}: {o.optimizer.value}, {o.precision.value}"
-        + (f", frozen {' '.join(o.freeze)}" if o.freeze else ""),
-        caption="MACs of the whole batch (conv, matmul, attention; backward from each op's "
-        "rule, not run); saved: unique storages autograd keeps for backward",
+    depth = None if summary is None else summary.depth
+    per = "" if depth is None else f"modules to depth {depth}, each the sum of the rows under it; "
+    table = FitTable(
+        title=title(
+            f"training step at batch {o.batch}: {o.optimizer.value}, {o.precision.value}"
+            + (f", frozen {' '.join(o.freeze)}" if o.freeze else "")
+        ),
+        caption=per + "MACs of the whole batch (conv, matmul, attention; backward from each "
+        "op's rule, not run); saved: unique storages autograd keeps for backward",
         caption_justify="left",
         show_footer=True,
+        droppable=("type", "params", "saved"),  # their totals are in the lines below
     )
-    table.add_column("layer", footer="total", overflow="fold")
-    table.add_column("type")
-    columns = (
-        ("forward MACs", n(cost.forward_macs)),
-        ("input-grad MACs", n(cost.backward_input_macs)),
-        ("weight-grad MACs", n(cost.backward_weight_macs)),
-        ("saved", size(cost.saved_bytes)),
-        ("params", size(cost.param_bytes)),
-    )
-    for header, footer in columns:
-        table.add_column(header, footer=footer, justify="right", no_wrap=True)
-    for x in cost.layers:
-        table.add_row(
-            x.label,
-            x.type,
-            n(x.forward_macs),
-            n(x.backward_input_macs),
-            n(x.backward_weight_macs),
-            size(x.saved_bytes),
-            size(x.param_bytes),
-            style="" if x.forward_macs or x.backward_macs or x.saved_bytes else "dim",
-        )
+    table.add_column("layer" if depth is None else "module", footer="total", overflow="fold")
+    table.add_column("type", overflow="fold")
+    for header, name in COLUMNS:
+        table.add_column(header, footer=_cell(name, getattr(cost, name)), justify="right",
+                         no_wrap=True)  # fmt: skip
+    if depth is None:
+        for x in cost.layers:
+            table.add_row(literal(x.label), literal(x.type), *_cells([x]), style=_quiet([x]))
+        return table
+    for node, label in tree_rows(summary.tree(cost.layers, training_counts), depth):
+        bold = bool(node.children) and node.depth < depth
+        style = "bold" if bold else _quiet(node.rows)
+        table.add_row(literal(label), literal(node.type), *_cells(node.rows), style=style)
     return table
+
+
+def training_counts(rows: Sequence[LayerCost]) -> tuple[int, ...]:
+    """What makes two blocks' training rows cost the same: every field's sum."""
+    return tuple(sum(getattr(x, name) for x in rows) for _, name in COLUMNS)
+
+
+def _cells(rows: Sequence[LayerCost]) -> list[str]:
+    return [_cell(name, v) for (_, name), v in zip(COLUMNS, training_counts(rows))]
+
+
+def _cell(name: str, value: int) -> str:
+    return size(value) if name in _BYTES else n(value)
+
+
+def _quiet(rows: Sequence[LayerCost]) -> str:
+    """Dim when the rows do nothing in a step: no MACs, nothing saved."""
+    busy = any(x.forward_macs or x.backward_macs or x.saved_bytes for x in rows)
+    return "" if busy else "dim"
 
 
 def memory_lines(cost: TrainingCost) -> Text:
@@ -84,9 +118,12 @@ def fit_line(fit: Fit) -> Text:
     )
 
 
-def training_renderable(cost: TrainingCost, fit: Fit | None = None) -> Group:
-    """The per-layer table, the totals, and the fit when asked."""
-    items = [training_table(cost), memory_lines(cost)]
+def training_renderable(
+    cost: TrainingCost, fit: Fit | None = None, summary: Summary | None = None
+) -> Group:
+    """The per-layer (or per-module, at the summary's depth) table, the totals, and the fit
+    when asked."""
+    items = [training_table(cost, summary), memory_lines(cost)]
     if fit is not None:
         items.append(fit_line(fit))
     return Group(*items)

@@ -9,7 +9,7 @@ the rows below it, so children add up to their parent exactly, and depth-1 nodes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,13 +25,13 @@ class Node:
     name: str  # dotted module name ('layer1.0'), 'blocks.0–11' for a run, the model's at the root
     type: str
     depth: int  # 0 the model, 1 its children
-    rows: tuple[LayerCount, ...]  # every row below, of all `repeat` blocks of a run
+    rows: tuple[Any, ...]  # every row below (a Report's, or another pass's), of every block
     children: tuple[Node, ...] = ()
     repeat: int = 1
 
     @property
     def totals(self) -> Totals:
-        """The Totals of every row below this node."""
+        """The Totals of every row below this node (of a Report's tree)."""
         return Totals.of(self.rows)
 
     @property
@@ -59,8 +59,14 @@ def module_types(named_modules: Iterable[tuple[str, Any]]) -> dict[str, str]:
 
 def module_tree(report: Report, types: Mapping[str, str]) -> Node:
     """The model's module tree; `types` maps every module name ('' the model) to its class."""
-    root = _Trie("", types.get("", report.model))
-    for row in report.layers:
+    return row_tree(report.layers, types, report.model)
+
+
+def row_tree(rows: Iterable[Any], types: Mapping[str, str], model: str) -> Node:
+    """The module tree of any pass's rows (each with a `label` and `type`; a `name` and an
+    `owner` where it has them), placed as a Report's rows are."""
+    root = _Trie("", types.get("", model))
+    for row in rows:
         path, leaf = _place(row, types)
         node = root
         for i in range(1, len(path) + 1):
@@ -69,14 +75,22 @@ def module_tree(report: Report, types: Mapping[str, str]) -> Node:
         if leaf is not None:
             node = node.child(leaf, row.type)
         node.rows.append(row)
-    return replace(root.frozen(0), name=report.model)
+    return replace(root.frozen(0), name=model)
 
 
-def collapsed(node: Node) -> Node:
-    """`node` with each run of consecutive numbered blocks of one signature merged into one."""
+def report_counts(rows: Sequence[LayerCount]) -> tuple:
+    """What makes two blocks' Report rows count the same (their Totals)."""
+    t = Totals.of(rows)
+    counts = (t.trainable_weights, t.frozen_weights, t.outputs, t.connections)
+    return (*counts, t.connections_exact, bool(t.unknown))
+
+
+def collapsed(node: Node, counts: Callable[[Sequence[Any]], Hashable] = report_counts) -> Node:
+    """`node` with each run of consecutive numbered blocks of one signature merged into one;
+    `counts` of a block's rows is what must be equal besides its type and children."""
     runs: list[list[Node]] = []
-    for child in (collapsed(c) for c in node.children):
-        if runs and _continues(runs[-1], child):
+    for child in (collapsed(c, counts) for c in node.children):
+        if runs and _continues(runs[-1], child, counts):
             runs[-1].append(child)
         else:
             runs.append([child])
@@ -115,17 +129,23 @@ class _Trie:
         return Node(self.name, self.type, depth, rows, tuple(kids))
 
 
-def _place(row: LayerCount, types: Mapping[str, str]) -> tuple[list[str], str | None]:
+def height(node: Node) -> int:
+    """The depth of the deepest node below `node` (its own when it has no children)."""
+    return max((height(c) for c in node.children), default=node.depth)
+
+
+def _place(row: Any, types: Mapping[str, str]) -> tuple[list[str], str | None]:
     """(the owner module's path, the leaf's name when the row is no module's own row).
 
     A row that names its owner (LayerCount.owner, where the engine records one) is placed by
     it; otherwise by its name: a module's own, or the module name an op row's name starts with.
     """
     owner = getattr(row, "owner", None)
+    name = getattr(row, "name", row.label)  # a training pass's rows have only their label
     if owner is None:
-        if row.name and row.name in types:
-            return row.name.split("."), None
-        owner = _OWNER.match(row.name).group(0)
+        if name and name in types:
+            return name.split("."), None
+        owner = _OWNER.match(name).group(0)
     return (owner.split(".") if owner and owner in types else []), row.label
 
 
@@ -135,21 +155,18 @@ def _index(node: Node) -> tuple[str, int] | None:
     return (prefix, int(last)) if last.isascii() and last.isdigit() else None
 
 
-def _continues(run: Sequence[Node], node: Node) -> bool:
+def _continues(run: Sequence[Node], node: Node, counts: Callable) -> bool:
     """True when `node` is the block numbered after `run`'s last, identical to its first."""
     a, b = _index(run[-1]), _index(node)
     if a is None or b is None or a[0] != b[0] or b[1] != a[1] + 1:
         return False
-    return _signature(run[0]) == _signature(node)
+    return _signature(run[0], counts) == _signature(node, counts)
 
 
-def _signature(node: Node) -> tuple:
+def _signature(node: Node, counts: Callable) -> tuple:
     """Type, counts and children (names relative to the node's) of a block: equal = identical."""
-    t = node.totals
-    counts = (t.trainable_weights, t.frozen_weights, t.outputs, t.connections)
-    counts += (t.connections_exact, bool(t.unknown), node.repeat)
-    kids = tuple((c.name.removeprefix(node.name), _signature(c)) for c in node.children)
-    return node.type, counts, kids
+    kids = tuple((c.name.removeprefix(node.name), _signature(c, counts)) for c in node.children)
+    return node.type, counts(node.rows), node.repeat, kids
 
 
 def _merged(run: Sequence[Node]) -> Node:
