@@ -214,5 +214,5 @@ def red_line(text: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, soft_wrap=True, highlight=False).print(
-        one_line(text), style="red", markup=False
+        one_line(text), style="red", markup=False, emoji=False
     )

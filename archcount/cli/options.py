@@ -197,7 +197,7 @@ def echo_rich(renderable) -> None:
     from rich.console import Console
 
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-    Console(width=160 if wide else None).print(renderable)
+    Console(width=160 if wide else None, markup=False, emoji=False).print(renderable)
 
 
 def show(renderable: Any, data: dict, json_out: bool, output: str | None) -> None:

@@ -9,6 +9,7 @@ from rich.text import Text
 from archcount.padding.equations import Answer, Op, pytorch_hint
 from archcount.padding.model import ModelPadding
 from archcount.records import call_label
+from archcount.render.text import literal, title
 
 _AXES = {1: ("",), 2: ("h", "w"), 3: ("d", "h", "w")}
 
@@ -64,8 +65,10 @@ def equation_renderable(answer: Answer):
 def model_renderable(result: ModelPadding):
     """One row per conv call (shapes at the reference k, padding at the new k), then notes."""
     table = Table(
-        title=f"{result.model}: paddings at k={result.kernel} that keep the shapes of "
-        f"k={result.reference_kernel}",
+        title=title(
+            f"{result.model}: paddings at k={result.kernel} that keep the shapes of "
+            f"k={result.reference_kernel}"
+        ),
         caption="padding: zeros added (conv) or outputs cropped (transposed), (before, after) "
         f"when unequal; as built: the layer made at k={result.kernel} already keeps its shape",
         caption_justify="left",
@@ -76,7 +79,9 @@ def model_renderable(result: ModelPadding):
     notes = []
     for row in result.layers:
         name = call_label(row.name, row.call)
-        table.add_row(name, *_model_cells(row), style="" if row.answer.symmetric else "yellow")
+        table.add_row(
+            literal(name), *_model_cells(row), style="" if row.answer.symmetric else "yellow"
+        )
         if row.best is None:
             notes.append(f"{name}: no padding fits: {row.answer.reason}")
         elif not row.best.symmetric:
@@ -84,11 +89,11 @@ def model_renderable(result: ModelPadding):
     return Group(table, Text("\n".join(notes), style="yellow")) if notes else table
 
 
-def _model_cells(row) -> list[str]:
+def _model_cells(row) -> list[Text | str]:
     e, best = row.answer.equation, row.best
     transposed = e.op.value == "transposed"
     return [
-        row.type,
+        literal(row.type),
         f"{_size(e.size_in)} → {_size(e.size_out)}",
         _same(e.stride),
         pad_text(best) if best else "none",

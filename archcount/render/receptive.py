@@ -14,7 +14,7 @@ from archcount.formulas.receptive import SERIES, FieldClass, FieldDerivation
 from archcount.receptive.summary import DimField, LayerField, ReceptiveFields
 from archcount.render.fit import FitTable
 from archcount.render.modules import tree_rows
-from archcount.render.text import literal
+from archcount.render.text import literal, title
 from archcount.render.tree import Node
 
 if TYPE_CHECKING:
@@ -114,8 +114,8 @@ def field_derivation_table(d: FieldDerivation, per_layer: bool = False) -> Table
         "one form for every spatial dim unless shown per dim (×)",
     ]
     table = Table(
-        title=f"{d.model}: receptive field closed forms",
-        caption="; ".join(c for c in caption if c),
+        title=title(f"{d.model}: receptive field closed forms"),
+        caption=literal("; ".join(c for c in caption if c), "table.caption"),
         caption_justify="left",
     )
     for header in ("layer", "holds for", "confirmed on"):
@@ -128,7 +128,8 @@ def field_derivation_table(d: FieldDerivation, per_layer: bool = False) -> Table
         for cls in d.classes:
             spans = ", ".join(f"{v.name} {a}–{b}" for v, (a, b) in zip(d.variables, cls.spans))
             row = [cls.residue.text(), spans, *(_forms(d, cls, label, s) for s in SERIES)]
-            table.add_row(*([label or "output"] if per_layer else []), *row)
+            cells = [literal(c) for c in ([label or "output"] if per_layer else []) + row]
+            table.add_row(*cells)
         if per_layer:
             table.add_section()
     return table

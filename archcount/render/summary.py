@@ -42,6 +42,12 @@ class Summary:
         root = row_tree(rows, self.types, self.root.name)
         return root if self.expand else collapsed(root, counts)
 
+    def depth_of(self, tree: Node) -> int:
+        """The depth another pass's `tree` is shown to: this one, or less where that would
+        be more than SCREEN_ROWS rows and the depth was chosen to fit a screen."""
+        assert self.depth is not None, "a row per layer call has no depth"
+        return min(self.depth, screen_depth(tree, SCREEN_ROWS)) if self.chosen else self.depth
+
     def drawn(self) -> list[Node] | None:
         """The modules a chart draws: those at the depth, and shallower ones with no
         children; None for a row per layer call."""

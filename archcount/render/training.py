@@ -42,7 +42,10 @@ def training_table(cost: TrainingCost, summary: Summary | None = None) -> Table:
     """A row per layer call (or per module down to the summary's depth): forward and
     backward MACs, bytes saved and of its parameters."""
     o = cost.options
-    depth = None if summary is None else summary.depth
+    depth = root = None
+    if summary is not None and summary.depth is not None:
+        root = summary.tree(cost.layers, training_counts)
+        depth = summary.depth_of(root)
     per = "" if depth is None else f"modules to depth {depth}, each the sum of the rows under it; "
     table = FitTable(
         title=title(
@@ -64,7 +67,7 @@ def training_table(cost: TrainingCost, summary: Summary | None = None) -> Table:
         for x in cost.layers:
             table.add_row(literal(x.label), literal(x.type), *_cells([x]), style=_quiet([x]))
         return table
-    for node, label in tree_rows(summary.tree(cost.layers, training_counts), depth):
+    for node, label in tree_rows(root, depth):
         bold = bool(node.children) and node.depth < depth
         style = "bold" if bold else _quiet(node.rows)
         table.add_row(literal(label), literal(node.type), *_cells(node.rows), style=style)
@@ -138,16 +141,18 @@ def training_forms_renderable(t: TrainingDerivation) -> Group:
     spans = ", ".join(f"{v.name} {a}–{b}" for v, (a, b) in zip(d.variables, d.spans))
     where += [f"confirmed on {spans}", f"{d.samples} training passes, {d.seconds:.1f} s"]
     table = Table(
-        title=f"{d.model}: training step, {o.optimizer.value}, {o.precision.value}"
-        + (f", frozen {' '.join(o.freeze)}" if o.freeze else "")
-        + " (MACs; bytes)",
-        caption="; ".join(where),
+        title=title(
+            f"{d.model}: training step, {o.optimizer.value}, {o.precision.value}"
+            + (f", frozen {' '.join(o.freeze)}" if o.freeze else "")
+            + " (MACs; bytes)"
+        ),
+        caption=literal("; ".join(where), "table.caption"),
         caption_justify="left",
     )
     table.add_column("quantity", no_wrap=True)
     table.add_column("formula", overflow="fold")
     for q in TRAINING_QUANTITIES:
-        table.add_row(q, t.form(q))
+        table.add_row(q, literal(t.form(q)))
     items = [table]
     for r in d.restrictions:
         items.append(Text(f"holds for {r.text()} ({r.name}: {r.why})", style="yellow"))
