@@ -1,5 +1,7 @@
 """Small models for the render tests (a 12-block transformer, ops written in a forward)."""
 
+from collections import OrderedDict
+
 from torch import nn
 
 
@@ -45,3 +47,14 @@ class Skips(nn.Module):
 
     def forward(self, x):
         return self.head(self.body(x)) * 2
+
+
+def strided_cnn() -> nn.Module:
+    """A 3x3 stem at stride 2, 20 3x3 blocks at stride 1, a 1x1 head: 64 rows."""
+
+    def block(channels_in: int, stride: int) -> nn.Sequential:
+        conv = nn.Conv2d(channels_in, 4, 3, stride=stride, padding=1)
+        return nn.Sequential(conv, nn.BatchNorm2d(4), nn.ReLU())
+
+    body = nn.Sequential(*(block(4, 1) for _ in range(20)))
+    return nn.Sequential(OrderedDict(stem=block(1, 2), body=body, head=nn.Conv2d(4, 1, 1)))
