@@ -58,3 +58,13 @@ def strided_cnn() -> nn.Module:
 
     body = nn.Sequential(*(block(4, 1) for _ in range(20)))
     return nn.Sequential(OrderedDict(stem=block(1, 2), body=body, head=nn.Conv2d(4, 1, 1)))
+
+
+def markup_net() -> nn.Module:
+    """Names that rich would read as markup or an emoji code: a layer '[red]x:llama:[/]' of
+    a class '[bold]Odd:llama:[/]', and a 'body' conv."""
+    odd = type("[bold]Odd:llama:[/]", (nn.Conv2d,), {})
+    model = nn.Sequential()
+    model.add_module("body", nn.Conv2d(1, 2, 3))
+    model.add_module("[red]x:llama:[/]", odd(2, 2, 1))
+    return model
