@@ -22,7 +22,6 @@ from rich.text import Text
 
 _LABEL = re.compile(r"( *)(\S+)(.*)", re.S)  # indentation, dotted path, the rest ('(call 2)')
 _NATURAL = 100_000  # a width no table reaches: what it measures unsqueezed
-LABEL_ROOM = 24  # columns are dropped until the labels have this many, or none is left
 
 
 class FitTable(Table):
@@ -53,8 +52,8 @@ class FitTable(Table):
         table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
         table.padding = (0, 0, 0, 1)
         dropped, notes = [], []
-        for header in self.droppable:  # until the labels have room enough, or all fits
-            if excess(table) <= 0 or _budget(table, excess(table)) >= LABEL_ROOM:
+        for header in self.droppable:  # until every label fits, shortened where it must be
+            if excess(table) <= 0 or _labels_fit(table, excess(table)):
                 break
             table.columns = _reindexed(c for c in table.columns if c.header != header)
             dropped.append(header)
@@ -64,8 +63,7 @@ class FitTable(Table):
                 f"{which} column{'s' if dropped[1:] else ''} left out to fit {width} columns"
             )
         if excess(table) > 0:
-            label = table.columns[0]
-            cells = [_plain(c) for c in label.cells]
+            label, cells = table.columns[0], _labels(table)
             short = shortened(cells, _budget(table, excess(table)))
             if short != cells:
                 styled = [_like(c, s) for c, s in zip(label.cells, short)]
@@ -76,9 +74,19 @@ class FitTable(Table):
         return table
 
 
+def _labels_fit(table: Table, excess: int) -> bool:
+    """True when every label of the first column, shortened, fits once the table does."""
+    budget = _budget(table, excess)
+    return all(cell_len(x) <= budget for x in shortened(_labels(table), budget))
+
+
+def _labels(table: Table) -> list[str]:
+    return [_plain(c) for c in table.columns[0].cells]
+
+
 def _budget(table: Table, excess: int) -> int:
     """The widest label the first column can hold once the table fits."""
-    return max(cell_len(_plain(c)) for c in table.columns[0].cells) - excess
+    return max(map(cell_len, _labels(table))) - excess
 
 
 def natural_width(console: Console, options: ConsoleOptions, table: Table) -> int:

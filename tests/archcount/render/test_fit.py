@@ -97,4 +97,4 @@ def test_markup_in_a_cell_of_a_fitted_table_stays_literal():
     table.add_column("n", justify="right", no_wrap=True)
     table.add_row(Text("[bold]a.b.c.d.e.f.g:llama:[/]"), "T", "1,000,000,000,000")
     out = rendered(table, 40)
-    assert "[bold]a…f.g:llama:[/]  1,000,000,000,000" in out and "🦙" not in out
+    assert "…f.g:llama:[/]  T     1,000,000,000,000" in out and "🦙" not in out
