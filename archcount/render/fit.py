@@ -51,27 +51,35 @@ class FitTable(Table):
         # a rule under the header, two spaces between columns: most borders' width saved
         table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
         table.padding = (0, 0, 0, 1)
-        dropped, notes = [], []
+        dropped = []
         for header in self.droppable:  # until every label fits, shortened where it must be
             if excess(table) <= 0 or _labels_fit(table, excess(table)):
                 break
             table.columns = _reindexed(c for c in table.columns if c.header != header)
             dropped.append(header)
-        if dropped:
-            which = " and ".join([", ".join(dropped[:-1]), dropped[-1]] if dropped[1:] else dropped)
-            notes.append(
-                f"{which} column{'s' if dropped[1:] else ''} left out to fit {width} columns"
-            )
-        if excess(table) > 0:
-            label, cells = table.columns[0], _labels(table)
-            short = shortened(cells, _budget(table, excess(table)))
-            if short != cells:
-                styled = [_like(c, s) for c, s in zip(label.cells, short)]
-                table.columns = _reindexed([replace(label, _cells=styled), *table.columns[1:]])
-                notes.append("… stands for parts of a dotted name left out to fit")
+        notes = [_dropped_note(dropped, width)] if dropped else []
+        if excess(table) > 0 and _shorten_labels(table, _budget(table, excess(table))):
+            notes.append("… stands for parts of a dotted name left out to fit")
         if notes:
             table.caption = _noted(table.caption, "; ".join(notes))
         return table
+
+
+def _dropped_note(dropped: Sequence[str], width: int) -> str:
+    """'type and params columns left out to fit 80 columns'."""
+    which = " and ".join([", ".join(dropped[:-1]), dropped[-1]] if dropped[1:] else dropped)
+    return f"{which} column{'s' if dropped[1:] else ''} left out to fit {width} columns"
+
+
+def _shorten_labels(table: Table, budget: int) -> bool:
+    """Shorten `table`'s (a copy's) labels to `budget`; False when none needed it."""
+    label, cells = table.columns[0], _labels(table)
+    short = shortened(cells, budget)
+    if short == cells:
+        return False
+    styled = [_like(c, s) for c, s in zip(label.cells, short)]
+    table.columns = _reindexed([replace(label, _cells=styled), *table.columns[1:]])
+    return True
 
 
 def _labels_fit(table: Table, excess: int) -> bool:
@@ -86,7 +94,7 @@ def _labels(table: Table) -> list[str]:
 
 def _budget(table: Table, excess: int) -> int:
     """The widest label the first column can hold once the table fits."""
-    return max(map(cell_len, _labels(table))) - excess
+    return max(map(cell_len, _labels(table)), default=0) - excess
 
 
 def natural_width(console: Console, options: ConsoleOptions, table: Table) -> int:
