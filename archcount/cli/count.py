@@ -134,8 +134,8 @@ Plot = Annotated[
     typer.Option(
         "--plot",
         metavar="FILE",
-        help="Draw weights, outputs and connections per layer (per module with --depth) "
-        "as bar charts to FILE.png or FILE.svg.",
+        help="Draw weights, outputs and connections per row of the count's table (a layer, "
+        "or a module where it shows modules) as bar charts to FILE.png or FILE.svg.",
         rich_help_panel="Views",
     ),
 ]
