@@ -287,12 +287,15 @@ def parse_depth(text: str | None) -> int | str | None:
     from archcount.errors import InputError
     from archcount.render.summary import ALL
 
-    if text is None or text.strip().lower() == ALL:
-        return None if text is None else ALL
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+    if text is None:
+        return None
+    word = text.strip()
+    if word.lower() == ALL:
+        return ALL
+    # ASCII digits only ('²'.isdigit() is True), few enough for int() to read
+    if not (word.isascii() and word.isdigit() and len(word) <= 30) or int(word) < 1:
         raise InputError(f"--depth wants a whole number >= 1 or 'all', got {text[:40]!r}")
-    return bounded("--depth", int(digits))
+    return bounded("--depth", int(word))
 
 
 def _data(counted, shown, asked: bool) -> dict:

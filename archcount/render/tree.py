@@ -107,6 +107,11 @@ def visible(node: Node, depth: int) -> list[Node]:
     return out
 
 
+def height(node: Node) -> int:
+    """The depth of the deepest node below `node` (its own when it has no children)."""
+    return max((height(c) for c in node.children), default=node.depth)
+
+
 class _Trie:
     """A node while rows are placed; frozen into a Node once every row is in."""
 
@@ -127,11 +132,6 @@ class _Trie:
             own = Node(f"{self.name} (own)", self.rows[0].type, depth + 1, tuple(self.rows))
             kids.insert(0, own)
         return Node(self.name, self.type, depth, rows, tuple(kids))
-
-
-def height(node: Node) -> int:
-    """The depth of the deepest node below `node` (its own when it has no children)."""
-    return max((height(c) for c in node.children), default=node.depth)
 
 
 def _place(row: Any, types: Mapping[str, str]) -> tuple[list[str], str | None]:

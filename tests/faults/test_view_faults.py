@@ -10,7 +10,8 @@ DEPTHS = [
     ("two", "--depth wants a whole number >= 1 or 'all', got 'two'"),
     ("²", "--depth wants a whole number >= 1 or 'all'"),  # str.isdigit() says yes, int() no
     ("1.5", "--depth wants a whole number >= 1 or 'all'"),
-    ("9" * 30, "--depth"),  # past PyTorch's int64: the sentence every such option gives
+    ("9" * 30, "--depth: 999999… (30 digits) does not fit"),  # past PyTorch's int64
+    ("9" * 5000, "--depth wants a whole number"),  # past what int() reads
     ("[bold]all[/]", "got '[bold]all[/]'"),  # printed as written, never read as markup
 ]
 
