@@ -316,7 +316,8 @@ def test_plot_of_5000_layers_is_capped_and_says_so(ws):
     from archcount.render.plot import MAX_ROWS
 
     r = CliRunner().invoke(
-        app, [f"{ws.module(DEEP)}.Deep", "--input-shape", "2", "--plot", "deep.png"]
+        app,
+        [f"{ws.module(DEEP)}.Deep", "--input-shape", "2", "--plot", "deep.png", "--depth", "all"],
     )
     assert r.exit_code == 0, r.output
     line = stderr_line(r)
