@@ -85,6 +85,7 @@ class ModuleCall:
     masked: int  # whole-batch connections attention masks remove (exact = nominal - masked)
     # OPS: parameters its ops read, its own or another module's passed in (YOLOS's positions)
     params: tuple[nn.Parameter, ...] = ()
+    units: int = 0  # OPS: per example, the elements of the tensors the call returned
 
 
 @dataclass
@@ -301,8 +302,18 @@ class Recorder(DispatchMode):
                 frame.tallies,
                 frame.masked,
                 tuple(frame.params.values()),
+                self._units(frame.name, outs) if frame.role is OPS else 0,
             )
         )
+
+    def _units(self, name: str, outs) -> int:
+        """Per example, the elements of the tensors a call returned: an ops row's outputs (its
+        ops' intermediates are in its connections, as a rule's module's are)."""
+        total = 0
+        for t in outs:  # one number for the whole batch (a loss) is the same at any batch
+            batched = tags.is_batched(t) and t.numel() != 1
+            total += self._per_example(batched, name, "its output")(t.numel())
+        return total
 
     def _merge(self, frame: CountFrame) -> None:
         own = self.rec.functional.setdefault(frame.name, {})

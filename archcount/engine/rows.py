@@ -193,7 +193,11 @@ def ops_row(call, options: Options, seen: set[int], warnings: list[str]) -> Laye
     weights = _claim_weights(call.module, kind, options, own_bias(call.module), seen)
     passed = claim_params(call.params, seen)  # another module's, handed to it and read
     weights = (weights[0] + passed[0], weights[1] + passed[1])
-    counts = summed(call.tallies, kind, options.convention)
+    # outputs are what the call returned, as for a rule's row; its ops' intermediates only
+    # add connections (RMSNorm's mean and rsqrt are no outputs of the layer)
+    _, nominal, exact = summed(call.tallies, kind, options.convention)
+    outputs = 0 if kind.silent_under(options.convention) else call.units
+    counts = (outputs, nominal, exact)
     warn_unknown_ops(f"{call.name} ({type(call.module).__name__})", call.tallies, warnings)
     parts = op_parts(call.tallies, kind, options.convention)
     return _call_row(call, kind, weights, counts, source=Source.OPS, ops=parts)

@@ -83,8 +83,9 @@ def test_unsupported_leaf_is_unknown_not_zero():
     model = nn.Sequential(nn.Linear(3, 5), Odd(), nn.Linear(5, 2))
     r = archcount.count(model, (1, 3))
     odd = r.layers[1]
-    # trace: 1 output, no rule; + a 0-dim tensor is element-wise (silent under units)
-    assert odd.kind is Kind.UNSUPPORTED and odd.connections is None and odd.outputs == 1
+    # trace: no rule, so connections unknown; its outputs are the (1, 5) tensor it returns
+    # (issue 23 item 4: an ops row's outputs are its call's output, as a rule's row's are)
+    assert odd.kind is Kind.UNSUPPORTED and odd.connections is None and odd.outputs == 5
     assert r.totals.unknown == ("1",) and r.totals.connections == 15 + 10
     assert any("no rule for aten.trace (in 1 (Odd))" in w for w in r.warnings)
     assert r.to_dict()["layers"][1]["connections"] is None
