@@ -4,6 +4,7 @@ Names are imported on first use so that `archcount --help` does not pay for torc
 """
 
 from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -84,3 +85,34 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'archcount' has no attribute {name!r}")
+
+
+# A result's type -> the render function print() and rich.print() draw it with. Named, as in
+# _LAZY, and imported on the first print: records sit below render and may not import it, and
+# a static import here would put render (and rich) under every `import archcount` (and under
+# models, which use the public names only).
+_DRAWN = (
+    ("archcount.records.Report", "archcount.render.report.report_renderable"),
+    ("archcount.training.cost.TrainingCost", "archcount.render.training.training_renderable"),
+    (
+        "archcount.receptive.summary.ReceptiveFields",
+        "archcount.render.receptive.receptive_renderable",
+    ),
+)
+
+
+def _named(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def _draw(result: Any) -> Any:
+    """The rich renderable of a result: the table its render function draws."""
+    for kind, draw in _DRAWN:
+        if isinstance(result, _named(kind)):
+            return _named(draw)(result)
+    raise TypeError(f"archcount draws no {type(result).__name__}")
+
+
+# Here, above every layer: records print their tables without knowing the renderer.
+import_module("archcount.records").install_drawing(_draw)

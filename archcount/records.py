@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+# print() and rich.print() of a result draw its table, but records sit below archcount.render
+# in the layers and may not import it; the top package (above every layer) installs the one
+# function that does: result -> rich renderable, importing render on the first print only.
+_draw: Callable[[Any], Any] | None = None
+
+
+def install_drawing(draw: Callable[[Any], Any]) -> None:
+    """Make `draw(result) -> rich renderable` what print() and rich.print() of a result show."""
+    global _draw
+    _draw = draw
+
+
+class Drawn:
+    """print(x) and rich.print(x) show x's table (like torchinfo's summary); repr(x) one line."""
+
+    def __rich__(self) -> Any:
+        assert _draw is not None, "archcount/__init__.py installs the drawing"
+        return _draw(self)
+
+    def __str__(self) -> str:
+        """The table as plain text (no colour codes) at the terminal's width, else 120."""
+        import io
+        import shutil
+
+        from rich.console import Console  # rich only when printed
+
+        width = shutil.get_terminal_size((120, 24)).columns
+        # no markup or emoji: a model's or layer's name is shown as written ('hf:llama')
+        console = Console(file=io.StringIO(), width=width, color_system=None, no_color=True,
+                          force_terminal=False, force_jupyter=False, markup=False, emoji=False,
+                          highlight=False)  # fmt: skip
+        console.print(self)
+        return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
 
 
 class Convention(str, Enum):
@@ -148,8 +182,8 @@ class Options:
     functional: bool = True  # ops in a container's own forward code are rows of the totals
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False)
+class Report(Drawn):
     """A whole count: per-call layers, their totals, and what could not be counted."""
 
     model: str
@@ -167,6 +201,17 @@ class Report:
     def convention(self) -> Convention:
         """The unit convention this report was counted under."""
         return self.options.convention
+
+    def __repr__(self) -> str:
+        """'Report(model=..., input_shape=..., layers=N, weights=..., ...)': one line."""
+        t = self.totals
+        unknown = " + ?" if t.unknown else ""
+        return (
+            f"Report(model={self.model!r}, input_shape={self.input_shape}, "
+            f"convention={self.convention.value!r}, layers={len(self.layers)}, "
+            f"weights={t.weights:_}, outputs={t.outputs:_}, connections={t.connections:_}"
+            f"{unknown}, warnings={len(self.warnings)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's --json object."""

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from archcount.engine.rules.field import Field
-from archcount.records import call_label
+from archcount.records import Drawn, call_label
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,22 @@ class LayerField:
         return None if self.dims is None else [d.to_dict() for d in self.dims]
 
 
-@dataclass(frozen=True)
-class ReceptiveFields:
-    """A whole pass: each counted module call's field, the model output's, and warnings."""
+@dataclass(frozen=True, repr=False)
+class ReceptiveFields(Drawn):
+    """A whole pass: each counted module call's field, the model output's, and warnings
+    (print() shows the table)."""
 
     layers: tuple[LayerField, ...]
     output: tuple[DimField, ...] | None
     warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """'ReceptiveFields(layers=N, output=(size per dim), warnings=N)': one line."""
+        sizes = None if self.output is None else tuple(d.largest for d in self.output)
+        return (
+            f"ReceptiveFields(layers={len(self.layers)}, output={sizes}, "
+            f"warnings={len(self.warnings)})"
+        )
 
     def by_label(self) -> dict[str, LayerField]:
         """Row label -> field."""

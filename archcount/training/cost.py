@@ -31,7 +31,7 @@ from archcount.engine.rules.registry import Registry
 from archcount.engine.stack import row_modules
 from archcount.engine.walk import batch_of
 from archcount.errors import InputError
-from archcount.records import call_label
+from archcount.records import Drawn, call_label
 from archcount.training.options import TrainingOptions
 from archcount.training.trace import Traced, trace
 
@@ -73,9 +73,9 @@ class LayerCost:
         return {"name": self.label, "type": self.type} | {f: getattr(self, f) for f in FIELDS}
 
 
-@dataclass(frozen=True)
-class TrainingCost:
-    """One training step at options.batch: per layer and in total."""
+@dataclass(frozen=True, repr=False)
+class TrainingCost(Drawn):
+    """One training step at options.batch: per layer and in total (print() shows the table)."""
 
     options: TrainingOptions
     layers: tuple[LayerCost, ...]
@@ -116,6 +116,13 @@ class TrainingCost:
     def peak_bytes(self) -> int:
         """The estimated peak of one step: state plus activations."""
         return self.state_bytes + self.activation_bytes
+
+    def __repr__(self) -> str:
+        """'TrainingCost(batch=..., layers=N, training_macs=..., peak_bytes=...)': one line."""
+        return (
+            f"TrainingCost(batch={self.options.batch}, layers={len(self.layers)}, "
+            f"training_macs={self.training_macs:_}, peak_bytes={self.peak_bytes:_})"
+        )
 
     def totals(self) -> dict[str, int]:
         """The JSON `training` totals."""
