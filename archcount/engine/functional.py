@@ -47,7 +47,7 @@ class OpCount:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FunctionalOps:
     """The ops no counted module covers, and how many op calls the rules did cover."""
 
@@ -70,6 +70,14 @@ class FunctionalOps:
     def unknown(self) -> tuple[str, ...]:
         """Ops with no connection formula."""
         return tuple(dict.fromkeys(x.op for x in self.ops if x.connections is None))
+
+    def __repr__(self) -> str:
+        """'FunctionalOps(ops=N, convention=..., outputs=..., connections=..., ...)': one line."""
+        return (
+            f"FunctionalOps(ops={len(self.ops)}, convention={self.convention.value!r}, "
+            f"outputs={self.outputs:_}, connections={self.connections:_}, "
+            f"unknown={list(self.unknown)}, warnings={len(self.warnings)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON `functional` object."""

@@ -144,3 +144,23 @@ def test_importing_archcount_loads_neither_rich_nor_render():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_functional_ops_repr_is_one_line():
+    """A container's own ops (x @ x.T here): their count, not every OpCount."""
+
+    class Gram(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre = nn.Identity()
+
+        def forward(self, x):
+            x = self.pre(x)
+            return x @ x.transpose(-1, -2)
+
+    run = archcount.record(archcount.prepare(Gram(), (1, 5, 3)))
+    f = run.functional()
+    assert repr(f) == (  # 5x5 outputs, each of 3 taps
+        "FunctionalOps(ops=1, convention='units', outputs=25, connections=75, unknown=[], "
+        "warnings=0)"
+    )
