@@ -94,7 +94,8 @@ def test_repr_is_one_line_with_the_totals(run):
     ]
 
 
-def test_a_training_cost_prints_its_table(run):
+def test_a_training_cost_prints_its_table(run, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for its rules: cells() splits on them
     cost = run.training()
     table = cells(str(cost))
     for x in cost.layers:
