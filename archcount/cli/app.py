@@ -18,12 +18,15 @@ from archcount.cli.padding import padding_command
 
 
 class DefaultGroup(OneLineGroup):
-    """A group whose first argument, when it is not a command name, goes to `count`."""
+    """A group whose first argument, when it is neither a command name nor one of the group's
+    own options (--help, --version), goes to `count`: `archcount --nf 16` is a count that lacks
+    its TARGET, not an unknown option of the group."""
 
     default_command = "count"
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        own = {o for p in self.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
+        if args and args[0] not in self.commands and args[0].partition("=")[0] not in own:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 

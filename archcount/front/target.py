@@ -8,6 +8,7 @@ for is the model's own declaration (archcount.Symbols), not read from these name
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import os
 import sys
@@ -16,6 +17,9 @@ from typing import Any
 
 from archcount.errors import TargetError
 
+# How alike a mistyped class and a real one must be (difflib's ratio): 'PoolUpsampleNt' and
+# 'PoolUpsampleNet' are 0.97, a one-letter slip in a 6-letter name 0.83
+NAME_CUTOFF = 0.75
 # The homework's constructor names, reachable as --nic/--nf/--nc/--k.
 HOMEWORK_ARGS = {"nic": "num_in_channels", "nf": "num_filters", "nc": "num_colours", "k": "kernel"}
 
@@ -43,14 +47,25 @@ def load_target(spec: str) -> Callable[..., Any]:
     if os.getcwd() not in sys.path:  # let users count models defined in their working folder
         sys.path.insert(0, os.getcwd())
     module = _imported(module_name)
-    obj = module
+    obj, where = module, spec[: len(spec) - len(attr)]  # 'models.' or 'pkg.mod:'
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise TargetError(f"module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
+            hint = _near(obj, part, where)
+            raise TargetError(f"module {module_name!r} has no attribute {attr!r}{hint}")
+        obj, where = getattr(obj, part), f"{where}{part}."
     if not callable(obj):
         raise TargetError(f"{spec} is not a class or a function")
     return obj
+
+
+def _near(obj: Any, name: str, where: str) -> str:
+    """'; did you mean models.PoolUpsampleNet?': the classes and functions of `obj` alike to
+    `name`, each written as a TARGET (`where` is what precedes the name)."""
+    names = [n for n in dir(obj) if not n.startswith("_")]
+    # only the few alike are read: a lazy package (transformers) imports what is read
+    alike = difflib.get_close_matches(name, names, n=6, cutoff=NAME_CUTOFF)
+    near = [n for n in alike if callable(getattr(obj, n, None))][:3]
+    return f"; did you mean {' or '.join(where + n for n in near)}?" if near else ""
 
 
 def _imported(module_name: str):

@@ -30,6 +30,10 @@ OFFICIAL_MD5 = {
     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
     "test_batch": "40351d587109b95175f43aff81a1287e",
 }
+# A --data-dir without batches is searched this deep, over at most this many folders a level
+# (a home folder must not cost a walk of the disk), for the folder the user meant
+BELOW_DEPTH = 2
+BELOW_FOLDERS = 200
 HOW_TO_GET = (
     "download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz, extract it and pass "
     "--data-dir path/to/cifar-10-batches-py"
@@ -95,12 +99,43 @@ def find_batch_dir(data_dir: str | Path) -> Path:
     """The folder holding the batches: data_dir itself or its cifar-10-batches-py/ child."""
     root = Path(data_dir)
     for folder in (root, root / "cifar-10-batches-py"):
-        if (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file():
+        if _has_batches(folder):
             missing = [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (folder / n).is_file()]
             if missing:
                 raise TrainError(f"CIFAR-10 in {folder} lacks {', '.join(missing)}: {HOW_TO_GET}")
             return folder
-    raise TrainError(f"no CIFAR-10 python batches in {root}: {HOW_TO_GET}")
+    below = batches_below(root)
+    looked = f"no CIFAR-10 python batches in {root} (nor in its cifar-10-batches-py/)"
+    if below is not None:
+        raise TrainError(
+            f"{looked}; {below.relative_to(root)}/ below it has them: pass --data-dir {below}"
+        )
+    raise TrainError(f"{looked}: {HOW_TO_GET}")
+
+
+def batches_below(root: Path, depth: int = BELOW_DEPTH) -> Path | None:
+    """The first folder (sorted, hidden ones skipped) at most `depth` levels below `root` that
+    holds batches: where a --data-dir one or two folders too high meant to point."""
+    level = [root]
+    for _ in range(depth):
+        level = [child for folder in level for child in _subfolders(folder)][:BELOW_FOLDERS]
+        for folder in level:
+            if _has_batches(folder):
+                return folder
+    return None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The visible subfolders of `folder`, sorted; none where it cannot be read."""
+    try:
+        children = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        return [p for p in children if p.is_dir()]
+    except OSError:
+        return []
+
+
+def _has_batches(folder: Path) -> bool:
+    return (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file()
 
 
 def checksum_notes(digests: dict[str, str]) -> list[str]:
