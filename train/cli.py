@@ -16,6 +16,7 @@ from archcount.cli.group import OneLineGroup
 from train.config import Choice, Device, Net, Shuffle
 from train.errors import user_errors
 from train.experiments.cli import register as _register_experiments
+from train.run_lock import NET_OUTPUTS, RUN_OUTPUTS
 
 if TYPE_CHECKING:  # torch loads inside the command, so `--help` (and other commands) stay fast
     from train.config import TrainConfig
@@ -184,8 +185,19 @@ def _train_one(cfg: TrainConfig, data, run_dir: Path, resume: bool, dist, seen: 
     with rich_hooks(console, err_console, cfg.model, cfg.epochs, seen) as hooks:
         result = train_model(cfg, data, run_dir / cfg.model, resume, hooks, dist)
     console.print(epoch_table(result))
-    console.print(f"outputs: {escape(str(run_dir / cfg.model))}/", highlight=False)
+    _say_written(run_dir / cfg.model, NET_OUTPUTS)
     return result
+
+
+def _say_written(folder: Path, names: tuple[str, ...]) -> None:
+    """'wrote runs/colorize/UNet/: checkpoint.pt (PyTorch checkpoint, 623,396 bytes), …' on
+    stderr, as archcount says each file it writes: the files, their formats and sizes."""
+    from archcount.cli.output import described
+
+    files = ", ".join(f"{n} ({described(folder / n)})" for n in names if (folder / n).is_file())
+    err_console.print(
+        f"wrote {escape(str(folder))}/: {escape(files)}", highlight=False, soft_wrap=True
+    )
 
 
 def _compare(results: list[RunResult], run_dir: Path) -> None:
@@ -194,7 +206,8 @@ def _compare(results: list[RunResult], run_dir: Path) -> None:
     from train.report import comparison_rows, comparison_table
 
     rows = comparison_rows(results)
-    write_atomic(run_dir / "comparison.json", dumps(rows, "comparison.json"))
+    write_atomic(run_dir / RUN_OUTPUTS[0], dumps(rows, RUN_OUTPUTS[0]))
+    _say_written(run_dir, RUN_OUTPUTS)
     if len(results) > 1:
         console.print(comparison_table(rows))
 

@@ -11,8 +11,8 @@ from archcount.cli.options import (
     ConventionOpt,
     Debug,
     Fix,
+    FormsOutput,
     Json,
-    Output,
     Size,
     SymbolicShape,
     Target,
@@ -47,7 +47,7 @@ def check_command(
     input_shape: SymbolicShape = None,
     convention: ConventionOpt = Convention.UNITS,
     json_out: Json = False,
-    output: Output = None,
+    output: FormsOutput = None,
     debug: Debug = False,
 ) -> None:
     """Check your closed forms against the derived truth: ✓, or what accounts for a difference.

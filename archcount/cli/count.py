@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -309,21 +308,18 @@ def _data(counted, shown, asked: bool) -> dict:
 
 def _plot(path: str, fmt: str, report, nodes, log: bool) -> None:
     """Bars per layer, or per module shown with --depth, drawn to `path` atomically."""
-    from archcount.files import write_atomic
+    from archcount.cli.output import written
     from archcount.render.plot import Bar, chart_rows, layer_bars, layers_chart
 
     bars = layer_bars(report)
     if nodes is not None:
         bars = [Bar(f"{x.label} ({x.type})", *_sums(x.totals)) for x in nodes]
-    write_atomic(path, layers_chart(report, bars, fmt, log), "--plot")
     rows = chart_rows(bars)
-    if rows.summed:  # the chart says so in its title; the terminal too
-        print(
-            f"note: --plot {path}: the {len(rows.bars) - 1} largest of "
-            f"{len(rows.bars) - 1 + rows.summed:,} rows drawn, the other {rows.summed:,} summed "
-            "on its last row (--depth N draws modules instead)",
-            file=sys.stderr,
-        )
+    capped = (  # the chart says so in its title; the line that says it was written too
+        f"the {len(rows.bars) - 1} largest of {len(rows.bars) - 1 + rows.summed:,} rows drawn, "
+        f"the other {rows.summed:,} summed on its last row (--depth N draws modules instead)"
+    )
+    written(path, layers_chart(report, bars, fmt, log), "--plot", capped if rows.summed else "")
 
 
 def _sums(t) -> tuple[int, int, int | None]:

@@ -13,13 +13,15 @@ from archcount.cli.options import (
     Debug,
     DtypeOpt,
     Fix,
+    FormsOutput,
     Freeze,
     Json,
     OptimizerOpt,
-    Output,
+    Size,
     SymbolicShape,
     Target,
     TrainingFlag,
+    bounded,
     constructor_args,
     parse_fix,
     parse_symbolic_shape,
@@ -87,6 +89,7 @@ def derive_command(
     target: Target,
     vars_: Vars = None,
     fix: Fix = None,
+    size: Size = None,
     arg: Arg = None,
     input_shape: SymbolicShape = None,
     convention: ConventionOpt = Convention.UNITS,
@@ -99,12 +102,14 @@ def derive_command(
     plot: Plot = None,
     plot_over: PlotOver = None,
     json_out: Json = False,
-    output: Output = None,
+    output: FormsOutput = None,
     debug: Debug = False,
 ) -> None:
     """Derive each total's closed form from the hooks alone (and where it holds).
 
-    [dim]archcount derive models.ConvTransposeNet --fix S=32 --per-layer[/]
+    Input sizes --fix leaves out (S) are held at --size, as `check` holds them, else derived in.
+
+    [dim]archcount derive models.ConvTransposeNet --size 32 --per-layer[/]
     [dim]archcount derive mymodels.Net --vars width --input-shape 4,16[/]
     [dim]archcount derive models.PoolUpsampleNet --training --vars B,S[/]  (B: the batch)
     """
@@ -124,6 +129,7 @@ def derive_command(
         derivation = None
         with prints_to_stderr(json_out):
             model = sampled(target, constructor_args(arg), parse_symbolic_shape(input_shape))
+            fixed = held_at_size(model, fixed, size, names)
             if quantity is Quantity.RECEPTIVE_FIELD:
                 renderable, data = _fields(model, names, fixed, per_layer)
             elif training:
@@ -133,6 +139,21 @@ def derive_command(
         if plot and derivation is not None:
             _plot(plot, plot_over, model, derivation)
         show(renderable, data, json_out, output)
+
+
+def held_at_size(model, fixed: dict[str, int], size: int | None, names) -> dict[str, int]:
+    """--fix's values, and each input size it leaves out held at --size, as `check` holds them."""
+    if size is None:
+        return fixed
+    from archcount.errors import InputError
+
+    if size < 1:
+        raise InputError(f"--size {size}: an input size is a whole number >= 1")
+    sizes = [s for s in model.sizes if s not in fixed]
+    clash = [s for s in sizes if s in (names or ())]
+    if clash:
+        raise InputError(f"--size holds {clash[0]}, which --vars derives in: give one of them")
+    return fixed | {s: bounded("--size", size) for s in sizes}
 
 
 def _fields(model, names, fixed, per_layer: bool):
@@ -169,8 +190,8 @@ def _counts(model, names, fixed, convention, per_layer: bool):
 
 def _plot(path: str, over: str | None, model, derivation) -> None:
     """Each total over one variable, drawn to `path` (written atomically)."""
+    from archcount.cli.output import written
     from archcount.errors import DerivationError
-    from archcount.files import write_atomic
     from archcount.front.series import parse_over, series
     from archcount.render.plot import chart_format, series_chart
 
@@ -178,4 +199,4 @@ def _plot(path: str, over: str | None, model, derivation) -> None:
         raise DerivationError("--plot needs a variable to draw over: give --vars")
     name, span = parse_over(over) if over else (derivation.variables[0].name, None)
     chart = series_chart(series(model, derivation, name, span), chart_format(path))
-    write_atomic(path, chart, "--plot")
+    written(path, chart, "--plot")

@@ -99,16 +99,38 @@ SymbolicShape = Annotated[
         "4,L or 3,S,S (default: the model's declared input).",
     ),
 ]
+# What --output writes, by suffix (render.export writes them); .csv holds a count's layer rows,
+# which derive and check have none of. Help and the check below read these, so they agree.
+OUTPUT_SUFFIXES = (".md", ".html", ".htm", ".svg", ".json", ".csv")
+FORMS_SUFFIXES = (".md", ".html", ".htm", ".svg", ".json")
+
+
+def _suffix_in(accepted: tuple[str, ...]):
+    """An --output callback: a FILE whose suffix is not `accepted` is a usage error at once."""
+
+    def checked(value: str | None) -> str | None:
+        if value is not None and os.path.splitext(value)[1].lower() not in accepted:
+            raise typer.BadParameter(f"{value}: use one of {', '.join(accepted)}")
+        return value
+
+    return checked
+
+
 Output = Annotated[
     str | None,
     typer.Option(
-        "--output",
-        "-o",
-        metavar="FILE",
-        help="Also write to FILE: .md, .html, .svg (as shown), .json, or .csv (a count's "
-        "rows: one per layer, then the totals).",
+        "--output", "-o", metavar="FILE", callback=_suffix_in(OUTPUT_SUFFIXES),
+        help=f"Also write to FILE: {', '.join(OUTPUT_SUFFIXES[:-2])} (as shown), .json, or .csv "
+        "(a count's rows: one per layer, then the totals).",
     ),
-]
+]  # fmt: skip
+FormsOutput = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o", metavar="FILE", callback=_suffix_in(FORMS_SUFFIXES),
+        help=f"Also write to FILE: {', '.join(FORMS_SUFFIXES[:-1])} (as shown) or .json.",
+    ),
+]  # fmt: skip
 Fix = Annotated[
     list[str] | None,
     typer.Option(
