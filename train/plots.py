@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from archcount.files import write_atomic
 
@@ -25,9 +26,15 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def save_curves(path: Path, metrics: list[dict], title: str) -> None:
+    """curves_figure(metrics, title) as a PNG at `path`."""
+    _save(curves_figure(metrics, title), path)
+
+
+def curves_figure(metrics: list[dict], title: str) -> Figure:
     """Two panels over epochs: train/val loss, and train/val pixel accuracy; the train curve is
-    the running mean over the epoch's steps in train mode, the validation one is eval mode."""
-    fig = Figure(figsize=(9, 3.8))
+    the running mean over the epoch's steps in train mode, the validation one is eval mode.
+    One legend for both, below them: inside either panel it covered points and tick labels."""
+    fig = Figure(figsize=(9, 4.2), layout="constrained")
     epochs = [row["epoch"] for row in metrics]
     train_label = "train (mean over the epoch's steps, train mode, weights changing)"
     for ax, key, label in zip(fig.subplots(1, 2), ("loss", "acc"), ("cross-entropy", "accuracy")):
@@ -41,10 +48,12 @@ def save_curves(path: Path, metrics: list[dict], title: str) -> None:
         )
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"pixel {label}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.2
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     fig.suptitle(title)
-    _save(fig, path)
+    return fig
 
 
 def save_samples(
