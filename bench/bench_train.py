@@ -210,12 +210,17 @@ def whole(args) -> None:
 def fidelity(args) -> None:
     """Final metrics of train.loop (default, and --shuffle epoch) beside the starter's loop."""
     ref = _starter_oracle()
+    import torch
+
     from train.config import TrainConfig
     from train.data.cifar import load_colorization
     from train.loop import train_model
 
     data = load_colorization(args.data_dir, palette=args.palette)
-    print(f"{args.epochs} epochs, batch {args.batch_size}, NF {args.num_filters}, seed 0, CPU")
+    # the thread count is part of the result: it sets the order of the CPU kernels' sums
+    threads = torch.get_num_threads()
+    print(f"{args.epochs} epochs, batch {args.batch_size}, NF {args.num_filters}, seed 0, CPU, "
+          f"{threads} thread{'s' if threads > 1 else ''}")  # fmt: skip
     print(f"{'net':<18}{'loop':<22}{'train loss':>11}{'val loss':>10}{'val acc':>9}")
     for net in args.nets.split(","):
         cfg = TrainConfig(
