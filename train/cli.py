@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -195,9 +196,7 @@ def _say_written(folder: Path, names: tuple[str, ...]) -> None:
     from archcount.cli.output import described
 
     files = ", ".join(f"{n} ({described(folder / n)})" for n in names if (folder / n).is_file())
-    err_console.print(
-        f"wrote {escape(str(folder))}/: {escape(files)}", highlight=False, soft_wrap=True
-    )
+    print(f"wrote {folder}/: {files}", file=sys.stderr)  # plain: a path is never rich markup
 
 
 def _compare(results: list[RunResult], run_dir: Path) -> None:

@@ -31,3 +31,12 @@ def test_each_written_file_is_said_with_its_size(tiny_cifar_dir, tiny_palette, t
             assert what.endswith(f"{(folder / name).stat().st_size:,} bytes")
     assert set(re.findall(r"([\w.]+) \(", wrote[0])) == set(NET_OUTPUTS)
     assert "comparison.json (JSON, " in wrote[1]
+
+
+def test_a_run_folder_with_markup_is_said_as_it_is(tiny_cifar_dir, tiny_palette, tmp_path):
+    np.save(tmp_path / "palette8.npy", tiny_palette)
+    runs = tmp_path / "[bold]runs :llama:"
+    args = ["--model", "UNet", "--data-dir", tiny_cifar_dir, "--palette", tmp_path / "palette8.npy"]
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--run-dir", runs, *FAST]])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {runs}/: comparison.json (JSON, " in result.stderr

@@ -140,3 +140,10 @@ def test_derive_size_and_vars_naming_the_size_are_refused():
     assert (
         result.stderr.strip() == "error: --size holds S, which --vars derives in: give one of them"
     )
+
+
+def test_a_file_name_with_markup_is_said_as_written(here):
+    out = here / "[bold]report :llama:.md"
+    result = run(*COMMANDS["count"], "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert said(result) == [f"--output: wrote {out} (Markdown, {out.stat().st_size:,} bytes)"]
