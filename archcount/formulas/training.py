@@ -98,7 +98,9 @@ def derive_training(
         put = lambda x, i=i: at((*base[:i], x, *base[i + 1 :]))  # noqa: E731
         prog, broken = probe(var.name, var.base, put)
         if prog.step == 0:
-            raise DerivationError(f"the training totals are no polynomial in {var.name}")
+            why = at(base)  # a fault at the base point (a --freeze matching nothing) is said as is
+            no_fit = f"the training totals are no polynomial in {var.name}"
+            raise DerivationError(why if isinstance(why, str) else no_fit)
         if broken:
             why = broken[0].unbuildable or "not a polynomial on every value"
             restrictions.append(

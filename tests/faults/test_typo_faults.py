@@ -71,11 +71,6 @@ def test_options_without_a_target_say_the_target_is_missing(ws):
     ws.run("--json", says="Missing argument 'target'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derive --training swallows the refusal at every probed point and says 'the training "
-    "totals are no polynomial in B' (formulas/training.derive_training; not cliux's file)",
-)
 def test_a_freeze_pattern_that_matches_nothing_is_refused_by_derive_too(ws):
     ws.run(
         "derive", "models.PoolUpsampleNet", "--training", "--freeze", "cnov.*",
