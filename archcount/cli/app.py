@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from archcount.cli.calibrate import calibrate_command
 from archcount.cli.check import check_command
 from archcount.cli.count import count_command
 from archcount.cli.derive import derive_command
@@ -69,6 +70,7 @@ app.command("count")(count_command)
 app.command("padding")(padding_command)
 app.command("derive")(derive_command)
 app.command("check")(check_command)
+app.command("calibrate")(calibrate_command)
 
 
 def main() -> None:

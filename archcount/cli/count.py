@@ -154,6 +154,27 @@ ReceptiveField = Annotated[
     ),
 ]
 
+TimeFlag = Annotated[
+    bool,
+    typer.Option(
+        "--time",
+        help="Per layer: bytes read and written, MACs/byte, what binds (compute, memory, "
+        "per-op overhead) and the predicted time (forward; with --training backward too).",
+        rich_help_panel="Views",
+    ),
+]
+
+Hardware = Annotated[
+    str,
+    typer.Option(
+        "--hardware",
+        metavar="NAME",
+        help="With --time: auto (the calibration of the device counted on), cpu, cuda "
+        "(archcount calibrate), or a spec-sheet preset: h100-sxm, h200-sxm, a100-sxm-80gb.",
+        rich_help_panel="Views",
+    ),
+]
+
 
 def count_command(
     target: Target,
@@ -185,6 +206,8 @@ def count_command(
     plot: Plot = None,
     log: Log = False,
     receptive_field: ReceptiveField = False,
+    time: TimeFlag = False,
+    hardware: Hardware = "auto",
     json_out: Json = False,
     output: Output = None,
     debug: Debug = False,
@@ -226,7 +249,13 @@ def count_command(
         data = _data(counted, shown, depth is not None)
         if plot:
             _plot(plot, fmt, counted.report, shown.drawn(), log)
-        show(counted_renderable(counted, summary=shown), data, json_out, output)
+        renderable = counted_renderable(counted, summary=shown)
+        if time:  # a second build, spied op by op (archcount.roofline)
+            from archcount.cli.timeview import timed
+
+            asked = shown.depth if depth is not None else None  # JSON: as _data's modules
+            renderable = timed(request, hardware, cost is not None, data, renderable, shown.depth, asked)
+        show(renderable, data, json_out, output)
 
 
 def _request(target, homework, arg, size, batch, input_shape, input_dtype, device, options, inputs):

@@ -1,0 +1,119 @@
+"""`archcount calibrate`: pi per op class and dtype, beta and tau, measured on this machine.
+
+Each figure is the median time of one kernel run back to back for a fixed share of the time
+budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
+element-wise tanh on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
+any cache (beta, three arrays' bytes per call); an add of one-element tensors (tau, the
+per-op dispatch). On CUDA every call is timed between synchronisations.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from archcount.errors import InputError
+from archcount.roofline.hardware import Hardware, OpClass
+
+# per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), tanh and stream sizes
+SIZES = {
+    "cpu": dict(gemm=512, conv=(8, 64, 32), attention=(4, 4, 256, 64), ew=2**15, stream=2**23),
+    "cuda": dict(
+        gemm=8192, conv=(64, 128, 56), attention=(8, 16, 2048, 64), ew=2**24, stream=2**28
+    ),
+}
+DTYPES = {"cpu": ("float32", "bfloat16"), "cuda": ("float32", "bfloat16", "float16")}
+Progress = Callable[[str], None]
+
+
+def seconds_per_call(fn: Callable[[], object], budget: float, device: str) -> float:
+    """The median seconds of one call of `fn`, run back to back for about `budget` s."""
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    fn()
+    sync()
+    times: list[float] = []
+    end = time.perf_counter() + budget
+    while time.perf_counter() < end or len(times) < 3:
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _kernels(device: str, dtype: torch.dtype) -> dict[OpClass, tuple[int, Callable]]:
+    """(MACs, the call) per op class, on tensors made once."""
+    s = SIZES[device]
+
+    def rand(*shape):
+        return torch.randn(*shape, device=device, dtype=dtype)
+
+    n = s["gemm"]
+    a, b = rand(n, n), rand(n, n)
+    nb, c, side = s["conv"]
+    x, w = rand(nb, c, side, side), rand(c, c, 3, 3)
+    q = k = v = rand(*s["attention"])
+    B, H, L, E = s["attention"]
+    y = rand(s["ew"])
+    return {
+        OpClass.GEMM: (n**3, lambda: a @ b),
+        OpClass.CONV: (nb * c * side * side * c * 9, lambda: F.conv2d(x, w, padding=1)),
+        OpClass.ATTENTION: (B * H * L * L * 2 * E, lambda: F.scaled_dot_product_attention(q, k, v)),
+        OpClass.ELEMENTWISE: (y.numel(), lambda: torch.tanh(y)),
+    }
+
+
+def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = print) -> Hardware:
+    """Measure this machine's pi, beta and tau on `device` within about `seconds`."""
+    if device not in SIZES:
+        raise InputError(f"--device {device[:20]!r}: use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: PyTorch sees no CUDA device here")
+    dtypes = DTYPES[device]
+    share = seconds / (3 * len(dtypes) + 3 + 2)  # the kernels per dtype, tanh, beta, tau
+    pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
+    for name in dtypes:
+        for op_class, (macs, fn) in _kernels(device, getattr(torch, name)).items():
+            if op_class is OpClass.ELEMENTWISE and name != "float32":
+                continue
+            rate = macs / seconds_per_call(fn, share, device)
+            pi[op_class.value][name] = rate
+            progress(f"{op_class.value:<11} {name:<8}  {rate / 1e9:12,.1f} GMAC/s")
+    beta = stream(device, 2 * share)
+    progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
+    tau = dispatch(device, share)
+    progress(f"{'tau':<20}  {tau * 1e6:12,.2f} µs per op")
+    return Hardware(device, device, pi, beta, tau, f"calibrated on {_machine(device)}")
+
+
+def stream(device: str, budget: float) -> float:
+    """Bytes per second of c = a + b on arrays far larger than the caches (reads 2, writes 1)."""
+    n = SIZES[device]["stream"]
+    a, b = torch.ones(n, device=device), torch.ones(n, device=device)
+    c = torch.empty_like(a)
+    bytes_ = 3 * n * a.element_size()
+    return bytes_ / seconds_per_call(lambda: torch.add(a, b, out=c), budget, device)
+
+
+def dispatch(device: str, budget: float) -> float:
+    """Seconds per op of a one-element add: what every op costs beyond its work."""
+    a, b = torch.ones(1, device=device), torch.ones(1, device=device)
+    calls = 200
+
+    def many():
+        for _ in range(calls):
+            torch.add(a, b)
+
+    return seconds_per_call(many, budget, device) / calls
+
+
+def _machine(device: str) -> str:
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    threads = torch.get_num_threads()
+    return f"{platform.processor() or platform.machine()} CPU, {threads} threads"

@@ -1,0 +1,143 @@
+"""What a machine does per second: pi per op class and dtype, beta, tau; presets, the cache.
+
+A Hardware is plain data, read and written as strict JSON (never a pickle) and validated on
+load. Presets are the vendors' spec sheets (dense tensor-core peaks, HBM bandwidth); their tau
+is not on any sheet and says so. A calibration is cached per device in the user's cache folder
+(XDG_CACHE_HOME, else ~/.cache) under archcount/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from archcount.errors import InputError
+from archcount.files import write_atomic
+
+FORMAT = 1  # the cache file's version: a file of another version is refused, not misread
+
+
+class OpClass(str, Enum):
+    """Which peak an op's multiply-adds run at."""
+
+    GEMM = "gemm"  # mm, addmm, bmm, baddbmm
+    CONV = "conv"  # convolution and its backward
+    ATTENTION = "attention"  # scaled_dot_product_attention, fused or not
+    ELEMENTWISE = "elementwise"  # everything else: one operation per element
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Peaks of one machine: pi[class][dtype] MACs/s, beta bytes/s, tau s per op."""
+
+    name: str
+    device: str  # cpu or cuda: what the peaks were measured (or specified) on
+    pi: dict[str, dict[str, float]]  # OpClass value -> dtype name ('float32') -> MACs/s
+    beta: float
+    tau: float
+    source: str  # 'calibrated on …' or the spec sheet it comes from
+
+    def rate(self, op_class: OpClass, dtype: str) -> float:
+        """MACs/s of `op_class` in `dtype`; float32's when that dtype was not measured."""
+        rates = self.pi[op_class.value]
+        return rates.get(dtype) or rates["float32"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cache file's JSON object."""
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "device": self.device,
+            "pi": self.pi,
+            "beta": self.beta,
+            "tau": self.tau,
+            "source": self.source,
+        }
+
+
+def from_dict(data: Any, where: str) -> Hardware:
+    """A Hardware from its JSON object; InputError naming `where` when anything is off."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{where}: not an archcount calibration (format {FORMAT})")
+    pi = data.get("pi")
+    ok = isinstance(pi, dict) and {c.value for c in OpClass} <= set(pi)
+    ok = ok and all(
+        isinstance(r, dict) and "float32" in r and all(map(_positive, r.values()))
+        for r in pi.values()
+    )
+    texts = (data.get("name"), data.get("device"), data.get("source"))
+    if not ok or not all(isinstance(t, str) for t in texts):
+        raise InputError(f"{where}: a calibration needs pi per op class (float32 at least)")
+    if not _positive(data.get("beta")) or not _positive(data.get("tau")):
+        raise InputError(f"{where}: beta and tau must be positive numbers")
+    return Hardware(data["name"], data["device"], pi, data["beta"], data["tau"], data["source"])
+
+
+def _positive(x: Any) -> bool:
+    ok = isinstance(x, (int, float)) and not isinstance(x, bool)
+    return ok and math.isfinite(x) and x > 0
+
+
+def cache_file(device: str) -> Path:
+    """Where the calibration of `device` is kept: $XDG_CACHE_HOME/archcount/calibration-cpu.json."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "archcount" / f"calibration-{device}.json"
+
+
+def save(hardware: Hardware) -> Path:
+    """Write `hardware` to its device's cache file, atomically; the path."""
+    path = cache_file(hardware.device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, json.dumps(hardware.to_dict(), indent=2) + "\n", "calibration")
+
+
+def load(device: str) -> Hardware | None:
+    """The cached calibration of `device`, or None when there is none (a bad file refused)."""
+    path = cache_file(device)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"calibration {path}: unreadable ({type(exc).__name__})") from None
+    return from_dict(data, f"calibration {path}")
+
+
+def _sheet(name, sheet, fp32, tf32, half, elementwise, beta) -> Hardware:
+    """A preset from spec-sheet TFLOPS (dense) and TB/s; MACs are half the FLOPs."""
+    mac = {k: v * 1e12 / 2 for k, v in {"float32": fp32, "half": half, "tf32": tf32}.items()}
+    tensor = {"float32": mac["float32"], "bfloat16": mac["half"], "float16": mac["half"]}
+    # PyTorch runs fp32 convolutions in TF32 on tensor cores by default (cudnn.allow_tf32),
+    # fp32 matmuls not (matmul.allow_tf32 is False): the two classes differ in fp32
+    conv = dict(tensor, float32=mac["tf32"])
+    ew = {d: elementwise * 1e12 for d in ("float32", "bfloat16", "float16")}
+    pi = {"gemm": tensor, "conv": conv, "attention": dict(tensor), "elementwise": ew}
+    source = f"spec sheet: {sheet}; tau 5 µs assumed (no sheet gives a per-op overhead)"
+    return Hardware(name, "cuda", pi, beta * 1e12, 5e-6, source)
+
+
+# (name, sheet, fp32 TFLOPS, TF32 dense, BF16/FP16 dense, element ops/s 1e12, TB/s): the SXM
+# parts' sheets; an element-wise op is taken as one fp32 FMA-pipe operation per element
+PRESETS: dict[str, Hardware] = {
+    h.name: h
+    for h in (
+        _sheet("h100-sxm", "NVIDIA H100 SXM5 80GB datasheet", 67, 494.7, 989.4, 33.5, 3.35),
+        _sheet("h200-sxm", "NVIDIA H200 SXM 141GB datasheet", 67, 494.7, 989.4, 33.5, 4.8),
+        _sheet("a100-sxm-80gb", "NVIDIA A100 80GB SXM datasheet", 19.5, 156, 312, 9.75, 2.039),
+    )
+}
+
+
+def hardware_named(name: str) -> Hardware | None:
+    """A preset by name, or the cached calibration of 'cpu'/'cuda' (None when not calibrated)."""
+    if name in PRESETS:
+        return PRESETS[name]
+    if name in ("cpu", "cuda"):
+        return load(name)
+    choices = ", ".join(("cpu", "cuda", *PRESETS))
+    raise InputError(f"--hardware {name[:40]!r}: use one of {choices}")

@@ -1,0 +1,101 @@
+"""What one aten op moves and computes: bytes read and written, its class, dtype and MACs.
+
+Bytes: each distinct storage among the op's input tensors once (read), each among its
+outputs once (written), `untyped_storage().nbytes()` whole: a weight read by an op is read
+once by it, a view of a larger tensor reads that tensor's storage. A view op (its schema
+aliases its output to an input: view, t, expand, detach) moves nothing. MACs: PyTorch's own
+FLOP formulas (torch.utils.flop_counter, halved) for GEMMs, convolutions and attention kernels;
+any other op is element-wise, one operation per element of its largest output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+import torch
+from torch.utils._pytree import tree_leaves
+
+from archcount.roofline.hardware import OpClass
+
+# The fused SDPA kernels of the CPU, which torch.utils.flop_counter has no formula for
+_SDPA_CPU = ("_scaled_dot_product_flash_attention_for_cpu",)
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """One op call, whole batch: where it ran, what it moved and computed."""
+
+    row: str  # the time row: a module call's label, or 'owner (aten.op)' for a module's own code
+    owner: str | None  # own-code ops: the module whose forward ran it (None: a module call's)
+    op: str  # 'aten.mm', 'scaled_dot_product_attention' (the count's label)
+    backward: bool
+    op_class: OpClass
+    dtype: str  # 'float32'
+    macs: int
+    bytes_read: int
+    bytes_written: int
+
+
+def tensors_of(obj) -> list[torch.Tensor]:
+    """Every tensor in nested args, kwargs or outputs."""
+    return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
+
+
+def storage_bytes(tensors) -> int:
+    """Bytes of the distinct storages the tensors view, each once."""
+    seen: dict[int, int] = {}
+    for t in tensors:
+        s = t.untyped_storage()
+        seen.setdefault(s._cdata, s.nbytes())
+    return sum(seen.values())
+
+
+def moved(func, args, kwargs, out) -> tuple[int, int]:
+    """(bytes read, bytes written) of one op call; (0, 0) for a view."""
+    if func.is_view:
+        return 0, 0
+    return storage_bytes(tensors_of((args, kwargs))), storage_bytes(tensors_of(out))
+
+
+def dtype_of(ins, outs) -> str:
+    """The name of the first floating dtype among outputs, then inputs ('float32' if none)."""
+    for t in (*outs, *ins):
+        if t.dtype.is_floating_point:
+            return str(t.dtype).removeprefix("torch.")
+    return "float32"
+
+
+def attention_macs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> int:
+    """Scores q·kᵀ and the weighted values: every query row times S keys, E + Ev taps each."""
+    return prod(q.shape[:-1]) * k.shape[-2] * (q.shape[-1] + v.shape[-1])
+
+
+def classified(func, args, kwargs, out) -> tuple[OpClass, int]:
+    """The op's class and MACs, whole batch."""
+    from torch.utils.flop_counter import flop_registry  # imports sympy-free but not cheap
+
+    packet = func.overloadpacket
+    name = packet.__name__
+    formula = flop_registry.get(packet)
+    if formula is not None:
+        macs = formula(*args, **kwargs, out_val=out) // 2
+        if "conv" in name:
+            return OpClass.CONV, macs
+        return (OpClass.ATTENTION if "attention" in name else OpClass.GEMM), macs
+    if name.startswith(_SDPA_CPU):  # forward; its backward does the two products twice over
+        q, k, v = tensors_of(args)[:3]
+        return OpClass.ATTENTION, attention_macs(q, k, v) * (2 if "backward" in name else 1)
+    if func.is_view:
+        return OpClass.ELEMENTWISE, 0
+    outs = tensors_of(out)
+    return OpClass.ELEMENTWISE, max((t.numel() for t in outs), default=0)
+
+
+def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool) -> OpCost:
+    """The OpCost of one aten op call charged to `row`."""
+    op_class, macs = classified(func, args, kwargs, out)
+    read, written = moved(func, args, kwargs, out)
+    dtype = dtype_of(tensors_of((args, kwargs)), tensors_of(out))
+    name = f"aten.{func.overloadpacket.__name__}"
+    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written)
