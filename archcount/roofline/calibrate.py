@@ -2,7 +2,7 @@
 
 Each figure is the median time of one kernel run back to back for a fixed share of the time
 budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
-element-wise tanh on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
+element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
 any cache (beta, three arrays' bytes per call); an add of one-element tensors (tau, the
 per-op dispatch). On CUDA every call is timed between synchronisations.
 """
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from archcount.errors import InputError
 from archcount.roofline.hardware import Hardware, OpClass
 
-# per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), tanh and stream sizes
+# per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
 SIZES = {
     "cpu": dict(gemm=512, conv=(8, 64, 32), attention=(4, 4, 256, 64), ew=2**15, stream=2**23),
     "cuda": dict(
@@ -64,7 +64,7 @@ def _kernels(device: str, dtype: torch.dtype) -> dict[OpClass, tuple[int, Callab
         OpClass.GEMM: (n**3, lambda: a @ b),
         OpClass.CONV: (nb * c * side * side * c * 9, lambda: F.conv2d(x, w, padding=1)),
         OpClass.ATTENTION: (B * H * L * L * 2 * E, lambda: F.scaled_dot_product_attention(q, k, v)),
-        OpClass.ELEMENTWISE: (y.numel(), lambda: torch.tanh(y)),
+        OpClass.ELEMENTWISE: (y.numel(), lambda: torch.mul(y, y)),
     }
 
 
@@ -75,7 +75,7 @@ def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = p
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
-    share = seconds / (3 * len(dtypes) + 3 + 2)  # the kernels per dtype, tanh, beta, tau
+    share = seconds / (3 * len(dtypes) + 3 + 2)  # the kernels per dtype, the product, beta, tau
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
     for name in dtypes:
         for op_class, (macs, fn) in _kernels(device, getattr(torch, name)).items():

@@ -1,0 +1,83 @@
+"""Calibrations: cached as plain JSON in the user's cache folder, validated on load; presets."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from archcount.errors import InputError
+from archcount.roofline import hardware as hw
+from archcount.roofline.calibrate import calibrate
+from archcount.roofline.hardware import PRESETS, OpClass, cache_file, hardware_named, load, save
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_calibrate_measures_every_class_and_round_trips(cache):
+    lines = []
+    h = calibrate("cpu", 2.0, lines.append)
+    assert set(h.pi) == {c.value for c in OpClass} and h.beta > 0 and h.tau > 0
+    assert len(lines) == 3 * 2 + 1 + 2  # a line per measurement: progress
+    path = save(h)
+    assert path == cache / "archcount" / "calibration-cpu.json" == cache_file("cpu")
+    assert json.loads(path.read_text())["format"] == hw.FORMAT
+    assert load("cpu") == h == hardware_named("cpu")
+
+
+def test_no_calibration_is_none(cache):
+    assert load("cpu") is None and hardware_named("cuda") is None
+
+
+BAD = [
+    b"\x80\x04K\x01.",  # a pickle: never unpickled, unreadable as JSON
+    b"[1, 2]",
+    b'{"format": 1}',
+    b'{"format": 2, "name": "x"}',
+]
+
+
+@pytest.mark.parametrize("content", BAD)
+def test_a_bad_cache_file_is_refused_in_one_line(cache, content):
+    (cache / "archcount").mkdir()
+    cache_file("cpu").write_bytes(content)
+    with pytest.raises(InputError, match="calibration"):
+        load("cpu")
+
+
+@pytest.mark.parametrize(("key", "value"), [("beta", -1), ("tau", float("nan")),
+                                            ("tau", True), ("beta", "1e9")])  # fmt: skip
+def test_non_positive_or_odd_numbers_refused(cache, key, value):
+    data = PRESETS["h100-sxm"].to_dict() | {key: value}
+    (cache / "archcount").mkdir()
+    cache_file("cuda").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="positive"):
+        load("cuda")
+
+
+def test_presets_are_the_spec_sheets_numbers():
+    h100, a100 = PRESETS["h100-sxm"], PRESETS["a100-sxm-80gb"]
+    assert h100.rate(OpClass.GEMM, "bfloat16") == 989.4e12 / 2  # dense BF16 TFLOPS, MACs
+    assert h100.rate(OpClass.GEMM, "float32") == 67e12 / 2
+    assert h100.rate(OpClass.CONV, "float32") == 494.7e12 / 2  # cuDNN runs fp32 in TF32
+    assert PRESETS["h200-sxm"].beta == 4.8e12 and a100.beta == pytest.approx(2.039e12)
+    assert a100.rate(OpClass.ATTENTION, "float16") == 312e12 / 2
+    assert "spec sheet" in h100.source and "assumed" in h100.source
+
+
+def test_unknown_hardware_named():
+    with pytest.raises(InputError, match="h100-sxm"):
+        hardware_named("tpu-v9")
+
+
+def test_never_unpickled(cache, monkeypatch):
+    (cache / "archcount").mkdir()
+    cache_file("cpu").write_bytes(pickle.dumps({"format": 1}))
+    monkeypatch.setattr(pickle, "loads", lambda *a: pytest.fail("unpickled"))
+    with pytest.raises(InputError):
+        load("cpu")
