@@ -17,6 +17,7 @@ class TimeReport:
     """Predicted time per row under `hardware` (None: not calibrated, times unknown)."""
 
     hardware: Hardware | None
+    root: str  # the model's row name: its own code's rows are its, whatever dots it holds
     assumes: str  # one line: the hardware the times assume, or how to get one
     batch: int
     training: bool
@@ -37,7 +38,8 @@ class TimeReport:
         """Rows summed per module at `depth` (1: the model's children), in order of first run."""
         groups: dict[str, list[TimeRow]] = {}
         for r in self.rows:
-            groups.setdefault(".".join(r.module.split(".")[:depth]), []).append(r)
+            name = r.module if r.module == self.root else ".".join(r.module.split(".")[:depth])
+            groups.setdefault(name, []).append(r)
         return [
             TimeRow(
                 name,
@@ -86,4 +88,4 @@ def time_report(
     """Bytes, intensity, bound and predicted time per row of one forward (and its backward)."""
     ops = trace_ops(prepared, root, training)
     rows = rows_of(ops, hardware, training)
-    return TimeReport(hardware, assumption(hardware, asked), prepared.batch, training, rows)
+    return TimeReport(hardware, root, assumption(hardware, asked), prepared.batch, training, rows)
