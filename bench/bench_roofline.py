@@ -249,7 +249,8 @@ def main() -> None:
     print(
         "pi fp32 GMAC/s: "
         + ", ".join(f"{c} {r['float32'] / 1e9:.1f}" for c, r in hw.pi.items())
-        + f"; beta {hw.beta / 1e9:.1f} GB/s; tau {hw.tau * 1e6:.2f} µs"
+        + f"; beta {hw.beta / 1e9:.1f} GB/s; tau µs: "
+        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau.items())
     )
     print(f"{'model':<18}{'B':>4}  {'meas ms':>10}  {'pred ms':>10}  {'APE %':>7}  "
           f"{'rows':>4}  {'layer %':>8}  {'rho':>6}")  # fmt: skip

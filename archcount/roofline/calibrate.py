@@ -3,8 +3,8 @@
 Each figure is the median time of one kernel run back to back for a fixed share of the time
 budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
 element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
-any cache (beta, three arrays' bytes per call); an add of one-element tensors (tau, the
-per-op dispatch). On CUDA every call is timed between synchronisations.
+any cache (beta, three arrays' bytes per call); the same four kernels on a handful of elements
+(tau per class: dispatch, set-up, launch). On CUDA every call is timed between synchronisations.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ SIZES = {
         gemm=8192, conv=(64, 128, 56), attention=(8, 16, 2048, 64), ew=2**24, stream=2**28
     ),
 }
+TINY = dict(gemm=8, conv=(1, 4, 8), attention=(1, 1, 8, 8), ew=8)  # tau: next to no work
 DTYPES = {"cpu": ("float32", "bfloat16"), "cuda": ("float32", "bfloat16", "float16")}
 Progress = Callable[[str], None]
 
@@ -46,9 +47,8 @@ def seconds_per_call(fn: Callable[[], object], budget: float, device: str) -> fl
     return statistics.median(times)
 
 
-def _kernels(device: str, dtype: torch.dtype) -> dict[OpClass, tuple[int, Callable]]:
-    """(MACs, the call) per op class, on tensors made once."""
-    s = SIZES[device]
+def _kernels(device: str, dtype: torch.dtype, s: dict) -> dict[OpClass, tuple[int, Callable]]:
+    """(MACs, the call) per op class at sizes `s`, on tensors made once."""
 
     def rand(*shape):
         return torch.randn(*shape, device=device, dtype=dtype)
@@ -75,10 +75,10 @@ def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = p
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
-    share = seconds / (3 * len(dtypes) + 3 + 2)  # the kernels per dtype, the product, beta, tau
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 4)  # kernels per dtype, product, beta, taus
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
     for name in dtypes:
-        for op_class, (macs, fn) in _kernels(device, getattr(torch, name)).items():
+        for op_class, (macs, fn) in _kernels(device, getattr(torch, name), SIZES[device]).items():
             if op_class is OpClass.ELEMENTWISE and name != "float32":
                 continue
             rate = macs / seconds_per_call(fn, share, device)
@@ -86,8 +86,10 @@ def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = p
             progress(f"{op_class.value:<11} {name:<8}  {rate / 1e9:12,.1f} GMAC/s")
     beta = stream(device, 2 * share)
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
-    tau = dispatch(device, share)
-    progress(f"{'tau':<20}  {tau * 1e6:12,.2f} µs per op")
+    tau = {}
+    for op_class, (_, fn) in _kernels(device, torch.float32, TINY).items():
+        tau[op_class.value] = dispatch(fn, share, device)
+        progress(f"{'tau ' + op_class.value:<20}  {tau[op_class.value] * 1e6:12,.2f} µs per op")
     return Hardware(device, device, pi, beta, tau, f"calibrated on {_machine(device)}")
 
 
@@ -100,14 +102,13 @@ def stream(device: str, budget: float) -> float:
     return bytes_ / seconds_per_call(lambda: torch.add(a, b, out=c), budget, device)
 
 
-def dispatch(device: str, budget: float) -> float:
-    """Seconds per op of a one-element add: what every op costs beyond its work."""
-    a, b = torch.ones(1, device=device), torch.ones(1, device=device)
-    calls = 200
+def dispatch(fn: Callable[[], object], budget: float, device: str) -> float:
+    """Seconds per call of a kernel on a handful of elements: what an op costs beyond its work."""
+    calls = 100
 
     def many():
         for _ in range(calls):
-            torch.add(a, b)
+            fn()
 
     return seconds_per_call(many, budget, device) / calls
 

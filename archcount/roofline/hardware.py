@@ -1,4 +1,5 @@
-"""What a machine does per second: pi per op class and dtype, beta, tau; presets, the cache.
+"""What a machine does per second: pi per op class and dtype, beta, tau per op class; presets,
+the cache.
 
 A Hardware is plain data, read and written as strict JSON (never a pickle) and validated on
 load. Presets are the vendors' spec sheets (dense tensor-core peaks, HBM bandwidth); their tau
@@ -33,19 +34,23 @@ class OpClass(str, Enum):
 
 @dataclass(frozen=True)
 class Hardware:
-    """Peaks of one machine: pi[class][dtype] MACs/s, beta bytes/s, tau s per op."""
+    """Peaks of one machine: pi[class][dtype] MACs/s, beta bytes/s, tau[class] s per op."""
 
     name: str
     device: str  # cpu or cuda: what the peaks were measured (or specified) on
     pi: dict[str, dict[str, float]]  # OpClass value -> dtype name ('float32') -> MACs/s
     beta: float
-    tau: float
+    tau: dict[str, float]  # OpClass value -> seconds an op of that class costs beyond its work
     source: str  # 'calibrated on …' or the spec sheet it comes from
 
     def rate(self, op_class: OpClass, dtype: str) -> float:
         """MACs/s of `op_class` in `dtype`; float32's when that dtype was not measured."""
         rates = self.pi[op_class.value]
         return rates.get(dtype) or rates["float32"]
+
+    def overhead(self, op_class: OpClass) -> float:
+        """Seconds one op of `op_class` costs beyond its work (dispatch, set-up, launch)."""
+        return self.tau[op_class.value]
 
     def to_dict(self) -> dict[str, Any]:
         """The cache file's JSON object."""
@@ -73,8 +78,10 @@ def from_dict(data: Any, where: str) -> Hardware:
     texts = (data.get("name"), data.get("device"), data.get("source"))
     if not ok or not all(isinstance(t, str) for t in texts):
         raise InputError(f"{where}: a calibration needs pi per op class (float32 at least)")
-    if not _positive(data.get("beta")) or not _positive(data.get("tau")):
-        raise InputError(f"{where}: beta and tau must be positive numbers")
+    tau = data.get("tau")
+    taus = isinstance(tau, dict) and all(_positive(tau.get(c.value)) for c in OpClass)
+    if not _positive(data.get("beta")) or not taus:
+        raise InputError(f"{where}: beta and tau (per op class) must be positive numbers")
     return Hardware(data["name"], data["device"], pi, data["beta"], data["tau"], data["source"])
 
 
@@ -118,7 +125,7 @@ def _sheet(name, sheet, fp32, tf32, half, elementwise, beta) -> Hardware:
     ew = {d: elementwise * 1e12 for d in ("float32", "bfloat16", "float16")}
     pi = {"gemm": tensor, "conv": conv, "attention": dict(tensor), "elementwise": ew}
     source = f"spec sheet: {sheet}; tau 5 µs assumed (no sheet gives a per-op overhead)"
-    return Hardware(name, "cuda", pi, beta * 1e12, 5e-6, source)
+    return Hardware(name, "cuda", pi, beta * 1e12, dict.fromkeys(pi, 5e-6), source)
 
 
 # (name, sheet, fp32 TFLOPS, TF32 dense, BF16/FP16 dense, element ops/s 1e12, TB/s): the SXM

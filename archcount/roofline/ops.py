@@ -15,6 +15,7 @@ from math import prod
 
 import torch
 from torch.utils._pytree import tree_leaves
+from torch.utils.flop_counter import flop_registry
 
 from archcount.roofline.hardware import OpClass
 
@@ -73,8 +74,6 @@ def attention_macs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> int:
 
 def classified(func, args, kwargs, out) -> tuple[OpClass, int]:
     """The op's class and MACs, whole batch."""
-    from torch.utils.flop_counter import flop_registry  # imports sympy-free but not cheap
-
     packet = func.overloadpacket
     name = packet.__name__
     formula = flop_registry.get(packet)

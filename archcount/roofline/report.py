@@ -78,7 +78,7 @@ def assumption(hardware: Hardware | None, asked: str) -> str:
         )
     return (
         f"times assume {hardware.name} ({hardware.source}): beta {hardware.beta / 1e9:,.1f} GB/s, "
-        f"tau {hardware.tau * 1e6:.2f} µs"
+        "tau " + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hardware.tau.items()) + " µs"
     )
 
 

@@ -26,7 +26,14 @@ from archcount.engine.walk import Prepared
 from archcount.errors import ForwardError, RuleError
 from archcount.records import call_label
 from archcount.roofline.hardware import OpClass
-from archcount.roofline.ops import OpCost, attention_macs, dtype_of, op_cost, storage_bytes
+from archcount.roofline.ops import (
+    OpCost,
+    attention_macs,
+    dtype_of,
+    op_cost,
+    storage_bytes,
+    tensors_of,
+)
 
 OUTSIDE = "(backward outside layers)"  # autograd's own nodes: gradient seeds, accumulation
 SDPA = "scaled_dot_product_attention"  # the label the count gives it
@@ -133,8 +140,6 @@ def trace_ops(prepared: Prepared, root: str, training: bool = False) -> list[OpC
 
 def backward_ops(out, nodes: dict[int, Where]) -> list[OpCost]:
     """The backward of every output that needs a gradient (seeded with ones), spied."""
-    from archcount.roofline.ops import tensors_of
-
     outs = [t for t in tensors_of(out) if t.requires_grad and t.dtype.is_floating_point]
     if not outs:
         raise ForwardError("--time --training: no output of the model needs a gradient")

@@ -22,8 +22,9 @@ def cache(tmp_path, monkeypatch):
 def test_calibrate_measures_every_class_and_round_trips(cache):
     lines = []
     h = calibrate("cpu", 2.0, lines.append)
-    assert set(h.pi) == {c.value for c in OpClass} and h.beta > 0 and h.tau > 0
-    assert len(lines) == 3 * 2 + 1 + 2  # a line per measurement: progress
+    assert set(h.pi) == {c.value for c in OpClass} and h.beta > 0
+    assert set(h.tau) == set(h.pi) and all(t > 0 for t in h.tau.values())
+    assert len(lines) == 3 * 2 + 1 + 1 + 4  # a line per measurement: progress
     path = save(h)
     assert path == cache / "archcount" / "calibration-cpu.json" == cache_file("cpu")
     assert json.loads(path.read_text())["format"] == hw.FORMAT
@@ -51,7 +52,7 @@ def test_a_bad_cache_file_is_refused_in_one_line(cache, content):
 
 
 @pytest.mark.parametrize(("key", "value"), [("beta", -1), ("tau", float("nan")),
-                                            ("tau", True), ("beta", "1e9")])  # fmt: skip
+                                            ("tau", {"gemm": 1e-6}), ("beta", "1e9")])  # fmt: skip
 def test_non_positive_or_odd_numbers_refused(cache, key, value):
     data = PRESETS["h100-sxm"].to_dict() | {key: value}
     (cache / "archcount").mkdir()
@@ -68,6 +69,7 @@ def test_presets_are_the_spec_sheets_numbers():
     assert PRESETS["h200-sxm"].beta == 4.8e12 and a100.beta == pytest.approx(2.039e12)
     assert a100.rate(OpClass.ATTENTION, "float16") == 312e12 / 2
     assert "spec sheet" in h100.source and "assumed" in h100.source
+    assert h100.overhead(OpClass.CONV) == 5e-6
 
 
 def test_unknown_hardware_named():
