@@ -3,7 +3,8 @@
 Each figure is the median time of one kernel run back to back for a fixed share of the time
 budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
 element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
-any cache (beta, three arrays' bytes per call); the same four kernels on a handful of elements
+any cache (beta, three arrays' bytes per call) and on arrays within half a core's L2 (the cache's
+beta, for ops whose bytes fit in that L2); the same four kernels on a handful of elements
 (tau per class: dispatch, set-up, launch). On CUDA every call is timed between synchronisations.
 """
 
@@ -13,6 +14,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -75,7 +77,7 @@ def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = p
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 4)  # kernels per dtype, product, beta, taus
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 4)  # kernels per dtype, product, betas, taus
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
     for name in dtypes:
         for op_class, (macs, fn) in _kernels(device, getattr(torch, name), SIZES[device]).items():
@@ -84,18 +86,21 @@ def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = p
             rate = macs / seconds_per_call(fn, share, device)
             pi[op_class.value][name] = rate
             progress(f"{op_class.value:<11} {name:<8}  {rate / 1e9:12,.1f} GMAC/s")
-    beta = stream(device, 2 * share)
+    beta = stream(device, share, SIZES[device]["stream"])
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
+    size = cache_size(device)
+    cached = stream(device, share, size // 2 // 3 // 4) if size else 0.0  # half of it, fp32
+    progress(f"{'beta in cache':<20}  {cached / 1e9:12,.1f} GB/s (within {size:,} bytes)")
     tau = {}
     for op_class, (_, fn) in _kernels(device, torch.float32, TINY).items():
         tau[op_class.value] = dispatch(fn, share, device)
         progress(f"{'tau ' + op_class.value:<20}  {tau[op_class.value] * 1e6:12,.2f} µs per op")
-    return Hardware(device, device, pi, beta, tau, f"calibrated on {_machine(device)}")
+    source = f"calibrated on {_machine(device)}"
+    return Hardware(device, device, pi, beta, tau, source, cached, size)
 
 
-def stream(device: str, budget: float) -> float:
-    """Bytes per second of c = a + b on arrays far larger than the caches (reads 2, writes 1)."""
-    n = SIZES[device]["stream"]
+def stream(device: str, budget: float, n: int) -> float:
+    """Bytes per second of c = a + b on arrays of n floats (reads 2, writes 1)."""
     a, b = torch.ones(n, device=device), torch.ones(n, device=device)
     c = torch.empty_like(a)
     bytes_ = 3 * n * a.element_size()
@@ -111,6 +116,23 @@ def dispatch(fn: Callable[[], object], budget: float, device: str) -> float:
             fn()
 
     return seconds_per_call(many, budget, device) / calls
+
+
+def cache_size(device: str) -> int:
+    """Bytes of one core's L2 (Linux sysfs), or the GPU's L2; 0 when unknown."""
+    if device == "cuda":
+        return int(getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0))
+    folder = Path("/sys/devices/system/cpu/cpu0/cache")
+    for index in sorted(folder.glob("index*")):
+        try:
+            if (index / "level").read_text().strip() != "2":
+                continue
+            text = (index / "size").read_text().strip().upper()  # '2048K'
+        except OSError:
+            return 0
+        scale = {"K": 2**10, "M": 2**20}.get(text[-1:], 1)
+        return int(text.rstrip("KM")) * scale if text.rstrip("KM").isdigit() else 0
+    return 0
 
 
 def _machine(device: str) -> str:

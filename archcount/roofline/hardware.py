@@ -34,7 +34,8 @@ class OpClass(str, Enum):
 
 @dataclass(frozen=True)
 class Hardware:
-    """Peaks of one machine: pi[class][dtype] MACs/s, beta bytes/s, tau[class] s per op."""
+    """Peaks of one machine: pi[class][dtype] MACs/s, beta bytes/s (beta_cache for an op whose
+    bytes fit in cache_bytes), tau[class] s per op."""
 
     name: str
     device: str  # cpu or cuda: what the peaks were measured (or specified) on
@@ -42,6 +43,12 @@ class Hardware:
     beta: float
     tau: dict[str, float]  # OpClass value -> seconds an op of that class costs beyond its work
     source: str  # 'calibrated on …' or the spec sheet it comes from
+    beta_cache: float = 0.0  # bytes/s of a working set within cache_bytes (0: no cache tier)
+    cache_bytes: int = 0  # the per-core cache (L2) the op's bytes must fit in
+
+    def bandwidth(self, nbytes: int) -> float:
+        """Bytes/s of an op moving `nbytes`: the cache's when they fit in it, else beta."""
+        return self.beta_cache if 0 < nbytes <= self.cache_bytes and self.beta_cache else self.beta
 
     def rate(self, op_class: OpClass, dtype: str) -> float:
         """MACs/s of `op_class` in `dtype`; float32's when that dtype was not measured."""
@@ -62,6 +69,8 @@ class Hardware:
             "beta": self.beta,
             "tau": self.tau,
             "source": self.source,
+            "beta_cache": self.beta_cache,
+            "cache_bytes": self.cache_bytes,
         }
 
 
@@ -82,12 +91,21 @@ def from_dict(data: Any, where: str) -> Hardware:
     taus = isinstance(tau, dict) and all(_positive(tau.get(c.value)) for c in OpClass)
     if not _positive(data.get("beta")) or not taus:
         raise InputError(f"{where}: beta and tau (per op class) must be positive numbers")
-    return Hardware(data["name"], data["device"], pi, data["beta"], data["tau"], data["source"])
+    cache, size = data.get("beta_cache"), data.get("cache_bytes")
+    if not (_positive(cache) or _natural(cache)) or not _natural(size):
+        raise InputError(f"{where}: beta_cache and cache_bytes must be numbers, 0 or more")
+    return Hardware(
+        data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size
+    )
 
 
 def _positive(x: Any) -> bool:
     ok = isinstance(x, (int, float)) and not isinstance(x, bool)
     return ok and math.isfinite(x) and x > 0
+
+
+def _natural(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 def cache_file(device: str) -> Path:
@@ -124,7 +142,10 @@ def _sheet(name, sheet, fp32, tf32, half, elementwise, beta) -> Hardware:
     conv = dict(tensor, float32=mac["tf32"])
     ew = {d: elementwise * 1e12 for d in ("float32", "bfloat16", "float16")}
     pi = {"gemm": tensor, "conv": conv, "attention": dict(tensor), "elementwise": ew}
-    source = f"spec sheet: {sheet}; tau 5 µs assumed (no sheet gives a per-op overhead)"
+    source = (
+        f"spec sheet: {sheet}; tau 5 µs assumed (no sheet gives a per-op overhead), no cache "
+        "tier (nor a cache bandwidth)"
+    )
     return Hardware(name, "cuda", pi, beta * 1e12, dict.fromkeys(pi, 5e-6), source)
 
 

@@ -24,7 +24,7 @@ def test_calibrate_measures_every_class_and_round_trips(cache):
     h = calibrate("cpu", 2.0, lines.append)
     assert set(h.pi) == {c.value for c in OpClass} and h.beta > 0
     assert set(h.tau) == set(h.pi) and all(t > 0 for t in h.tau.values())
-    assert len(lines) == 3 * 2 + 1 + 1 + 4  # a line per measurement: progress
+    assert len(lines) == 3 * 2 + 1 + 2 + 4  # a line per measurement: progress
     path = save(h)
     assert path == cache / "archcount" / "calibration-cpu.json" == cache_file("cpu")
     assert json.loads(path.read_text())["format"] == hw.FORMAT
@@ -52,12 +52,13 @@ def test_a_bad_cache_file_is_refused_in_one_line(cache, content):
 
 
 @pytest.mark.parametrize(("key", "value"), [("beta", -1), ("tau", float("nan")),
-                                            ("tau", {"gemm": 1e-6}), ("beta", "1e9")])  # fmt: skip
+                                            ("tau", {"gemm": 1e-6}), ("beta", "1e9"),
+                                            ("cache_bytes", -1), ("beta_cache", True)])  # fmt: skip
 def test_non_positive_or_odd_numbers_refused(cache, key, value):
     data = PRESETS["h100-sxm"].to_dict() | {key: value}
     (cache / "archcount").mkdir()
     cache_file("cuda").write_text(json.dumps(data))
-    with pytest.raises(InputError, match="positive"):
+    with pytest.raises(InputError, match=r"calibration .*(positive|0 or more)"):
         load("cuda")
 
 
@@ -83,3 +84,10 @@ def test_never_unpickled(cache, monkeypatch):
     monkeypatch.setattr(pickle, "loads", lambda *a: pytest.fail("unpickled"))
     with pytest.raises(InputError):
         load("cpu")
+
+
+def test_an_op_within_the_cache_moves_at_the_cache_bandwidth():
+    h = PRESETS["h100-sxm"]
+    assert h.bandwidth(1) == h.bandwidth(10**12) == h.beta  # no cache tier on a sheet
+    cpu = hw.Hardware("c", "cpu", h.pi, 5e9, h.tau, "hand", beta_cache=50e9, cache_bytes=2**21)
+    assert cpu.bandwidth(2**21) == 50e9 and cpu.bandwidth(2**21 + 1) == 5e9

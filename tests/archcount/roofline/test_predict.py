@@ -33,6 +33,14 @@ def test_memory_bound_elementwise_and_dtype_falls_back_to_fp32():
     assert c.predicted_s == pytest.approx(12e-3 + 1e-6) and c.bound is Bound.MEMORY
 
 
+def test_bytes_within_the_cache_move_at_its_bandwidth():
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", beta_cache=1e10, cache_bytes=1_000)
+    small = op_time(op(cls=OpClass.ELEMENTWISE, read=600, written=400), h)
+    big = op_time(op(cls=OpClass.ELEMENTWISE, read=600, written=401), h)
+    assert small.memory_s == pytest.approx(1_000 / 1e10)
+    assert big.memory_s == pytest.approx(1_001 / 1e9)
+
+
 def test_tau_is_per_class():
     c = op_time(op(cls=OpClass.CONV, macs=500, read=4, written=4), HW)
     assert c.predicted_s == pytest.approx(500 / 5e8 + 3e-6) and c.overhead_s == 3e-6
