@@ -29,12 +29,12 @@ def calibrate_command(
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Measure pi (GEMM, conv, attention, element-wise; per dtype), beta (a stream-like add)
-    and tau (per-op dispatch) and cache them for [bold]count --time[/].
+    """Measure pi (GEMM, conv, attention, element-wise; per dtype), beta (a stream-like add,
+    and within a core's cache) and tau (per op class) for [bold]count --time[/].
 
-    The file is plain JSON in $XDG_CACHE_HOME/archcount (else ~/.cache/archcount). Spec-sheet
-    presets need no calibration: [bold]count --time --hardware h100-sxm[/] (h200-sxm,
-    a100-sxm-80gb).
+    Cached as plain JSON in $XDG_CACHE_HOME/archcount (else ~/.cache/archcount).
+
+    Spec-sheet presets need none: [bold]--hardware h100-sxm[/] (or h200-sxm, a100-sxm-80gb).
     """
     with user_errors(debug):
         from archcount.roofline.calibrate import calibrate
