@@ -84,3 +84,33 @@ def test_bench_quick_runs_on_one_tiny_net(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "PoolUpsampleNet" in done.stdout and "whole forward: median APE" in done.stdout
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+RESIDUAL = """
+from torch import nn
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv(x)
+"""
+
+
+def test_a_models_own_code_gets_its_time_by_hand(cache, tmp_path, monkeypatch):
+    (tmp_path / "resid.py").write_text(RESIDUAL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = run("resid.Residual", "--input-shape", "4,8,8", "--time", "--hardware", "h100-sxm",
+            "--json", cache_dir=cache)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    layers = {x["name"]: x for x in json.loads(r.stdout)["layers"]}
+    add = layers["resid.Residual (aten.add ×1)"]
+    # x + y: two 4·8·8 fp32 inputs read, one written; memory-bound on an H100 sheet
+    assert (add["bytes_read"], add["bytes_written"]) == (2 * 256 * 4, 256 * 4)
+    assert add["predicted_s"] == pytest.approx(3 * 1024 / 3.35e12 + 5e-6)
+    assert add["bound"] == "overhead" and add["intensity"] == pytest.approx(256 / 3072)
+    conv = layers["conv"]  # reads x, the weight and the bias storages; writes y
+    assert conv["bytes_read"] == (256 + 4 * 4 * 9 + 4) * 4 and conv["bytes_written"] == 1024
