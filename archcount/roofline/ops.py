@@ -6,6 +6,10 @@ once by it, a view of a larger tensor reads that tensor's storage. A view op (it
 aliases its output to an input: view, t, expand, detach) moves nothing. MACs: PyTorch's own
 FLOP formulas (torch.utils.flop_counter, halved) for GEMMs, convolutions and attention kernels;
 any other op is element-wise, one operation per element of its largest output.
+
+Bytes touched (what the time model moves, not reported): per storage, the bytes its views in
+the op show, at most the storage (a slice reads its slice); a gather's source (embedding,
+index_select, gather, index, take) only the rows it gathers, as many bytes as its output.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from archcount.roofline.hardware import OpClass
 
 # The fused SDPA kernels of the CPU, which torch.utils.flop_counter has no formula for
 _SDPA_CPU = ("_scaled_dot_product_flash_attention_for_cpu",)
+# Ops that read rows of their first input at indices: they touch the rows, not the table
+_GATHERS = frozenset(
+    (torch.ops.aten.embedding, torch.ops.aten.index_select, torch.ops.aten.gather,
+     torch.ops.aten.index, torch.ops.aten.take)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,12 @@ class OpCost:
     macs: int
     bytes_read: int
     bytes_written: int
+    touched: int | None = None  # bytes the time model moves (None: read plus written)
+
+    @property
+    def moved(self) -> int:
+        """Bytes the time model charges: those touched, else read plus written."""
+        return self.bytes_read + self.bytes_written if self.touched is None else self.touched
 
 
 def tensors_of(obj) -> list[torch.Tensor]:
@@ -57,6 +72,29 @@ def moved(func, args, kwargs, out) -> tuple[int, int]:
     if func.is_view:
         return 0, 0
     return storage_bytes(tensors_of((args, kwargs))), storage_bytes(tensors_of(out))
+
+
+def view_bytes(tensors) -> int:
+    """Bytes the tensors show, per storage at most the storage (each distinct view once)."""
+    views: dict[int, dict[tuple, int]] = {}
+    caps: dict[int, int] = {}
+    for t in tensors:
+        s = t.untyped_storage()
+        caps[s._cdata] = s.nbytes()
+        key = (t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+        views.setdefault(s._cdata, {})[key] = t.numel() * t.element_size()
+    return sum(min(caps[s], sum(v.values())) for s, v in views.items())
+
+
+def touched(func, args, kwargs, out) -> int:
+    """Bytes one op call touches: its views' bytes; a gather's source only its output's size."""
+    if func.is_view:
+        return 0
+    ins, outs = tensors_of((args, kwargs)), tensors_of(out)
+    if func.overloadpacket in _GATHERS and ins:
+        gathered = min(view_bytes(ins[:1]), view_bytes(outs))
+        return gathered + view_bytes(ins[1:]) + view_bytes(outs)
+    return view_bytes(ins) + view_bytes(outs)
 
 
 def dtype_of(ins, outs) -> str:
@@ -97,4 +135,5 @@ def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool
     read, written = moved(func, args, kwargs, out)
     dtype = dtype_of(tensors_of((args, kwargs)), tensors_of(out))
     name = f"aten.{func.overloadpacket.__name__}"
-    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written)
+    moves = touched(func, args, kwargs, out)
+    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written, moves)

@@ -1,7 +1,7 @@
 """OpCosts -> per-row bytes, intensity, bound and predicted time under one Hardware.
 
-Per op: t = max(MACs / pi[class][dtype], bytes / beta) + tau[class], beta the cache's
-(beta_cache) when the op's bytes fit in the per-core cache. A row sums its ops and splits
+Per op: t = max(MACs / pi[class][dtype], bytes / beta) + tau[class], bytes those the op
+touches (ops.touched), beta the cache's (beta_cache) when they fit in the per-core cache. A row sums its ops and splits
 its time three ways: the compute time of its compute-bound ops, the memory time of its
 memory-bound ops, and tau per op; what binds is the largest part. Without a Hardware every
 time, and so the bound, is unknown (None): bytes and MACs stay.
@@ -95,8 +95,7 @@ def op_time(op: OpCost, hw: Hardware | None) -> Cost:
     if hw is None:
         return Cost(1, op.macs, op.bytes_read, op.bytes_written, None, None, None)
     compute = op.macs / hw.rate(op.op_class, op.dtype)
-    moved = op.bytes_read + op.bytes_written
-    memory = moved / hw.bandwidth(moved)
+    memory = op.moved / hw.bandwidth(op.moved)  # bytes touched: a gather its rows, not its table
     c, m = (compute, 0.0) if compute >= memory else (0.0, memory)
     return Cost(1, op.macs, op.bytes_read, op.bytes_written, c, m, hw.overhead(op.op_class))
 

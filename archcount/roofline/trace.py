@@ -33,6 +33,7 @@ from archcount.roofline.ops import (
     op_cost,
     storage_bytes,
     tensors_of,
+    view_bytes,
 )
 
 OUTSIDE = "(backward outside layers)"  # autograd's own nodes: gradient seeds, accumulation
@@ -101,7 +102,7 @@ class Attention(TorchFunctionMode):
             OpCost(
                 row, owner, SDPA, False, OpClass.ATTENTION,
                 dtype_of(ins, [out]), attention_macs(q, k, v), storage_bytes(ins),
-                storage_bytes([out]),
+                storage_bytes([out]), view_bytes(ins) + view_bytes([out]),
             )
         )  # fmt: skip
         return out
