@@ -190,7 +190,7 @@ def hardware_for(device: str, quick: bool, cached: bool):
     hw = load(device) if cached else None
     if hw is None:
         print(f"calibrating {device}", file=sys.stderr)
-        hw = calibrate(device, 4.0 if quick else 24.0, lambda line: print(line, file=sys.stderr))
+        hw = calibrate(device, 4.0 if quick else 20.0, lambda line: print(line, file=sys.stderr))
         if cached:
             save(hw)
     return hw

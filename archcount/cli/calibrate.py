@@ -25,7 +25,7 @@ def calibrate_command(
     seconds: Annotated[
         float,
         typer.Option("--seconds", min=1, max=30, help="Time to spend measuring (at most 30)."),
-    ] = 24.0,
+    ] = 20.0,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:

@@ -5,7 +5,10 @@ budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_
 element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
 any cache (beta, three arrays' bytes per call) and on arrays within half a core's L2 (the cache's
 beta, for ops whose bytes fit in that L2); the same four kernels on a handful of elements
-(tau per class: dispatch, set-up, launch). On CUDA every call is timed between synchronisations.
+(tau per class: dispatch, set-up, launch), and again under torch.profiler (tau_profiled: the
+aten self time it charges them, its own per-event cost included). The GEMM, convolution and
+attention run on little work too (fp32): with tau, the two sizes fix pi and half_work on
+t = tau + (MACs + half_work) / pi. On CUDA every call is timed between synchronisations.
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ SIZES = {
         gemm=8192, conv=(64, 128, 56), attention=(8, 16, 2048, 64), ew=2**24, stream=2**28
     ),
 }
+# half_work: the same kernels on little work (fp32), set against the large ones
+SMALL = {
+    "cpu": dict(gemm=64, conv=(1, 16, 16), attention=(1, 2, 64, 32), ew=8),
+    "cuda": dict(gemm=1024, conv=(8, 64, 28), attention=(1, 8, 512, 64), ew=8),
+}
 TINY = dict(gemm=8, conv=(1, 4, 8), attention=(1, 1, 8, 8), ew=8)  # tau: next to no work
+CALLS, BATCHES = 20, 30  # tau under the profiler: calls per timed batch, at most that many
 DTYPES = {"cpu": ("float32", "bfloat16"), "cuda": ("float32", "bfloat16", "float16")}
 Progress = Callable[[str], None]
 
@@ -70,33 +79,91 @@ def _kernels(device: str, dtype: torch.dtype, s: dict) -> dict[OpClass, tuple[in
     }
 
 
-def calibrate(device: str = "cpu", seconds: float = 24.0, progress: Progress = print) -> Hardware:
+def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = print) -> Hardware:
     """Measure this machine's pi, beta and tau on `device` within about `seconds`."""
     if device not in SIZES:
         raise InputError(f"--device {device[:20]!r}: use cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 4)  # kernels per dtype, product, betas, taus
-    pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
-    for name in dtypes:
-        for op_class, (macs, fn) in _kernels(device, getattr(torch, name), SIZES[device]).items():
-            if op_class is OpClass.ELEMENTWISE and name != "float32":
-                continue
-            rate = macs / seconds_per_call(fn, share, device)
-            pi[op_class.value][name] = rate
-            progress(f"{op_class.value:<11} {name:<8}  {rate / 1e9:12,.1f} GMAC/s")
+    # kernels per dtype, the product, betas, taus (plain and profiled), small kernels
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3)
+    tiny = _kernels(device, torch.float32, TINY)
+    tau = {c.value: dispatch(fn, share, device) for c, (_, fn) in tiny.items()}
+    profiled = profiled_taus({c: fn for c, (_, fn) in tiny.items()}, share, device)
+    pi, half = _peaks(device, dtypes, share, tau, progress)
     beta = stream(device, share, SIZES[device]["stream"])
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
     size = cache_size(device)
     cached = stream(device, share, size // 2 // 3 // 4) if size else 0.0  # half of it, fp32
     progress(f"{'beta in cache':<20}  {cached / 1e9:12,.1f} GB/s (within {size:,} bytes)")
-    tau = {}
-    for op_class, (_, fn) in _kernels(device, torch.float32, TINY).items():
-        tau[op_class.value] = dispatch(fn, share, device)
-        progress(f"{'tau ' + op_class.value:<20}  {tau[op_class.value] * 1e6:12,.2f} µs per op")
+    for c, t in tau.items():
+        shown = f"{profiled[c] * 1e6:,.2f} profiled"
+        progress(f"{'tau ' + c:<20}  {t * 1e6:12,.2f} µs per op ({shown})")
     source = f"calibrated on {_machine(device)}"
-    return Hardware(device, device, pi, beta, tau, source, cached, size)
+    return Hardware(device, device, pi, beta, tau, source, cached, size, half, profiled)
+
+
+def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress):
+    """pi per class and dtype, and half_work per class (fp32, fitted on a small size)."""
+    pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
+    half: dict[str, float] = {}
+    small = _kernels(device, torch.float32, SMALL[device])
+    for name in dtypes:
+        for op_class, (macs, fn) in _kernels(device, getattr(torch, name), SIZES[device]).items():
+            if op_class is OpClass.ELEMENTWISE and name != "float32":
+                continue
+            t, c = seconds_per_call(fn, share, device), op_class.value
+            pi[c][name], shown = macs / t, ""
+            if name == "float32" and op_class is not OpClass.ELEMENTWISE:
+                few, fn_small = small[op_class]
+                t_small = seconds_per_call(fn_small, share, device)
+                pi[c][name], half[c] = half_work((few, t_small), (macs, t), tau[c])
+                shown = f" (half of it at {half[c]:,.0f} MACs)"
+            progress(f"{c:<11} {name:<8}  {pi[c][name] / 1e9:12,.1f} GMAC/s{shown}")
+    return pi, half
+
+
+def half_work(small: tuple[int, float], large: tuple[int, float], tau: float):
+    """(pi, half_work) through two (MACs, seconds) points of t = tau + (MACs + half_work) / pi;
+    the large point's plain rate and 0 when the points do not rise (noise)."""
+    (w1, t1), (w2, t2) = small, large
+    if t2 <= t1 or w2 <= w1:
+        return w2 / t2, 0.0
+    pi = (w2 - w1) / (t2 - t1)
+    return pi, max(0.0, pi * (t1 - tau) - w1)
+
+
+def profiled_taus(kernels: dict[OpClass, Callable], budget: float, device: str):
+    """Per class, the aten self time torch.profiler charges one call of a tiny kernel: its
+    events' (nested ones too) median over batches of CALLS calls, in one profiler session."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for op_class, fn in kernels.items():
+            fn()
+            end, i = time.perf_counter() + budget, 0
+            while (time.perf_counter() < end and i < BATCHES) or i < 3:
+                with record_function(f"ac-tau|{op_class.value}|{i}"):
+                    for _ in range(CALLS):
+                        fn()
+                    sync()
+                i += 1
+    batches: dict[tuple[str, str], float] = {}
+    for e in prof.events():
+        p = e.cpu_parent
+        while p is not None and not p.name.startswith("ac-tau|"):
+            p = p.cpu_parent
+        if p is not None and e.name.startswith("aten::"):
+            us = e.self_device_time_total if device == "cuda" else e.self_cpu_time_total
+            key = tuple(p.name.split("|")[1:])
+            batches[key] = batches.get(key, 0.0) + us * 1e-6 / CALLS
+    return {
+        c.value: statistics.median(t for (k, _), t in batches.items() if k == c.value) or 1e-9
+        for c in kernels
+    }
 
 
 def stream(device: str, budget: float, n: int) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,10 @@ class Hardware:
     source: str  # 'calibrated on …' or the spec sheet it comes from
     beta_cache: float = 0.0  # bytes/s of a working set within cache_bytes (0: no cache tier)
     cache_bytes: int = 0  # the per-core cache (L2) the op's bytes must fit in
+    # OpClass value -> MACs at which the class runs at half its peak (absent: at peak always)
+    half_work: dict[str, float] = field(default_factory=dict)
+    # OpClass value -> tau as torch.profiler charges it (its events' self time; absent: none)
+    tau_profiled: dict[str, float] = field(default_factory=dict)
 
     def bandwidth(self, nbytes: int) -> float:
         """Bytes/s of an op moving `nbytes`: the cache's when they fit in it, else beta."""
@@ -54,6 +58,16 @@ class Hardware:
         """MACs/s of `op_class` in `dtype`; float32's when that dtype was not measured."""
         rates = self.pi[op_class.value]
         return rates.get(dtype) or rates["float32"]
+
+    def compute_s(self, op_class: OpClass, dtype: str, macs: int) -> float:
+        """Seconds of `macs` at the class's rate scaled by work/(work + half_work):
+        (macs + half_work) / pi; none for no work."""
+        half = self.half_work.get(op_class.value, 0.0) if macs else 0.0
+        return (macs + half) / self.rate(op_class, dtype)
+
+    def profiled(self) -> Hardware:
+        """The same peaks with tau as the profiler charges it (itself when not measured)."""
+        return replace(self, tau=self.tau_profiled) if self.tau_profiled else self
 
     def overhead(self, op_class: OpClass) -> float:
         """Seconds one op of `op_class` costs beyond its work (dispatch, set-up, launch)."""
@@ -71,6 +85,8 @@ class Hardware:
             "source": self.source,
             "beta_cache": self.beta_cache,
             "cache_bytes": self.cache_bytes,
+            "half_work": self.half_work,
+            "tau_profiled": self.tau_profiled,
         }
 
 
@@ -92,11 +108,27 @@ def from_dict(data: Any, where: str) -> Hardware:
     if not _positive(data.get("beta")) or not taus:
         raise InputError(f"{where}: beta and tau (per op class) must be positive numbers")
     cache, size = data.get("beta_cache"), data.get("cache_bytes")
-    if not (_positive(cache) or _natural(cache)) or not _natural(size):
+    if not _nonnegative(cache) or not _natural(size):
         raise InputError(f"{where}: beta_cache and cache_bytes must be numbers, 0 or more")
+    extra = {k: data.get(k, {}) for k in ("half_work", "tau_profiled")}
+    if not all(_per_class(v, k == "tau_profiled") for k, v in extra.items()):
+        raise InputError(f"{where}: half_work and tau_profiled map op classes to numbers")
     return Hardware(
-        data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size
-    )
+        data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size,
+        **extra,
+    )  # fmt: skip
+
+
+def _per_class(x: Any, positive: bool) -> bool:
+    """An {op class: number} map (positive, else 0 or more), empty allowed."""
+    ok = isinstance(x, dict) and set(x) <= {c.value for c in OpClass}
+    check = _positive if positive else _nonnegative
+    return ok and all(map(check, x.values()))
+
+
+def _nonnegative(x: Any) -> bool:
+    """A number, 0 (int or float: a preset's 0.0 round-trips) or more."""
+    return _positive(x) or (isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0)
 
 
 def _positive(x: Any) -> bool:

@@ -1,9 +1,11 @@
 """OpCosts -> per-row bytes, intensity, bound and predicted time under one Hardware.
 
-Per op: t = max(MACs / pi[class][dtype], bytes / beta) + tau[class], bytes those the op
-touches (ops.touched), beta the cache's (beta_cache) when they fit in the per-core cache. A row sums its ops and splits
-its time three ways: the compute time of its compute-bound ops, the memory time of its
-memory-bound ops, and tau per op; what binds is the largest part. Without a Hardware every
+Per op: t = max((MACs + half_work) / pi, bytes / beta) + tau, pi, half_work and tau those of
+its class (pi of its dtype too): a class runs at pi * MACs / (MACs + half_work), below its peak
+on little work. The bytes are those it touches (ops.touched), beta the cache's (beta_cache)
+when they fit in the per-core cache. A row sums its ops and splits its time three ways: the
+compute time of its compute-bound ops, the memory time of its memory-bound ops, and tau per
+op; what binds is the largest part. Without a Hardware every
 time, and so the bound, is unknown (None): bytes and MACs stay.
 """
 
@@ -94,7 +96,7 @@ def op_time(op: OpCost, hw: Hardware | None) -> Cost:
     """One op's Cost: the slower of compute and memory, plus tau."""
     if hw is None:
         return Cost(1, op.macs, op.bytes_read, op.bytes_written, None, None, None)
-    compute = op.macs / hw.rate(op.op_class, op.dtype)
+    compute = hw.compute_s(op.op_class, op.dtype, op.macs)
     memory = op.moved / hw.bandwidth(op.moved)  # bytes touched: a gather its rows, not its table
     c, m = (compute, 0.0) if compute >= memory else (0.0, memory)
     return Cost(1, op.macs, op.bytes_read, op.bytes_written, c, m, hw.overhead(op.op_class))

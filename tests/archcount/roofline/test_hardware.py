@@ -91,3 +91,47 @@ def test_an_op_within_the_cache_moves_at_the_cache_bandwidth():
     assert h.bandwidth(1) == h.bandwidth(10**12) == h.beta  # no cache tier on a sheet
     cpu = hw.Hardware("c", "cpu", h.pi, 5e9, h.tau, "hand", beta_cache=50e9, cache_bytes=2**21)
     assert cpu.bandwidth(2**21) == 50e9 and cpu.bandwidth(2**21 + 1) == 5e9
+
+
+def test_half_work_from_two_points_by_hand():
+    from archcount.roofline.calibrate import half_work
+
+    # t = 1 µs + (MACs + 1e6) / 1e9: 1e6 MACs take 2.001 ms, 1e8 MACs take 101.001 ms
+    pi, half = half_work((10**6, 2.001e-3), (10**8, 101.001e-3), 1e-6)
+    assert pi == pytest.approx(1e9) and half == pytest.approx(1e6)
+    # the small kernel as fast per MAC as the large one: no half work, tau aside
+    assert half_work((10**6, 1e-3), (10**8, 0.1), 1e-6)[1] == 0
+    assert half_work((10**6, 2e-3), (10**8, 1e-3), 1e-6) == (1e11, 0.0)  # noise: plain rate
+
+
+def test_calibrate_fits_half_work_and_profiled_tau(cache):
+    h = calibrate("cpu", 2.0, lambda line: None)
+    assert set(h.half_work) == {"gemm", "conv", "attention"}
+    assert all(v >= 0 for v in h.half_work.values())
+    assert set(h.tau_profiled) == set(h.tau) and all(t > 0 for t in h.tau_profiled.values())
+    assert h.profiled().tau == h.tau_profiled
+
+
+ODD = [("half_work", {"gemm": -1.0}), ("tau_profiled", {"gemm": 0}),
+       ("half_work", {"tpu": 1.0}), ("tau_profiled", [1])]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "value"), ODD)
+def test_half_work_and_profiled_tau_validated(cache, key, value):
+    data = PRESETS["h100-sxm"].to_dict() | {key: value}
+    (cache / "archcount").mkdir()
+    cache_file("cuda").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="half_work and tau_profiled"):
+        load("cuda")
+
+
+def test_an_older_file_without_the_new_keys_loads():
+    data = PRESETS["h100-sxm"].to_dict()
+    del data["half_work"], data["tau_profiled"]
+    assert hw.from_dict(data, "x") == PRESETS["h100-sxm"]
+
+
+def test_every_preset_round_trips_through_its_file(cache):
+    for preset in PRESETS.values():
+        save(preset)
+        assert load("cuda") == preset

@@ -84,3 +84,19 @@ def test_rows_split_every_op_time_once(specs):
                 r.forward.bound
             ]
         )
+
+
+def test_half_work_slows_little_work_and_leaves_none_alone():
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", half_work={"gemm": 1e6})
+    # 1e6 MACs with half_work 1e6 at 1e9/s: (1e6 + 1e6) / 1e9 = 2 ms, pi_eff = pi / 2
+    assert h.compute_s(OpClass.GEMM, "float32", 10**6) == pytest.approx(2e-3)
+    assert h.compute_s(OpClass.GEMM, "float32", 0) == 0  # a gemm on no work costs no compute
+    assert h.compute_s(OpClass.CONV, "float32", 10**6) == pytest.approx(2e-3)  # conv: none
+    c = op_time(op(macs=3 * 10**6, read=8, written=8), h)
+    assert c.compute_s == pytest.approx(4e-3) and c.predicted_s == pytest.approx(4e-3 + 1e-6)
+
+
+def test_profiled_tau_replaces_tau_for_the_profiler_comparison():
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", tau_profiled=dict.fromkeys(TAU, 7e-6))
+    assert op_time(op(), h.profiled()).overhead_s == 7e-6
+    assert op_time(op(), h).overhead_s == 1e-6 and HW.profiled() is HW  # none measured
