@@ -54,21 +54,41 @@ def row_of(label: str, owner: str | None) -> str:
     return label if owner is None else f"{owner} (own code)"
 
 
-def predicted(model, args, kwargs, name: str, hardware) -> dict[str, float]:
-    """Predicted seconds per compared row, from archcount.roofline."""
+def traced(model, args, kwargs, name: str):
+    """archcount.roofline's OpCosts of one forward of the model on its input."""
     from archcount.engine.walk import prepare
-    from archcount.roofline.predict import rows_of
     from archcount.roofline.trace import trace_ops
 
     prepared = prepare(model, None, args or None, torch.float32, None, kwargs, None)
+    return trace_ops(prepared, name)
+
+
+def predicted(ops, hardware) -> dict[str, float]:
+    """Predicted seconds per compared row under `hardware`."""
+    from archcount.roofline.predict import rows_of
+
     out: dict[str, float] = defaultdict(float)
-    for r in rows_of(trace_ops(prepared, name), hardware, False):
+    for r in rows_of(ops, hardware, False):
         out[row_of(r.label, r.owner)] += r.forward.predicted_s
     return dict(out)
 
 
-def measured(model, args, kwargs, name: str, runs: int, device: str) -> dict[str, float]:
-    """Median self time per compared row over `runs` profiled forwards (after warm-up)."""
+def by_class(ops, hardware) -> dict[str, tuple[float, float, float]]:
+    """Predicted (compute, memory, tau) seconds per op class."""
+    from archcount.roofline.predict import op_time
+
+    out: dict[str, tuple[float, float, float]] = {}
+    for op in ops:
+        c = op_time(op, hardware)
+        was = out.get(op.op_class.value, (0.0, 0.0, 0.0))
+        out[op.op_class.value] = (was[0] + c.compute_s, was[1] + c.memory_s,
+                                  was[2] + c.overhead_s)  # fmt: skip
+    return out
+
+
+def measured(model, args, kwargs, name: str, runs: int, device: str):
+    """Median self time per compared row, and per op class, over `runs` profiled forwards
+    (after warm-up)."""
     from torch.profiler import ProfilerActivity, profile, record_function
 
     from archcount.engine.rules import RULES
@@ -114,13 +134,27 @@ def wall(model, args, kwargs, runs: int, device: str) -> float:
     return statistics.median(times)
 
 
-def _medians(events, runs: int, device: str) -> dict[str, float]:
-    """Each row's median seconds over the runs: its aten ops' self time summed per run."""
+GEMMS = frozenset(("linear", "matmul", "mm", "addmm", "bmm", "baddbmm", "einsum", "mv", "addmv"))
+
+
+def op_class(name: str) -> str:
+    """The op class of a profiled aten op by its name (what the user's code called)."""
+    if "conv" in name:
+        return "conv"
+    if "attention" in name:
+        return "attention"
+    return "gemm" if name in GEMMS else "elementwise"
+
+
+def _medians(events, runs: int, device: str):
+    """Each row's median seconds over the runs (its aten ops' self time summed per run), and
+    each op class's: an event's class is that of its outermost aten op."""
     per_run: dict[str, list[float]] = defaultdict(lambda: [0.0] * runs)
+    per_class: dict[str, list[float]] = defaultdict(lambda: [0.0] * runs)
     for e in events:
         if not e.name.startswith("aten::"):
             continue
-        row, run = None, None
+        row, run, top = None, None, e.name
         p = e.cpu_parent
         while p is not None:
             if row is None and p.name.startswith("ac-"):
@@ -128,11 +162,14 @@ def _medians(events, runs: int, device: str) -> dict[str, float]:
                 row = label if kind == "row" else f"{label} (own code)"
             if p.name.startswith(RUN):
                 run = int(p.name[len(RUN) :])
+            top = p.name if p.name.startswith("aten::") else top
             p = p.cpu_parent
         us = e.self_device_time_total if device == "cuda" else e.self_cpu_time_total
         if run is not None:
             per_run[row or "(outside modules)"][run] += us * 1e-6
-    return {row: statistics.median(times) for row, times in per_run.items()}
+            per_class[op_class(top[6:])][run] += us * 1e-6
+    rows = {row: statistics.median(times) for row, times in per_run.items()}
+    return rows, {c: statistics.median(times) for c, times in per_class.items()}
 
 
 def spearman(xs: list[float], ys: list[float]) -> float | None:
@@ -198,12 +235,14 @@ def hardware_for(device: str, quick: bool, cached: bool):
 
 def one(name: str, batch: int, args, hw):
     """(whole-forward APE against the profiler and against the wall clock, the compared rows,
-    rho) of one model at one batch; prints its line."""
+    rho, predicted and measured per class) of one model at one batch; prints its line."""
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     model, inputs, kwargs = built(name, batch, args.device, dtype)
-    pred = predicted(model, inputs, kwargs, name, hw)
-    meas = measured(model, inputs, kwargs, name, args.runs, args.device)
+    ops = traced(model, inputs, kwargs, name)
+    pred = predicted(ops, hw.profiled())  # against the profiler: tau as it charges it
+    meas, classes = measured(model, inputs, kwargs, name, args.runs, args.device)
     clock = wall(model, inputs, kwargs, args.runs, args.device)
+    against_wall = ape(sum(predicted(ops, hw).values()), clock)  # plain tau: no profiler
     whole, rows = compare(pred, meas)
     layer = statistics.median(ape(p, m) for _, p, m in rows) if rows else float("nan")
     rho = spearman([p for _, p, _ in rows], [m for _, _, m in rows])
@@ -211,11 +250,37 @@ def one(name: str, batch: int, args, hw):
     total = sum(pred.values())
     print(
         f"{name:<18}{batch:>4}  {sum(meas.values()) * 1e3:9.3f}  {clock * 1e3:9.3f}  "
-        f"{total * 1e3:9.3f}  {whole:7.1f}  {ape(total, clock):7.1f}  {len(rows):>4}  "
+        f"{total * 1e3:9.3f}  {whole:7.1f}  {against_wall:7.1f}  {len(rows):>4}  "
         f"{layer:8.1f}  {shown}",
         flush=True,
     )
-    return whole, ape(total, clock), rows, rho
+    split = by_class(ops, hw.profiled())
+    if args.by_class:
+        print("    " + "  ".join(_class_cell(c, split.get(c), classes.get(c)) for c in CLASSES))
+    return whole, against_wall, rows, rho, split, classes
+
+
+CLASSES = ("gemm", "conv", "attention", "elementwise")
+
+
+def _class_cell(name: str, pred, meas) -> str:
+    """'conv 1.20/2.30 ms': predicted over measured, ms ('-' when none)."""
+    p = "-" if pred is None else f"{sum(pred) * 1e3:.2f}"
+    m = "-" if meas is None else f"{meas * 1e3:.2f}"
+    return f"{name} {p}/{m}"
+
+
+def class_table(splits, measured_classes) -> None:
+    """Per op class over every run: predicted compute, memory, tau and total against the
+    measured self time of the ops it classes so, ms summed."""
+    print(f"\n{'class':<12}{'compute':>10}{'memory':>10}{'tau':>10}{'predicted':>11}"
+          f"{'measured':>10}{'meas/pred':>10}")  # fmt: skip
+    for c in CLASSES:
+        parts = [sum(s.get(c, (0.0,) * 3)[i] for s in splits) * 1e3 for i in range(3)]
+        meas = sum(m.get(c, 0.0) for m in measured_classes) * 1e3
+        ratio = f"{meas / sum(parts):10.2f}" if sum(parts) else f"{'-':>10}"
+        print(f"{c:<12}" + "".join(f"{x:10.2f}" for x in parts)
+              + f"{sum(parts):11.2f}{meas:10.2f}{ratio}")  # fmt: skip
 
 
 def plot(points: list[tuple[str, int, float, float]], path: str, hw) -> None:
@@ -260,6 +325,9 @@ def main() -> None:
     parser.add_argument("--plot", metavar="FILE.png")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: a shared box)")
     parser.add_argument("--cached", action="store_true", help="use archcount calibrate's file")
+    parser.add_argument(
+        "--by-class", action="store_true", help="predicted vs measured per op class"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 runs, batch 1")
     args = parser.parse_args()
     if args.quick:
@@ -272,18 +340,24 @@ def main() -> None:
         + ", ".join(f"{c} {r['float32'] / 1e9:.1f}" for c, r in hw.pi.items())
         + f"; beta {hw.beta / 1e9:.1f} GB/s; tau µs: "
         + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau.items())
+        + "; profiled: "
+        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau_profiled.items())
     )
     print(f"{'model':<18}{'B':>4}  {'prof ms':>9}  {'wall ms':>9}  {'pred ms':>9}  "
           f"{'APE %':>7}  {'wall %':>7}  {'rows':>4}  {'layer %':>8}  {'rho':>6}")  # fmt: skip
-    wholes, walls, layers, rhos, points = [], [], [], [], []
+    wholes, walls, layers, rhos, points, splits, classes = [], [], [], [], [], [], []
     for name in args.models:
         for batch in args.batches:
-            whole, against_wall, rows, rho = one(name, batch, args, hw)
+            whole, against_wall, rows, rho, split, meas = one(name, batch, args, hw)
+            splits.append(split)
+            classes.append(meas)
             wholes.append(whole)
             walls.append(against_wall)
             layers += [ape(p, m) for _, p, m in rows]
             rhos += [] if rho is None else [rho]
             points += [(name, batch, p, m) for _, p, m in rows]
+    if args.by_class:
+        class_table(splits, classes)
     goals(wholes, layers, rhos, walls)
     if args.plot and points:
         plot(points, args.plot, hw)

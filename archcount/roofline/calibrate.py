@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from archcount.errors import InputError
+from archcount.roofline.elementwise import op_rates
 from archcount.roofline.hardware import Hardware, OpClass
 
 # per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
@@ -86,12 +87,14 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
-    # kernels per dtype, the product, betas, taus (plain and profiled), small kernels
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3)
+    # kernels per dtype, the product, betas, taus (plain and profiled), small kernels, the
+    # element-wise ops on their own (three shares in all)
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3 + 3)
     tiny = _kernels(device, torch.float32, TINY)
     tau = {c.value: dispatch(fn, share, device) for c, (_, fn) in tiny.items()}
     profiled = profiled_taus({c: fn for c, (_, fn) in tiny.items()}, share, device)
-    pi, half = _peaks(device, dtypes, share, tau, progress)
+    rates = op_rates(device, 3 * share, tau[OpClass.ELEMENTWISE.value], seconds_per_call)
+    pi, half = _peaks(device, dtypes, share, tau, progress, rates)
     beta = stream(device, share, SIZES[device]["stream"])
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
     size = cache_size(device)
@@ -101,10 +104,10 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
         shown = f"{profiled[c] * 1e6:,.2f} profiled"
         progress(f"{'tau ' + c:<20}  {t * 1e6:12,.2f} µs per op ({shown})")
     source = f"calibrated on {_machine(device)}"
-    return Hardware(device, device, pi, beta, tau, source, cached, size, half, profiled)
+    return Hardware(device, device, pi, beta, tau, source, cached, size, half, profiled, rates)
 
 
-def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress):
+def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress, rates):
     """pi per class and dtype, and half_work per class (fp32, fitted on a small size)."""
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
     half: dict[str, float] = {}
@@ -120,6 +123,9 @@ def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: P
                 t_small = seconds_per_call(fn_small, share, device)
                 pi[c][name], half[c] = half_work((few, t_small), (macs, t), tau[c])
                 shown = f" (half of it at {half[c]:,.0f} MACs)"
+            if op_class is OpClass.ELEMENTWISE:
+                low, high = min(rates.values()) / 1e9, max(rates.values()) / 1e9
+                shown = f" ({len(rates)} ops on their own: {low:,.2f} to {high:,.1f})"
             progress(f"{c:<11} {name:<8}  {pi[c][name] / 1e9:12,.1f} GMAC/s{shown}")
     return pi, half
 

@@ -49,6 +49,8 @@ class Hardware:
     half_work: dict[str, float] = field(default_factory=dict)
     # OpClass value -> tau as torch.profiler charges it (its events' self time; absent: none)
     tau_profiled: dict[str, float] = field(default_factory=dict)
+    # element-wise aten ops measured on their own ('aten.relu') -> operations/s (any dtype)
+    op_rates: dict[str, float] = field(default_factory=dict)
 
     def bandwidth(self, nbytes: int) -> float:
         """Bytes/s of an op moving `nbytes`: the cache's when they fit in it, else beta."""
@@ -59,10 +61,14 @@ class Hardware:
         rates = self.pi[op_class.value]
         return rates.get(dtype) or rates["float32"]
 
-    def compute_s(self, op_class: OpClass, dtype: str, macs: int) -> float:
+    def compute_s(self, op_class: OpClass, dtype: str, macs: int, op: str = "") -> float:
         """Seconds of `macs` at the class's rate scaled by work/(work + half_work):
-        (macs + half_work) / pi; none for no work."""
-        half = self.half_work.get(op_class.value, 0.0) if macs else 0.0
+        (macs + half_work) / pi; an element-wise op at its own rate when measured."""
+        if not macs:
+            return 0.0
+        if op_class is OpClass.ELEMENTWISE and op in self.op_rates:
+            return macs / self.op_rates[op]
+        half = self.half_work.get(op_class.value, 0.0)
         return (macs + half) / self.rate(op_class, dtype)
 
     def profiled(self) -> Hardware:
@@ -87,6 +93,7 @@ class Hardware:
             "cache_bytes": self.cache_bytes,
             "half_work": self.half_work,
             "tau_profiled": self.tau_profiled,
+            "op_rates": self.op_rates,
         }
 
 
@@ -113,9 +120,12 @@ def from_dict(data: Any, where: str) -> Hardware:
     extra = {k: data.get(k, {}) for k in ("half_work", "tau_profiled")}
     if not all(_per_class(v, k == "tau_profiled") for k, v in extra.items()):
         raise InputError(f"{where}: half_work and tau_profiled map op classes to numbers")
+    rates = data.get("op_rates", {})
+    if not isinstance(rates, dict) or not all(map(_positive, rates.values())):
+        raise InputError(f"{where}: op_rates maps aten ops to positive numbers")
     return Hardware(
         data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size,
-        **extra,
+        **extra, op_rates=rates,
     )  # fmt: skip
 
 

@@ -5,7 +5,8 @@ outputs once (written), `untyped_storage().nbytes()` whole: a weight read by an 
 once by it, a view of a larger tensor reads that tensor's storage. A view op (its schema
 aliases its output to an input: view, t, expand, detach) moves nothing. MACs: PyTorch's own
 FLOP formulas (torch.utils.flop_counter, halved) for GEMMs, convolutions and attention kernels;
-any other op is element-wise, one operation per element of its largest output.
+any other op is element-wise, one operation per element of its largest tensor (a reduction or
+a pool its input, an upsample its output; a gather its output, not its table).
 
 Bytes touched (what the time model moves, not reported): per storage, the bytes its views in
 the op show, at most the storage (a slice reads its slice); a gather's source (embedding,
@@ -125,8 +126,9 @@ def classified(func, args, kwargs, out) -> tuple[OpClass, int]:
         return OpClass.ATTENTION, attention_macs(q, k, v) * (2 if "backward" in name else 1)
     if func.is_view:
         return OpClass.ELEMENTWISE, 0
-    outs = tensors_of(out)
-    return OpClass.ELEMENTWISE, max((t.numel() for t in outs), default=0)
+    ins = tensors_of((args, kwargs))
+    ins = ins[1:] if packet in _GATHERS else ins  # a gather reads rows, not its table
+    return OpClass.ELEMENTWISE, max((t.numel() for t in (*ins, *tensors_of(out))), default=0)
 
 
 def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool) -> OpCost:

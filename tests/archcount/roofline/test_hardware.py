@@ -135,3 +135,19 @@ def test_every_preset_round_trips_through_its_file(cache):
     for preset in PRESETS.values():
         save(preset)
         assert load("cuda") == preset
+
+
+def test_calibrate_times_element_wise_ops_on_their_own(cache):
+    h = calibrate("cpu", 2.0, lambda line: None)
+    assert {"aten.relu", "aten.native_layer_norm", "aten.max_pool2d_with_indices"} <= set(
+        h.op_rates)  # fmt: skip
+    assert load("cpu") is None and (save(h), load("cpu"))[1] == h
+
+
+@pytest.mark.parametrize("value", [{"aten.relu": 0}, {"aten.relu": "1"}, [1.0]])
+def test_op_rates_validated(cache, value):
+    data = PRESETS["h100-sxm"].to_dict() | {"op_rates": value}
+    (cache / "archcount").mkdir()
+    cache_file("cuda").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="op_rates"):
+        load("cuda")

@@ -1,0 +1,63 @@
+"""Element-wise work (one operation per element of the op's largest tensor) and the ops'
+own rates, worked by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from archcount.roofline.elementwise import kernels, main_op, op_rates
+from archcount.roofline.hardware import Hardware, OpClass
+from archcount.roofline.ops import classified
+from archcount.roofline.predict import op_time
+from tests.archcount.roofline.test_predict import HW, TAU, op
+
+aten = torch.ops.aten
+
+
+def work(func, *args):
+    out = func(*args)
+    return classified(func, args, {}, out)
+
+
+def test_a_pool_or_a_reduction_works_on_its_input_an_upsample_on_its_output():
+    x = torch.randn(1, 2, 4, 4)  # 32 elements
+    assert work(aten.max_pool2d_with_indices.default, x, [2, 2]) == (OpClass.ELEMENTWISE, 32)
+    assert work(aten.sum.dim_IntList, x, [-1]) == (OpClass.ELEMENTWISE, 32)  # 8 out, 32 in
+    assert work(aten.upsample_nearest2d.vec, x, None, [2.0, 2.0])[1] == 128  # 2·4·(8·8)
+
+
+def test_a_gather_works_on_its_rows_not_its_table():
+    table, ids = torch.randn(1000, 16), torch.tensor([1, 2, 3, 4])
+    assert work(aten.embedding.default, table, ids)[1] == 4 * 16
+
+
+def test_the_op_doing_a_calls_work():
+    x, y = torch.randn(1, 2, 4, 4), torch.randn(3, 8)
+    assert main_op(lambda: F.max_pool2d(x, 2)) == ("aten.max_pool2d_with_indices", 32)
+    assert main_op(lambda: F.layer_norm(y, (8,))) == ("aten.native_layer_norm", 24)
+
+
+def test_rates_are_work_over_time_beyond_tau():
+    # every call takes 10 µs; tau 2 µs: 32,768 elements in 8 µs; tau 9 µs: at most 2 × work / t
+    assert op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)["aten.relu"] == pytest.approx(
+        32768 / 8e-6
+    )
+    assert op_rates("cpu", 1.0, 9e-6, lambda fn, b, d: 10e-6)["aten.relu"] == pytest.approx(
+        32768 / 5e-6
+    )
+    rates = op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)
+    assert rates["aten.max_pool2d_with_indices"] == pytest.approx(
+        32768 / 8e-6
+    )  # its input's elements
+    assert len(kernels("cpu")) >= len(rates) >= 15
+
+
+def test_an_element_wise_op_runs_at_its_own_rate_when_measured():
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", op_rates={"aten.x": 1e6})
+    # 1,000 operations at 1e6/s = 1 ms (the class's 1e8/s would be 10 µs); + tau 1 µs
+    assert op_time(op(cls=OpClass.ELEMENTWISE, macs=1000), h).predicted_s == pytest.approx(
+        1e-3 + 1e-6)  # fmt: skip
+    assert h.compute_s(OpClass.ELEMENTWISE, "float32", 1000, "aten.y") == pytest.approx(1e-5)
+    assert h.compute_s(OpClass.GEMM, "float32", 1000, "aten.x") == pytest.approx(1e-6)
