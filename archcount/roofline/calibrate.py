@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from archcount.errors import InputError
-from archcount.roofline.elementwise import op_rates
+from archcount.roofline.elementwise import half_work, op_rates
 from archcount.roofline.hardware import Hardware, OpClass
 
 # per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
@@ -124,20 +124,10 @@ def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: P
                 pi[c][name], half[c] = half_work((few, t_small), (macs, t), tau[c])
                 shown = f" (half of it at {half[c]:,.0f} MACs)"
             if op_class is OpClass.ELEMENTWISE:
-                low, high = min(rates.values()) / 1e9, max(rates.values()) / 1e9
+                low, high = (f([r for r, _ in rates.values()]) / 1e9 for f in (min, max))
                 shown = f" ({len(rates)} ops on their own: {low:,.2f} to {high:,.1f})"
             progress(f"{c:<11} {name:<8}  {pi[c][name] / 1e9:12,.1f} GMAC/s{shown}")
     return pi, half
-
-
-def half_work(small: tuple[int, float], large: tuple[int, float], tau: float):
-    """(pi, half_work) through two (MACs, seconds) points of t = tau + (MACs + half_work) / pi;
-    the large point's plain rate and 0 when the points do not rise (noise)."""
-    (w1, t1), (w2, t2) = small, large
-    if t2 <= t1 or w2 <= w1:
-        return w2 / t2, 0.0
-    pi = (w2 - w1) / (t2 - t1)
-    return pi, max(0.0, pi * (t1 - tau) - w1)
 
 
 def profiled_taus(kernels: dict[OpClass, Callable], budget: float, device: str):

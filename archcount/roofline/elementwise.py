@@ -2,10 +2,10 @@
 
 One pi for every element-wise op spans a 40× range on a CPU (a product vectorises; a max-pool
 with indices, a nearest upsample or a layer norm do far less per element), so `calibrate`
-times each of these common building blocks on a (1, 32, 32, 32) fp32 tensor (2^15 elements,
-within a core's L2) and keeps, per aten op, its operations per second in the unit the time
-model counts (ops.classified: one per element of its largest tensor), less tau. An op not
-measured runs at the class's pi.
+times each of these common building blocks on a small and a large fp32 tensor (8,192 and
+262,144 elements, within a core's L2) and keeps, per aten op, its rate and half_work on
+t = tau + (work + half_work) / rate, work in the unit the time model counts (ops.classified:
+one per element of its largest tensor). An op not measured runs at the class's pi.
 """
 
 from __future__ import annotations
@@ -22,19 +22,19 @@ from archcount.roofline.ops import classified
 Timer = Callable[[Callable[[], object], float, str], float]
 
 
-def kernels(device: str) -> list[Callable[[], object]]:
-    """The generic calls, on tensors made once: activations, norms, pools, resampling,
-    reductions, copies, masks and lookups, as any network's layers call them."""
-    x = torch.randn(1, 32, 32, 32, device=device)
+def kernels(device: str, batch: int = 1, side: int = 32) -> list[Callable[[], object]]:
+    """The generic calls on (batch, 32, side, side) tensors made once: activations, norms,
+    pools, resampling, reductions, copies, masks and lookups, as any network's layers call them."""
+    x = torch.randn(batch, 32, side, side, device=device)
     c = torch.ones(32, device=device)
-    mask = torch.rand(1, 32, 32, 32, device=device) > 0.5
-    ids = torch.randint(0, 512, (1024,), device=device)
+    mask = torch.rand(batch, 32, side, side, device=device) > 0.5
+    ids = torch.randint(0, 512, (batch * side * side,), device=device)
     table = torch.randn(512, 32, device=device)
     return [
         lambda: torch.relu(x), lambda: F.gelu(x), lambda: F.silu(x), lambda: torch.tanh(x),
         lambda: torch.sigmoid(x), lambda: torch.pow(x, 2), lambda: torch.rsqrt(x),
         lambda: torch.add(x, x), lambda: torch.mul(x, x), lambda: torch.div(x, 3.0),
-        lambda: torch.softmax(x, -1), lambda: F.layer_norm(x, (32,)),
+        lambda: torch.softmax(x, -1), lambda: F.layer_norm(x, (side,)),
         lambda: F.batch_norm(x, c, c, c, c, training=False),
         lambda: F.max_pool2d(x, 2), lambda: F.avg_pool2d(x, 2),
         lambda: F.interpolate(x, scale_factor=2),
@@ -68,13 +68,23 @@ def main_op(fn: Callable[[], object]) -> tuple[str, int]:
     return max(spy.seen, key=lambda s: s[1])
 
 
-def op_rates(device: str, budget: float, tau: float, timer: Timer) -> dict[str, float]:
-    """Per aten op, operations per second beyond tau: work / (t - tau), at most 2 × work / t
-    (a call hardly slower than tau is not measured finer than that)."""
-    calls = kernels(device)
-    rates: dict[str, float] = {}
-    for fn in calls:
-        name, work = main_op(fn)
-        t = timer(fn, budget / len(calls), device)
-        rates.setdefault(name, work / max(t - tau, t / 2))
+def half_work(small: tuple[int, float], large: tuple[int, float], tau: float):
+    """(rate, half_work) through two (work, seconds) points of t = tau + (work + half_work) /
+    rate; the large point's plain rate and 0 when the points do not rise (noise)."""
+    (w1, t1), (w2, t2) = small, large
+    if t2 <= t1 or w2 <= w1:
+        return w2 / t2, 0.0
+    rate = (w2 - w1) / (t2 - t1)
+    return rate, max(0.0, rate * (t1 - tau) - w1)
+
+
+def op_rates(device: str, budget: float, tau: float, timer: Timer) -> dict[str, list[float]]:
+    """Per aten op, [rate, half_work] fitted on a small and a large call of its kernel."""
+    small, large = kernels(device, 1, 16), kernels(device, 8, 32)
+    rates: dict[str, list[float]] = {}
+    for few, many in zip(small, large):
+        (name, w1), (_, w2) = main_op(few), main_op(many)
+        t1 = timer(few, budget / len(small) / 2, device)
+        t2 = timer(many, budget / len(small) / 2, device)
+        rates.setdefault(name, list(half_work((w1, t1), (w2, t2), tau)))
     return rates

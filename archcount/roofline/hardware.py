@@ -49,8 +49,8 @@ class Hardware:
     half_work: dict[str, float] = field(default_factory=dict)
     # OpClass value -> tau as torch.profiler charges it (its events' self time; absent: none)
     tau_profiled: dict[str, float] = field(default_factory=dict)
-    # element-wise aten ops measured on their own ('aten.relu') -> operations/s (any dtype)
-    op_rates: dict[str, float] = field(default_factory=dict)
+    # element-wise aten ops measured on their own: 'aten.relu' -> [operations/s, half_work]
+    op_rates: dict[str, list[float]] = field(default_factory=dict)
 
     def bandwidth(self, nbytes: int) -> float:
         """Bytes/s of an op moving `nbytes`: the cache's when they fit in it, else beta."""
@@ -67,7 +67,8 @@ class Hardware:
         if not macs:
             return 0.0
         if op_class is OpClass.ELEMENTWISE and op in self.op_rates:
-            return macs / self.op_rates[op]
+            rate, half = self.op_rates[op]
+            return (macs + half) / rate
         half = self.half_work.get(op_class.value, 0.0)
         return (macs + half) / self.rate(op_class, dtype)
 
@@ -121,8 +122,12 @@ def from_dict(data: Any, where: str) -> Hardware:
     if not all(_per_class(v, k == "tau_profiled") for k, v in extra.items()):
         raise InputError(f"{where}: half_work and tau_profiled map op classes to numbers")
     rates = data.get("op_rates", {})
-    if not isinstance(rates, dict) or not all(map(_positive, rates.values())):
-        raise InputError(f"{where}: op_rates maps aten ops to positive numbers")
+    pairs = isinstance(rates, dict) and all(
+        isinstance(v, list) and len(v) == 2 and _positive(v[0]) and _nonnegative(v[1])
+        for v in rates.values()
+    )
+    if not pairs:
+        raise InputError(f"{where}: op_rates maps aten ops to [rate > 0, half_work >= 0]")
     return Hardware(
         data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size,
         **extra, op_rates=rates,

@@ -39,25 +39,22 @@ def test_the_op_doing_a_calls_work():
     assert main_op(lambda: F.layer_norm(y, (8,))) == ("aten.native_layer_norm", 24)
 
 
-def test_rates_are_work_over_time_beyond_tau():
-    # every call takes 10 µs; tau 2 µs: 32,768 elements in 8 µs; tau 9 µs: at most 2 × work / t
-    assert op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)["aten.relu"] == pytest.approx(
-        32768 / 8e-6
-    )
-    assert op_rates("cpu", 1.0, 9e-6, lambda fn, b, d: 10e-6)["aten.relu"] == pytest.approx(
-        32768 / 5e-6
-    )
-    rates = op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)
-    assert rates["aten.max_pool2d_with_indices"] == pytest.approx(
-        32768 / 8e-6
-    )  # its input's elements
+def test_rates_and_half_work_fitted_on_two_sizes():
+    def timer(fn, budget, device):  # every op: 2 µs + (work + 1,000) / 1e9
+        return 2e-6 + (main_op(fn)[1] + 1_000) / 1e9
+
+    rates = op_rates("cpu", 1.0, 2e-6, timer)
+    assert rates["aten.relu"] == pytest.approx([1e9, 1_000])
+    assert rates["aten.max_pool2d_with_indices"] == pytest.approx([1e9, 1_000])
     assert len(kernels("cpu")) >= len(rates) >= 15
+    flat = op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)  # no rise: the large call's rate
+    assert flat["aten.relu"] == pytest.approx([8 * 32 * 32 * 32 / 10e-6, 0])
 
 
 def test_an_element_wise_op_runs_at_its_own_rate_when_measured():
-    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", op_rates={"aten.x": 1e6})
-    # 1,000 operations at 1e6/s = 1 ms (the class's 1e8/s would be 10 µs); + tau 1 µs
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", op_rates={"aten.x": [1e6, 500]})
+    # (1,000 + 500) operations at 1e6/s = 1.5 ms (the class's 1e8/s: 10 µs); + tau 1 µs
     assert op_time(op(cls=OpClass.ELEMENTWISE, macs=1000), h).predicted_s == pytest.approx(
-        1e-3 + 1e-6)  # fmt: skip
+        1.5e-3 + 1e-6)  # fmt: skip
     assert h.compute_s(OpClass.ELEMENTWISE, "float32", 1000, "aten.y") == pytest.approx(1e-5)
     assert h.compute_s(OpClass.GEMM, "float32", 1000, "aten.x") == pytest.approx(1e-6)

@@ -144,7 +144,9 @@ def test_calibrate_times_element_wise_ops_on_their_own(cache):
     assert load("cpu") is None and (save(h), load("cpu"))[1] == h
 
 
-@pytest.mark.parametrize("value", [{"aten.relu": 0}, {"aten.relu": "1"}, [1.0]])
+@pytest.mark.parametrize(
+    "value", [{"aten.relu": [0, 1]}, {"aten.relu": ["1", 0]}, {"aten.relu": [1.0, -1]},
+              {"aten.relu": 1.0}, [1.0]])  # fmt: skip
 def test_op_rates_validated(cache, value):
     data = PRESETS["h100-sxm"].to_dict() | {"op_rates": value}
     (cache / "archcount").mkdir()
