@@ -69,12 +69,12 @@ def main_op(fn: Callable[[], object]) -> tuple[str, int]:
 
 
 def half_work(small: tuple[int, float], large: tuple[int, float], tau: float):
-    """(rate, half_work) through two (work, seconds) points of t = tau + (work + half_work) /
-    rate; the large point's plain rate and 0 when the points do not rise (noise)."""
+    """(rate, half_work) of t = tau + (work + half_work) / rate from two (work, seconds) points:
+    the rate the large call's beyond tau (at least half its whole time: noise), half_work what
+    the small call takes beyond its work at that rate (0 or more). Not the two points' slope:
+    a noisy small call would make it any size."""
     (w1, t1), (w2, t2) = small, large
-    if t2 <= t1 or w2 <= w1:
-        return w2 / t2, 0.0
-    rate = (w2 - w1) / (t2 - t1)
+    rate = w2 / max(t2 - tau, t2 / 2)
     return rate, max(0.0, rate * (t1 - tau) - w1)
 
 

@@ -43,12 +43,15 @@ def test_rates_and_half_work_fitted_on_two_sizes():
     def timer(fn, budget, device):  # every op: 2 µs + (work + 1,000) / 1e9
         return 2e-6 + (main_op(fn)[1] + 1_000) / 1e9
 
+    # small calls 8,192 elements, large 262,144: the rate is the large call's, 262,144 / 263,144
+    # of 1e9; half_work the small call's 9,192 / 1e9 s at that rate less its 8,192 (965)
+    rate = 1e9 * 262_144 / 263_144
+    expected = pytest.approx([rate, 9_192e-9 * rate - 8_192])
     rates = op_rates("cpu", 1.0, 2e-6, timer)
-    assert rates["aten.relu"] == pytest.approx([1e9, 1_000])
-    assert rates["aten.max_pool2d_with_indices"] == pytest.approx([1e9, 1_000])
+    assert rates["aten.relu"] == expected == rates["aten.max_pool2d_with_indices"]
     assert len(kernels("cpu")) >= len(rates) >= 15
-    flat = op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)  # no rise: the large call's rate
-    assert flat["aten.relu"] == pytest.approx([8 * 32 * 32 * 32 / 10e-6, 0])
+    flat = op_rates("cpu", 1.0, 2e-6, lambda fn, b, d: 10e-6)  # no rise: all of it work
+    assert flat["aten.relu"] == pytest.approx([8 * 32 * 32 * 32 / 8e-6, 8 * 32 * 32 * 32 - 8192])
 
 
 def test_an_element_wise_op_runs_at_its_own_rate_when_measured():

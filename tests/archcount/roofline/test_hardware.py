@@ -96,12 +96,15 @@ def test_an_op_within_the_cache_moves_at_the_cache_bandwidth():
 def test_half_work_from_two_points_by_hand():
     from archcount.roofline.calibrate import half_work
 
-    # t = 1 µs + (MACs + 1e6) / 1e9: 1e6 MACs take 2.001 ms, 1e8 MACs take 101.001 ms
+    # t = 1 µs + (MACs + 1e6) / 1e9: 1e6 MACs take 2.001 ms, 1e8 MACs take 101.001 ms; the
+    # rate is the large call's, 1e8 / 0.101 s, and half_work the small call's rest at it
     pi, half = half_work((10**6, 2.001e-3), (10**8, 101.001e-3), 1e-6)
-    assert pi == pytest.approx(1e9) and half == pytest.approx(1e6)
-    # the small kernel as fast per MAC as the large one: no half work, tau aside
-    assert half_work((10**6, 1e-3), (10**8, 0.1), 1e-6)[1] == 0
-    assert half_work((10**6, 2e-3), (10**8, 1e-3), 1e-6) == (1e11, 0.0)  # noise: plain rate
+    assert pi == pytest.approx(1e8 / 0.101) and half == pytest.approx(pi * 2e-3 - 1e6)
+    assert half == pytest.approx(0.98e6, rel=1e-3)  # the true 1e6 within 2 %
+    # the small kernel as fast per MAC as the large one: no half work
+    assert half_work((10**6, 1e-3 + 1e-6), (10**8, 0.1 + 1e-6), 1e-6) == (pytest.approx(1e9), 0)
+    # noise: a call no slower than tau counts whole (at most twice its plain rate)
+    assert half_work((10**6, 1e-3), (10**8, 1e-6), 1e-5)[0] == pytest.approx(2e14)
 
 
 def test_calibrate_fits_half_work_and_profiled_tau(cache):
