@@ -29,8 +29,9 @@ def calibrate_command(
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Measure pi (GEMM, conv, attention, element-wise; per dtype), beta (a stream-like add,
-    and within a core's cache) and tau (per op class) for [bold]count --time[/].
+    """Measure pi (GEMM, conv, attention, element-wise; per dtype; and on little work), 21
+    element-wise ops on their own, beta (a stream-like add, and within a core's cache) and tau
+    (per op class; and as torch.profiler charges it) for [bold]count --time[/].
 
     Cached as plain JSON in $XDG_CACHE_HOME/archcount (else ~/.cache/archcount).
 

@@ -35,7 +35,7 @@ def time_table(report: TimeReport, rows: list[TimeRow] | None = None) -> Table:
         title=f"predicted time at batch {report.batch}"
         + (", forward and backward" if report.training else ", forward"),
         caption="whole batch; bytes: each storage an op reads or writes, once per op; "
-        "intensity: MACs/byte; predicted: Σ max(MACs/π, bytes/β) + τ per op",
+        "intensity: MACs/byte; predicted: Σ max((MACs + h)/π, bytes touched/β) + τ per op",
         caption_justify="left",
         show_footer=True,
     )

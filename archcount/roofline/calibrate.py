@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from archcount.errors import InputError
-from archcount.roofline.elementwise import half_work, op_rates
+from archcount.roofline.elementwise import op_rates
 from archcount.roofline.hardware import Hardware, OpClass
 
 # per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
@@ -37,6 +37,12 @@ SIZES = {
 SMALL = {
     "cpu": dict(gemm=64, conv=(1, 16, 16), attention=(1, 2, 64, 32), ew=8),
     "cuda": dict(gemm=1024, conv=(8, 64, 28), attention=(1, 8, 512, 64), ew=8),
+}
+# narrow_half: the same work with one narrow dimension (gemm K, conv channels, attention E);
+# NARROW_D those dimensions, and the large kernels' own (SIZES')
+NARROW = {
+    "cpu": dict(gemm=(512, 16), conv=(8, 4, 64), attention=(4, 4, 256, 16)),
+    "cuda": dict(gemm=(8192, 64), conv=(64, 8, 112), attention=(8, 16, 2048, 16)),
 }
 TINY = dict(gemm=8, conv=(1, 4, 8), attention=(1, 1, 8, 8), ew=8)  # tau: next to no work
 CALLS, BATCHES = 20, 30  # tau under the profiler: calls per timed batch, at most that many
@@ -60,24 +66,36 @@ def seconds_per_call(fn: Callable[[], object], budget: float, device: str) -> fl
 
 
 def _kernels(device: str, dtype: torch.dtype, s: dict) -> dict[OpClass, tuple[int, Callable]]:
-    """(MACs, the call) per op class at sizes `s`, on tensors made once."""
+    """(MACs, the call) per op class at sizes `s` (a GEMM n or (n, K)), on tensors made once."""
 
     def rand(*shape):
         return torch.randn(*shape, device=device, dtype=dtype)
 
-    n = s["gemm"]
-    a, b = rand(n, n), rand(n, n)
+    n, k_gemm = s["gemm"] if isinstance(s["gemm"], tuple) else (s["gemm"], s["gemm"])
+    a, b = rand(n, k_gemm), rand(k_gemm, n)
     nb, c, side = s["conv"]
     x, w = rand(nb, c, side, side), rand(c, c, 3, 3)
     q = k = v = rand(*s["attention"])
     B, H, L, E = s["attention"]
-    y = rand(s["ew"])
-    return {
-        OpClass.GEMM: (n**3, lambda: a @ b),
+    kernels = {
+        OpClass.GEMM: (n * k_gemm * n, lambda: a @ b),
         OpClass.CONV: (nb * c * side * side * c * 9, lambda: F.conv2d(x, w, padding=1)),
         OpClass.ATTENTION: (B * H * L * L * 2 * E, lambda: F.scaled_dot_product_attention(q, k, v)),
-        OpClass.ELEMENTWISE: (y.numel(), lambda: torch.mul(y, y)),
     }
+    if "ew" in s:
+        y = rand(s["ew"])
+        kernels[OpClass.ELEMENTWISE] = (y.numel(), lambda: torch.mul(y, y))
+    return kernels
+
+
+def narrow_of(op_class: OpClass, s: dict) -> int:
+    """The smallest dimension of the class's kernel at sizes `s` (as ops.narrowest)."""
+    if op_class is OpClass.GEMM:
+        return min(s["gemm"]) if isinstance(s["gemm"], tuple) else s["gemm"]
+    if op_class is OpClass.CONV:
+        return min(s["conv"][1], s["conv"][1] * 9)
+    _, _, length, width = s["attention"]
+    return min(length, width)
 
 
 def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = print) -> Hardware:
@@ -88,13 +106,13 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
     # kernels per dtype, the product, betas, taus (plain and profiled), small kernels, the
-    # element-wise ops on their own (three shares in all)
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3 + 3)
+    # element-wise ops on their own (three shares in all), narrow kernels
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3 + 3 + 3)
     tiny = _kernels(device, torch.float32, TINY)
     tau = {c.value: dispatch(fn, share, device) for c, (_, fn) in tiny.items()}
     profiled = profiled_taus({c: fn for c, (_, fn) in tiny.items()}, share, device)
     rates = op_rates(device, 3 * share, tau[OpClass.ELEMENTWISE.value], seconds_per_call)
-    pi, half = _peaks(device, dtypes, share, tau, progress, rates)
+    pi, half, narrow = _peaks(device, dtypes, share, tau, progress, rates)
     beta = stream(device, share, SIZES[device]["stream"])
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
     size = cache_size(device)
@@ -104,14 +122,15 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
         shown = f"{profiled[c] * 1e6:,.2f} profiled"
         progress(f"{'tau ' + c:<20}  {t * 1e6:12,.2f} µs per op ({shown})")
     source = f"calibrated on {_machine(device)}"
-    return Hardware(device, device, pi, beta, tau, source, cached, size, half, profiled, rates)
+    return Hardware(
+        device, device, pi, beta, tau, source, cached, size, half, profiled, narrow, rates
+    )
 
 
 def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress, rates):
-    """pi per class and dtype, and half_work per class (fp32, fitted on a small size)."""
+    """pi per class and dtype; narrow_half and half_work per class (fp32)."""
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
-    half: dict[str, float] = {}
-    small = _kernels(device, torch.float32, SMALL[device])
+    fits: dict[str, tuple[float, float]] = {}
     for name in dtypes:
         for op_class, (macs, fn) in _kernels(device, getattr(torch, name), SIZES[device]).items():
             if op_class is OpClass.ELEMENTWISE and name != "float32":
@@ -119,15 +138,38 @@ def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: P
             t, c = seconds_per_call(fn, share, device), op_class.value
             pi[c][name], shown = macs / t, ""
             if name == "float32" and op_class is not OpClass.ELEMENTWISE:
-                few, fn_small = small[op_class]
-                t_small = seconds_per_call(fn_small, share, device)
-                pi[c][name], half[c] = half_work((few, t_small), (macs, t), tau[c])
-                shown = f" (half of it at {half[c]:,.0f} MACs)"
+                pi[c][name] = macs / max(t - tau[c], t / 2)
+                fits[c] = _shape_fit(device, op_class, share, tau[c], pi[c][name])
+                shown = f" (half of it on {fits[c][0]:,.1f} wide, at {fits[c][1]:,.0f} MACs)"
             if op_class is OpClass.ELEMENTWISE:
                 low, high = (f([r for r, _ in rates.values()]) / 1e9 for f in (min, max))
                 shown = f" ({len(rates)} ops on their own: {low:,.2f} to {high:,.1f})"
             progress(f"{c:<11} {name:<8}  {pi[c][name] / 1e9:12,.1f} GMAC/s{shown}")
-    return pi, half
+    return pi, {c: f[1] for c, f in fits.items()}, {c: f[0] for c, f in fits.items()}
+
+
+def _shape_fit(device: str, op_class: OpClass, share: float, tau: float, pi: float):
+    """(narrow_half, half_work) of a class whose large kernel runs at `pi`: its narrow kernel
+    (as much work, one dimension small) sets the first, its small kernel the second."""
+    work, fn = _kernels(device, torch.float32, NARROW[device])[op_class]
+    d_narrow = narrow_of(op_class, NARROW[device])
+    d_half = narrow_half(d_narrow, work / _beyond(fn, share, device, tau), pi)
+    few, fn = _kernels(device, torch.float32, SMALL[device])[op_class]
+    d_small = narrow_of(op_class, SMALL[device])
+    t = seconds_per_call(fn, share, device)
+    return d_half, max(0.0, pi * d_small / (d_small + d_half) * (t - tau) - few)
+
+
+def _beyond(fn: Callable[[], object], budget: float, device: str, tau: float) -> float:
+    """Seconds of one call beyond tau (at least half of it: noise)."""
+    t = seconds_per_call(fn, budget, device)
+    return max(t - tau, t / 2)
+
+
+def narrow_half(d: int, rate: float, pi: float) -> float:
+    """The dimension d_half at which rate = pi * d / (d + d_half) gives `rate` at `d` (0 when
+    the narrow kernel is no slower)."""
+    return max(0.0, d * (pi / rate - 1))
 
 
 def profiled_taus(kernels: dict[OpClass, Callable], budget: float, device: str):

@@ -49,6 +49,8 @@ class Hardware:
     half_work: dict[str, float] = field(default_factory=dict)
     # OpClass value -> tau as torch.profiler charges it (its events' self time; absent: none)
     tau_profiled: dict[str, float] = field(default_factory=dict)
+    # OpClass value -> the smallest dimension at which the class runs at half its pi
+    narrow_half: dict[str, float] = field(default_factory=dict)
     # element-wise aten ops measured on their own: 'aten.relu' -> [operations/s, half_work]
     op_rates: dict[str, list[float]] = field(default_factory=dict)
 
@@ -61,16 +63,21 @@ class Hardware:
         rates = self.pi[op_class.value]
         return rates.get(dtype) or rates["float32"]
 
-    def compute_s(self, op_class: OpClass, dtype: str, macs: int, op: str = "") -> float:
-        """Seconds of `macs` at the class's rate scaled by work/(work + half_work):
-        (macs + half_work) / pi; an element-wise op at its own rate when measured."""
+    def compute_s(
+        self, op_class: OpClass, dtype: str, macs: int, op: str = "", narrow: int = 0
+    ) -> float:
+        """Seconds of `macs`: (macs + half_work) / pi, pi scaled by narrow / (narrow +
+        narrow_half) for a problem whose smallest dimension is `narrow`; an element-wise op at
+        its own rate when measured."""
         if not macs:
             return 0.0
         if op_class is OpClass.ELEMENTWISE and op in self.op_rates:
             rate, half = self.op_rates[op]
             return (macs + half) / rate
         half = self.half_work.get(op_class.value, 0.0)
-        return (macs + half) / self.rate(op_class, dtype)
+        d_half = self.narrow_half.get(op_class.value, 0.0)
+        scale = narrow / (narrow + d_half) if narrow and d_half else 1.0
+        return (macs + half) / (self.rate(op_class, dtype) * scale)
 
     def profiled(self) -> Hardware:
         """The same peaks with tau as the profiler charges it (itself when not measured)."""
@@ -94,6 +101,7 @@ class Hardware:
             "cache_bytes": self.cache_bytes,
             "half_work": self.half_work,
             "tau_profiled": self.tau_profiled,
+            "narrow_half": self.narrow_half,
             "op_rates": self.op_rates,
         }
 
@@ -118,9 +126,9 @@ def from_dict(data: Any, where: str) -> Hardware:
     cache, size = data.get("beta_cache"), data.get("cache_bytes")
     if not _nonnegative(cache) or not _natural(size):
         raise InputError(f"{where}: beta_cache and cache_bytes must be numbers, 0 or more")
-    extra = {k: data.get(k, {}) for k in ("half_work", "tau_profiled")}
+    extra = {k: data.get(k, {}) for k in ("half_work", "tau_profiled", "narrow_half")}
     if not all(_per_class(v, k == "tau_profiled") for k, v in extra.items()):
-        raise InputError(f"{where}: half_work and tau_profiled map op classes to numbers")
+        raise InputError(f"{where}: half_work, tau_profiled, narrow_half map op classes to numbers")
     rates = data.get("op_rates", {})
     pairs = isinstance(rates, dict) and all(
         isinstance(v, list) and len(v) == 2 and _positive(v[0]) and _nonnegative(v[1])

@@ -47,6 +47,7 @@ class OpCost:
     bytes_read: int
     bytes_written: int
     touched: int | None = None  # bytes the time model moves (None: read plus written)
+    narrow: int = 0  # a GEMM's, forward convolution's or attention's smallest dimension (0: none)
 
     @property
     def moved(self) -> int:
@@ -131,6 +132,25 @@ def classified(func, args, kwargs, out) -> tuple[OpClass, int]:
     return OpClass.ELEMENTWISE, max((t.numel() for t in (*ins, *tensors_of(out))), default=0)
 
 
+def narrowest(func, args) -> int:
+    """The smallest dimension of a GEMM (M, K, N), a forward convolution (per group: output
+    channels, and input channels times taps) or a fused attention (L, S, E); 0 for other ops."""
+    name = func.overloadpacket.__name__
+    ts = tensors_of(args)
+    if name in ("mm", "bmm", "addmm", "baddbmm") and len(ts) >= 2:
+        a, b = ts[-2], ts[-1]
+        return min(a.shape[-2], a.shape[-1], b.shape[-1])
+    if name == "convolution" and len(args) == 9:
+        w, transposed, groups = args[1], args[6], args[8]
+        taps = prod(w.shape[2:])
+        if transposed:  # weight (C_in, C_out / groups, kh, kw)
+            return min(w.shape[1], w.shape[0] // groups * taps)
+        return min(w.shape[0] // groups, w.shape[1] * taps)
+    if name.startswith(_SDPA_CPU) and len(ts) >= 2:
+        return min(ts[0].shape[-2], ts[1].shape[-2], ts[0].shape[-1])
+    return 0
+
+
 def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool) -> OpCost:
     """The OpCost of one aten op call charged to `row`."""
     op_class, macs = classified(func, args, kwargs, out)
@@ -138,4 +158,5 @@ def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool
     dtype = dtype_of(tensors_of((args, kwargs)), tensors_of(out))
     name = f"aten.{func.overloadpacket.__name__}"
     moves = touched(func, args, kwargs, out)
-    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written, moves)
+    narrow = 0 if backward else narrowest(func, args)
+    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written, moves, narrow)

@@ -103,6 +103,7 @@ class Attention(TorchFunctionMode):
                 row, owner, SDPA, False, OpClass.ATTENTION,
                 dtype_of(ins, [out]), attention_macs(q, k, v), storage_bytes(ins),
                 storage_bytes([out]), view_bytes(ins) + view_bytes([out]),
+                min(q.shape[-2], k.shape[-2], q.shape[-1]),
             )
         )  # fmt: skip
         return out

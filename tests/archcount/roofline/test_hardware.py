@@ -94,7 +94,7 @@ def test_an_op_within_the_cache_moves_at_the_cache_bandwidth():
 
 
 def test_half_work_from_two_points_by_hand():
-    from archcount.roofline.calibrate import half_work
+    from archcount.roofline.elementwise import half_work
 
     # t = 1 µs + (MACs + 1e6) / 1e9: 1e6 MACs take 2.001 ms, 1e8 MACs take 101.001 ms; the
     # rate is the large call's, 1e8 / 0.101 s, and half_work the small call's rest at it
@@ -124,7 +124,7 @@ def test_half_work_and_profiled_tau_validated(cache, key, value):
     data = PRESETS["h100-sxm"].to_dict() | {key: value}
     (cache / "archcount").mkdir()
     cache_file("cuda").write_text(json.dumps(data))
-    with pytest.raises(InputError, match="half_work and tau_profiled"):
+    with pytest.raises(InputError, match="half_work, tau_profiled, narrow_half"):
         load("cuda")
 
 
@@ -156,3 +156,9 @@ def test_op_rates_validated(cache, value):
     cache_file("cuda").write_text(json.dumps(data))
     with pytest.raises(InputError, match="op_rates"):
         load("cuda")
+
+
+def test_calibrate_fits_narrow_half(cache):
+    h = calibrate("cpu", 2.0, lambda line: None)
+    assert set(h.narrow_half) == {"gemm", "conv", "attention"}
+    assert all(v >= 0 for v in h.narrow_half.values())
