@@ -4,11 +4,12 @@ Each figure is the median time of one kernel run back to back for a fixed share 
 budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
 element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
 any cache (beta, three arrays' bytes per call) and on arrays within half a core's L2 (the cache's
-beta, for ops whose bytes fit in that L2); the same four kernels on a handful of elements
-(tau per class: dispatch, set-up, launch), and again under torch.profiler (tau_profiled: the
-aten self time it charges them, its own per-event cost included). The GEMM, convolution and
-attention run on little work too (fp32): with tau, the two sizes fix pi and half_work on
-t = tau + (MACs + half_work) / pi. On CUDA every call is timed between synchronisations.
+beta, for ops whose bytes fit in that L2); a linear layer, a convolution with a bias, SDPA
+and a product on a handful of elements (tau per class: dispatch, set-up, launch), and again
+under torch.profiler (tau_profiled: the aten self time it charges them, its own per-event cost
+included). The GEMM, convolution and attention (fp32) also run with one dimension narrow
+(narrow_half) and on little work (half_work): t = tau + (MACs + half_work) / (pi * d / (d +
+narrow_half)). On CUDA every call is timed between synchronisations.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ SIZES = {
 }
 # half_work: the same kernels on little work (fp32), set against the large ones
 SMALL = {
-    "cpu": dict(gemm=64, conv=(1, 16, 16), attention=(1, 2, 64, 32), ew=8),
-    "cuda": dict(gemm=1024, conv=(8, 64, 28), attention=(1, 8, 512, 64), ew=8),
+    "cpu": dict(gemm=64, conv=(1, 16, 16), attention=(1, 2, 64, 32)),
+    "cuda": dict(gemm=1024, conv=(8, 64, 28), attention=(1, 8, 512, 64)),
 }
 # narrow_half: the same work with one narrow dimension (gemm K, conv channels, attention E);
 # NARROW_D those dimensions, and the large kernels' own (SIZES')
@@ -44,7 +45,6 @@ NARROW = {
     "cpu": dict(gemm=(512, 16), conv=(8, 4, 64), attention=(4, 4, 256, 16)),
     "cuda": dict(gemm=(8192, 64), conv=(64, 8, 112), attention=(8, 16, 2048, 16)),
 }
-TINY = dict(gemm=8, conv=(1, 4, 8), attention=(1, 1, 8, 8), ew=8)  # tau: next to no work
 CALLS, BATCHES = 20, 30  # tau under the profiler: calls per timed batch, at most that many
 DTYPES = {"cpu": ("float32", "bfloat16"), "cuda": ("float32", "bfloat16", "float16")}
 Progress = Callable[[str], None]
@@ -88,6 +88,22 @@ def _kernels(device: str, dtype: torch.dtype, s: dict) -> dict[OpClass, tuple[in
     return kernels
 
 
+def layers(device: str) -> dict[OpClass, Callable[[], object]]:
+    """tau's kernels: a layer's call per class on next to no work, as networks make them (a
+    linear and a convolution with a bias: their transposes, broadcasts and checks included)."""
+    x, w, b = (torch.randn(*s, device=device) for s in ((8, 8), (8, 8), (8,)))
+    image, kernel, bias = (
+        torch.randn(*s, device=device) for s in ((1, 4, 8, 8), (4, 4, 3, 3), (4,))
+    )
+    q = torch.randn(1, 1, 8, 8, device=device)
+    return {
+        OpClass.GEMM: lambda: F.linear(x, w, b),
+        OpClass.CONV: lambda: F.conv2d(image, kernel, bias, padding=1),
+        OpClass.ATTENTION: lambda: F.scaled_dot_product_attention(q, q, q),
+        OpClass.ELEMENTWISE: lambda: torch.mul(b, b),
+    }
+
+
 def narrow_of(op_class: OpClass, s: dict) -> int:
     """The smallest dimension of the class's kernel at sizes `s` (as ops.narrowest)."""
     if op_class is OpClass.GEMM:
@@ -108,9 +124,9 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
     # kernels per dtype, the product, betas, taus (plain and profiled), small kernels, the
     # element-wise ops on their own (three shares in all), narrow kernels
     share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3 + 3 + 3)
-    tiny = _kernels(device, torch.float32, TINY)
-    tau = {c.value: dispatch(fn, share, device) for c, (_, fn) in tiny.items()}
-    profiled = profiled_taus({c: fn for c, (_, fn) in tiny.items()}, share, device)
+    tiny = layers(device)
+    tau = {c.value: dispatch(fn, share, device) for c, fn in tiny.items()}
+    profiled = profiled_taus(tiny, share, device)
     rates = op_rates(device, 3 * share, tau[OpClass.ELEMENTWISE.value], seconds_per_call)
     pi, half, narrow = _peaks(device, dtypes, share, tau, progress, rates)
     beta = stream(device, share, SIZES[device]["stream"])
