@@ -17,6 +17,7 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from archcount.errors import InputError
-from archcount.roofline.elementwise import op_rates
-from archcount.roofline.hardware import Hardware, OpClass
+from archcount.roofline.elementwise import kernels, op_rates
+from archcount.roofline.hardware import VIEW, Hardware, OpClass
 
 # per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
 SIZES = {
@@ -88,20 +89,24 @@ def _kernels(device: str, dtype: torch.dtype, s: dict) -> dict[OpClass, tuple[in
     return kernels
 
 
-def layers(device: str) -> dict[OpClass, Callable[[], object]]:
-    """tau's kernels: a layer's call per class on next to no work, as networks make them (a
-    linear and a convolution with a bias: their transposes, broadcasts and checks included)."""
+def layers(device: str) -> dict[str, list[Callable[[], object]]]:
+    """tau's kernels per class, on next to no work, as networks call them: a linear and a
+    convolution with a bias (their transposes, broadcasts and checks included), SDPA, the
+    element-wise building blocks; and views (VIEW: they move nothing, and cost less)."""
     x, w, b = (torch.randn(*s, device=device) for s in ((8, 8), (8, 8), (8,)))
     image, kernel, bias = (
         torch.randn(*s, device=device) for s in ((1, 4, 8, 8), (4, 4, 3, 3), (4,))
     )
     q = torch.randn(1, 1, 8, 8, device=device)
     return {
-        OpClass.GEMM: lambda: F.linear(x, w, b),
-        OpClass.CONV: lambda: F.conv2d(image, kernel, bias, padding=1),
-        OpClass.ATTENTION: lambda: F.scaled_dot_product_attention(q, q, q),
-        OpClass.ELEMENTWISE: lambda: torch.mul(b, b),
-    }
+        OpClass.GEMM.value: [lambda: F.linear(x, w, b)],
+        OpClass.CONV.value: [lambda: F.conv2d(image, kernel, bias, padding=1)],
+        OpClass.ATTENTION.value: [lambda: F.scaled_dot_product_attention(q, q, q)],
+        OpClass.ELEMENTWISE.value: kernels(device, 1, 2),
+        VIEW: [lambda: x.view(-1), lambda: x.transpose(0, 1), lambda: x.t(),
+               lambda: b.expand(8, 8), lambda: x.permute(1, 0), lambda: x[1:],
+               lambda: x.unsqueeze(0)],
+    }  # fmt: skip
 
 
 def narrow_of(op_class: OpClass, s: dict) -> int:
@@ -123,9 +128,10 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
     dtypes = DTYPES[device]
     # kernels per dtype, the product, betas, taus (plain and profiled), small kernels, the
     # element-wise ops on their own (three shares in all), narrow kernels
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 4 + 4 + 3 + 3 + 3)
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 5 + 5 + 3 + 3 + 3)
     tiny = layers(device)
-    tau = {c.value: dispatch(fn, share, device) for c, fn in tiny.items()}
+    tau = {c: statistics.median(dispatch(f, share / len(fns), device) for f in fns)
+              for c, fns in tiny.items()}  # fmt: skip
     profiled = profiled_taus(tiny, share, device)
     rates = op_rates(device, 3 * share, tau[OpClass.ELEMENTWISE.value], seconds_per_call)
     pi, half, narrow = _peaks(device, dtypes, share, tau, progress, rates)
@@ -134,13 +140,17 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
     size = cache_size(device)
     cached = stream(device, share, size // 2 // 3 // 4) if size else 0.0  # half of it, fp32
     progress(f"{'beta in cache':<20}  {cached / 1e9:12,.1f} GB/s (within {size:,} bytes)")
-    for c, t in tau.items():
+    for c in (c.value for c in OpClass):
         shown = f"{profiled[c] * 1e6:,.2f} profiled"
-        progress(f"{'tau ' + c:<20}  {t * 1e6:12,.2f} µs per op ({shown})")
+        if c == OpClass.ELEMENTWISE.value:  # a view's on the same line: one line per class
+            shown += f"; a view {tau[VIEW] * 1e6:,.2f}, {profiled[VIEW] * 1e6:,.2f} profiled"
+        progress(f"{'tau ' + c:<20}  {tau[c] * 1e6:12,.2f} µs per op ({shown})")
     source = f"calibrated on {_machine(device)}"
+    views = (tau.pop(VIEW), profiled.pop(VIEW))
     return Hardware(
-        device, device, pi, beta, tau, source, cached, size, half, profiled, narrow, rates
-    )
+        device, device, pi, beta, tau, source, cached, size, half, profiled, narrow, *views,
+        rates,
+    )  # fmt: skip
 
 
 def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress, rates):
@@ -188,36 +198,42 @@ def narrow_half(d: int, rate: float, pi: float) -> float:
     return max(0.0, d * (pi / rate - 1))
 
 
-def profiled_taus(kernels: dict[OpClass, Callable], budget: float, device: str):
-    """Per class, the aten self time torch.profiler charges one call of a tiny kernel: its
-    events' (nested ones too) median over batches of CALLS calls, in one profiler session."""
+def profiled_taus(layers: dict[str, list[Callable]], budget: float, device: str):
+    """Per class, the aten self time torch.profiler charges one call of its tiny kernels:
+    each kernel's events (nested ones too) over batches of CALLS calls, the median batch, the
+    median kernel; in one profiler session."""
     from torch.profiler import ProfilerActivity, profile, record_function
 
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
     with profile(activities=activities) as prof:
-        for op_class, fn in kernels.items():
-            fn()
-            end, i = time.perf_counter() + budget, 0
-            while (time.perf_counter() < end and i < BATCHES) or i < 3:
-                with record_function(f"ac-tau|{op_class.value}|{i}"):
-                    for _ in range(CALLS):
-                        fn()
-                    sync()
-                i += 1
-    batches: dict[tuple[str, str], float] = {}
+        for c, fns in layers.items():
+            for j, fn in enumerate(fns):
+                fn()
+                end, i = time.perf_counter() + budget / len(fns), 0
+                while (time.perf_counter() < end and i < BATCHES // len(fns)) or i < 3:
+                    with record_function(f"ac-tau|{c}|{j}|{i}"):
+                        for _ in range(CALLS):
+                            fn()
+                        sync()
+                    i += 1
+    batches: dict[tuple[str, ...], float] = defaultdict(float)
     for e in prof.events():
         p = e.cpu_parent
         while p is not None and not p.name.startswith("ac-tau|"):
             p = p.cpu_parent
         if p is not None and e.name.startswith("aten::"):
             us = e.self_device_time_total if device == "cuda" else e.self_cpu_time_total
-            key = tuple(p.name.split("|")[1:])
-            batches[key] = batches.get(key, 0.0) + us * 1e-6 / CALLS
-    return {
-        c.value: statistics.median(t for (k, _), t in batches.items() if k == c.value) or 1e-9
-        for c in kernels
-    }
+            batches[tuple(p.name.split("|")[1:])] += us * 1e-6 / CALLS
+    return {c: _median_of_medians(batches, c, len(fns)) for c, fns in layers.items()}
+
+
+def _median_of_medians(batches: dict[tuple[str, ...], float], c: str, kernels: int) -> float:
+    """The median over a class's kernels of each one's median batch (1 ns when none seen)."""
+    per = [
+        [t for (k, j, _), t in batches.items() if k == c and j == str(n)] for n in range(kernels)
+    ]
+    return statistics.median(statistics.median(ts) for ts in per if ts) if any(per) else 1e-9
 
 
 def stream(device: str, budget: float, n: int) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 from archcount.errors import InputError
 from archcount.files import write_atomic
 
+VIEW = "view"  # calibrate's key for the view ops' tau (Hardware.tau_view)
 FORMAT = 1  # the cache file's version: a file of another version is refused, not misread
 
 
@@ -51,6 +52,9 @@ class Hardware:
     tau_profiled: dict[str, float] = field(default_factory=dict)
     # OpClass value -> the smallest dimension at which the class runs at half its pi
     narrow_half: dict[str, float] = field(default_factory=dict)
+    # seconds a view op costs, and as the profiler charges it (0: the element-wise class's)
+    tau_view: float = 0.0
+    tau_view_profiled: float = 0.0
     # element-wise aten ops measured on their own: 'aten.relu' -> [operations/s, half_work]
     op_rates: dict[str, list[float]] = field(default_factory=dict)
 
@@ -81,11 +85,13 @@ class Hardware:
 
     def profiled(self) -> Hardware:
         """The same peaks with tau as the profiler charges it (itself when not measured)."""
-        return replace(self, tau=self.tau_profiled) if self.tau_profiled else self
+        if not self.tau_profiled:
+            return self
+        return replace(self, tau=self.tau_profiled, tau_view=self.tau_view_profiled)
 
-    def overhead(self, op_class: OpClass) -> float:
+    def overhead(self, op_class: OpClass, view: bool = False) -> float:
         """Seconds one op of `op_class` costs beyond its work (dispatch, set-up, launch)."""
-        return self.tau[op_class.value]
+        return self.tau_view if view and self.tau_view else self.tau[op_class.value]
 
     def to_dict(self) -> dict[str, Any]:
         """The cache file's JSON object."""
@@ -102,6 +108,8 @@ class Hardware:
             "half_work": self.half_work,
             "tau_profiled": self.tau_profiled,
             "narrow_half": self.narrow_half,
+            "tau_view": self.tau_view,
+            "tau_view_profiled": self.tau_view_profiled,
             "op_rates": self.op_rates,
         }
 
@@ -136,9 +144,12 @@ def from_dict(data: Any, where: str) -> Hardware:
     )
     if not pairs:
         raise InputError(f"{where}: op_rates maps aten ops to [rate > 0, half_work >= 0]")
+    views = {k: data.get(k, 0.0) for k in ("tau_view", "tau_view_profiled")}
+    if not all(map(_nonnegative, views.values())):
+        raise InputError(f"{where}: tau_view and tau_view_profiled must be numbers, 0 or more")
     return Hardware(
         data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size,
-        **extra, op_rates=rates,
+        **extra, **views, op_rates=rates,
     )  # fmt: skip
 
 

@@ -47,6 +47,7 @@ class OpCost:
     bytes_read: int
     bytes_written: int
     touched: int | None = None  # bytes the time model moves (None: read plus written)
+    view: bool = False  # a view op: moves nothing, costs a view's tau
     narrow: int = 0  # a GEMM's, forward convolution's or attention's smallest dimension (0: none)
 
     @property
@@ -159,4 +160,7 @@ def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool
     name = f"aten.{func.overloadpacket.__name__}"
     moves = touched(func, args, kwargs, out)
     narrow = 0 if backward else narrowest(func, args)
-    return OpCost(row, owner, name, backward, op_class, dtype, macs, read, written, moves, narrow)
+    return OpCost(
+        row, owner, name, backward, op_class, dtype, macs, read, written, moves, func.is_view,
+        narrow,
+    )  # fmt: skip

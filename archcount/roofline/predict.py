@@ -99,7 +99,9 @@ def op_time(op: OpCost, hw: Hardware | None) -> Cost:
     compute = hw.compute_s(op.op_class, op.dtype, op.macs, op.op, op.narrow)
     memory = op.moved / hw.bandwidth(op.moved)  # bytes touched: a gather its rows, not its table
     c, m = (compute, 0.0) if compute >= memory else (0.0, memory)
-    return Cost(1, op.macs, op.bytes_read, op.bytes_written, c, m, hw.overhead(op.op_class))
+    return Cost(
+        1, op.macs, op.bytes_read, op.bytes_written, c, m, hw.overhead(op.op_class, op.view)
+    )
 
 
 @dataclass(frozen=True)

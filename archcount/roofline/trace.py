@@ -102,7 +102,7 @@ class Attention(TorchFunctionMode):
             OpCost(
                 row, owner, SDPA, False, OpClass.ATTENTION,
                 dtype_of(ins, [out]), attention_macs(q, k, v), storage_bytes(ins),
-                storage_bytes([out]), view_bytes(ins) + view_bytes([out]),
+                storage_bytes([out]), view_bytes(ins) + view_bytes([out]), False,
                 min(q.shape[-2], k.shape[-2], q.shape[-1]),
             )
         )  # fmt: skip

@@ -162,3 +162,15 @@ def test_calibrate_fits_narrow_half(cache):
     h = calibrate("cpu", 2.0, lambda line: None)
     assert set(h.narrow_half) == {"gemm", "conv", "attention"}
     assert all(v >= 0 for v in h.narrow_half.values())
+
+
+def test_calibrate_measures_a_views_tau(cache):
+    h = calibrate("cpu", 2.0, lambda line: None)
+    assert h.tau_view > 0 and h.tau_view_profiled > 0
+    assert h.profiled().tau_view == h.tau_view_profiled
+
+
+def test_a_negative_view_tau_is_refused(cache):
+    data = PRESETS["h100-sxm"].to_dict() | {"tau_view": -1.0}
+    with pytest.raises(InputError, match="tau_view"):
+        hw.from_dict(data, "x")

@@ -62,3 +62,9 @@ def test_narrow_half_by_hand_and_the_calibration_kernels_widths():
     cpu = NARROW["cpu"]  # GEMM K 16, conv 4 channels, attention E 16
     assert [narrow_of(c, cpu) for c in (OpClass.GEMM, OpClass.CONV, OpClass.ATTENTION)] == [
         16, 4, 16]  # fmt: skip
+
+
+def test_the_spy_marks_views():
+    prepared = prepare(nn.Linear(4, 2), None, (torch.randn(3, 4),), torch.float32, None, {}, None)
+    ops = {o.op: o.view for o in trace_ops(prepared, "m")}
+    assert ops == {"aten.t": True, "aten.addmm": False}

@@ -100,3 +100,12 @@ def test_profiled_tau_replaces_tau_for_the_profiler_comparison():
     h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", tau_profiled=dict.fromkeys(TAU, 7e-6))
     assert op_time(op(), h.profiled()).overhead_s == 7e-6
     assert op_time(op(), h).overhead_s == 1e-6 and HW.profiled() is HW  # none measured
+
+
+def test_a_view_costs_a_views_tau_and_the_profiled_one_under_the_profiler():
+    h = Hardware("toy", "cpu", HW.pi, 1e9, TAU, "hand", tau_profiled=dict.fromkeys(TAU, 7e-6),
+                 tau_view=0.25e-6, tau_view_profiled=0.5e-6)  # fmt: skip
+    view = OpCost("a", None, "aten.t", False, OpClass.ELEMENTWISE, "float32", 0, 0, 0, view=True)
+    assert op_time(view, h).predicted_s == 0.25e-6 and op_time(op(), h).overhead_s == 1e-6
+    assert op_time(view, h.profiled()).predicted_s == 0.5e-6
+    assert op_time(view, HW).predicted_s == 1e-6  # no view tau measured: the class's
