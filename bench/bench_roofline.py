@@ -1,7 +1,7 @@
 """Predicted time (count --time) against torch.profiler's self time, per model and per row.
 
     python bench/bench_roofline.py [--device cpu|cuda] [--dtype fp32|bf16] [--quick]
-        [--models NAME ...] [--batches 1 32] [--runs 20] [--plot docs/roofline.png]
+        [--models NAME ...] [--batches 1 32] [--runs 20] [--plot docs/roofline.png] [--by-class]
 
 Models: the three homework nets (defaults, 32×32) and the zoo's small configs
 (tests/zoo/zoo_models.py), at batch 1 and 32. Per model and batch: the model's forward runs
@@ -9,11 +9,12 @@ after warm-up `--runs` times under the profiler (no grad, eval mode), each aten 
 is charged to archcount's row (module hooks open a profiler range per row call, or per
 module's own code), and each row's median over the runs is its measured time. Predicted:
 archcount.roofline on the same model and input, under a calibration made in this process at
-its thread count (--threads, 1 by default; --cached: `archcount calibrate`'s file). Printed:
-per model the whole-forward APE (and, for information, against the median wall clock of as
-many forwards with no profiler and no hooks), per-layer median APE and Spearman rho over rows
-holding >= 2 % of the measured time; then the goal lines. Constants are the calibration's,
-never tuned per model.
+its thread count (--threads, 1 by default; --cached: `archcount calibrate`'s file), with tau
+as the profiler charges it (tau_profiled). Printed: per model the whole-forward APE (and, for
+information, the plain prediction against the median wall clock of as many forwards with no
+profiler and no hooks), per-layer median APE and Spearman rho over rows holding >= 2 % of the
+measured time; with --by-class predicted over measured ms per op class, per model and over
+all; then the goal lines. Constants are the calibration's, never tuned per model.
 """
 
 from __future__ import annotations
@@ -334,17 +335,7 @@ def main() -> None:
         args.runs, args.batches = 3, [1]
     torch.set_num_threads(args.threads)  # more threads than free cores wait a time slice each
     hw = hardware_for(args.device, args.quick, args.cached)
-    print(f"hardware: {hw.name} ({hw.source}); {args.dtype}, median of {args.runs} runs")
-    print(
-        "pi fp32 GMAC/s: "
-        + ", ".join(f"{c} {r['float32'] / 1e9:.1f}" for c, r in hw.pi.items())
-        + f"; beta {hw.beta / 1e9:.1f} GB/s; tau µs: "
-        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau.items())
-        + "; profiled: "
-        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau_profiled.items())
-    )
-    print(f"{'model':<18}{'B':>4}  {'prof ms':>9}  {'wall ms':>9}  {'pred ms':>9}  "
-          f"{'APE %':>7}  {'wall %':>7}  {'rows':>4}  {'layer %':>8}  {'rho':>6}")  # fmt: skip
+    header(hw, args)
     wholes, walls, layers, rhos, points, splits, classes = [], [], [], [], [], [], []
     for name in args.models:
         for batch in args.batches:
@@ -361,6 +352,21 @@ def main() -> None:
     goals(wholes, layers, rhos, walls)
     if args.plot and points:
         plot(points, args.plot, hw)
+
+
+def header(hw, args) -> None:
+    """What the run assumes (the calibration's figures) and the table's head."""
+    print(f"hardware: {hw.name} ({hw.source}); {args.dtype}, median of {args.runs} runs")
+    print(
+        "pi fp32 GMAC/s: "
+        + ", ".join(f"{c} {r['float32'] / 1e9:.1f}" for c, r in hw.pi.items())
+        + f"; beta {hw.beta / 1e9:.1f} GB/s; tau µs: "
+        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau.items())
+        + "; profiled: "
+        + ", ".join(f"{c} {t * 1e6:.2f}" for c, t in hw.tau_profiled.items())
+    )
+    print(f"{'model':<18}{'B':>4}  {'prof ms':>9}  {'wall ms':>9}  {'pred ms':>9}  "
+          f"{'APE %':>7}  {'wall %':>7}  {'rows':>4}  {'layer %':>8}  {'rho':>6}")  # fmt: skip
 
 
 def goals(wholes: list[float], layers: list[float], rhos: list[float], walls) -> None:
