@@ -4,12 +4,13 @@ Each figure is the median time of one kernel run back to back for a fixed share 
 budget (after one warm-up call): a GEMM, a 3×3 convolution, scaled_dot_product_attention, an
 element-wise product on a cache-sized tensor (pi); a stream-like a + b on arrays far larger than
 any cache (beta, three arrays' bytes per call) and on arrays within half a core's L2 (the cache's
-beta, for ops whose bytes fit in that L2); a linear layer, a convolution with a bias, SDPA
-and a product on a handful of elements (tau per class: dispatch, set-up, launch), and again
-under torch.profiler (tau_profiled: the aten self time it charges them, its own per-event cost
-included). The GEMM, convolution and attention (fp32) also run with one dimension narrow
-(narrow_half) and on little work (half_work): t = tau + (MACs + half_work) / (pi * d / (d +
-narrow_half)). On CUDA every call is timed between synchronisations.
+beta, for ops whose bytes fit in that L2); a linear layer, a convolution with a bias, SDPA,
+the element-wise building blocks (their median) and views on a handful of elements (tau per
+class and tau_view: dispatch, set-up, launch), and again under torch.profiler (tau_profiled:
+the aten self time it charges them, its own per-event cost included). The GEMM, convolution
+and attention (fp32) also run with one dimension narrow (narrow_half) and on little work
+(half_work): t = tau + (MACs + half_work) / (pi * d / (d + narrow_half)). On CUDA every call
+is timed between synchronisations.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ SMALL = {
     "cpu": dict(gemm=64, conv=(1, 16, 16), attention=(1, 2, 64, 32)),
     "cuda": dict(gemm=1024, conv=(8, 64, 28), attention=(1, 8, 512, 64)),
 }
-# narrow_half: the same work with one narrow dimension (gemm K, conv channels, attention E);
-# NARROW_D those dimensions, and the large kernels' own (SIZES')
+# narrow_half: about as much work with one narrow dimension (gemm K, conv channels, head width)
 NARROW = {
     "cpu": dict(gemm=(512, 16), conv=(8, 4, 64), attention=(4, 4, 256, 16)),
     "cuda": dict(gemm=(8192, 64), conv=(64, 8, 112), attention=(8, 16, 2048, 16)),
@@ -228,11 +228,9 @@ def profiled_taus(layers: dict[str, list[Callable]], budget: float, device: str)
     return {c: _median_of_medians(batches, c, len(fns)) for c, fns in layers.items()}
 
 
-def _median_of_medians(batches: dict[tuple[str, ...], float], c: str, kernels: int) -> float:
+def _median_of_medians(batches: dict[tuple[str, ...], float], c: str, count: int) -> float:
     """The median over a class's kernels of each one's median batch (1 ns when none seen)."""
-    per = [
-        [t for (k, j, _), t in batches.items() if k == c and j == str(n)] for n in range(kernels)
-    ]
+    per = [[t for (k, j, _), t in batches.items() if k == c and j == str(n)] for n in range(count)]
     return statistics.median(statistics.median(ts) for ts in per if ts) if any(per) else 1e-9
 
 
