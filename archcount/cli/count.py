@@ -254,7 +254,7 @@ def count_command(
             from archcount.cli.timeview import timed
 
             asked = shown.depth if depth is not None else None  # JSON: as _data's modules
-            renderable = timed(request, hardware, cost is not None, data, renderable, shown.depth, asked)
+            renderable = timed(request, hardware, cost is not None, data, renderable, shown, asked)
         show(renderable, data, json_out, output)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def timed(request, hardware: str, training: bool, data: dict[str, Any], shown, depth, asked):
+def timed(request, hardware: str, training: bool, data: dict[str, Any], shown, summary, asked):
     """The time view added to the JSON `data` (subtotals to the depth `asked` for, as the
-    count's modules); the renderable `shown` with it after, to the count's `depth`."""
+    count's modules); the renderable `shown` with it after, to the count's depth (`summary`)."""
     from rich.console import Group
 
     from archcount.front.timed import add_time, time_request
@@ -15,4 +15,17 @@ def timed(request, hardware: str, training: bool, data: dict[str, Any], shown, d
 
     report = time_request(request, hardware, training)
     add_time(data, report, asked)
-    return Group(shown, time_renderable(report, depth))
+    return Group(shown, time_renderable(report, _depth(report, summary)))
+
+
+def _depth(report, summary) -> int | None:
+    """The count's depth; where it was chosen to fit a screen, less while the time rows (not
+    merged into runs of blocks) would still be more than a screen."""
+    from archcount.render.summary import SCREEN_ROWS
+
+    depth = summary.depth
+    if depth is None or not summary.chosen:
+        return depth
+    while depth > 1 and len(report.subtotals(depth)) > SCREEN_ROWS:
+        depth -= 1
+    return depth
