@@ -9,8 +9,10 @@ the element-wise building blocks (their median) and views on a handful of elemen
 class and tau_view: dispatch, set-up, launch), and again under torch.profiler (tau_profiled:
 the aten self time it charges them, its own per-event cost included). The GEMM, convolution
 and attention (fp32) also run with one dimension narrow (narrow_half) and on little work
-(half_work): t = tau + (MACs + half_work) / (pi * d / (d + narrow_half)). On CUDA every call
-is timed between synchronisations.
+(half_work): t = tau + (MACs + half_work) / (pi * d / (d + narrow_half)). A depthwise 3x3
+convolution, small and large, gives grouped convolutions their own rate and half_work (a
+different kernel: no channel sum to vectorise). On CUDA every call is timed between
+synchronisations.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from archcount.errors import InputError
-from archcount.roofline.elementwise import kernels, op_rates
+from archcount.roofline.elementwise import half_work, kernels, op_rates
 from archcount.roofline.hardware import VIEW, Hardware, OpClass
 
 # per device: GEMM n, conv (batch, channels, side), attention (B, H, L, E), product and stream sizes
@@ -46,6 +48,12 @@ NARROW = {
     "cpu": dict(gemm=(512, 16), conv=(8, 4, 64), attention=(4, 4, 256, 16)),
     "cuda": dict(gemm=(8192, 64), conv=(64, 8, 112), attention=(8, 16, 2048, 16)),
 }
+# a depthwise 3x3 convolution (with its bias), small and large: (batch, channels, side)
+DEPTHWISE = {
+    "cpu": ((1, 16, 16), (8, 64, 32)),
+    "cuda": ((1, 64, 28), (64, 256, 56)),
+}
+INSTANCES = 5
 CALLS, BATCHES = 20, 30  # tau under the profiler: calls per timed batch, at most that many
 DTYPES = {"cpu": ("float32", "bfloat16"), "cuda": ("float32", "bfloat16", "float16")}
 Progress = Callable[[str], None]
@@ -127,14 +135,15 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
         raise InputError("--device cuda: PyTorch sees no CUDA device here")
     dtypes = DTYPES[device]
     # kernels per dtype, the product, betas, taus (plain and profiled), small kernels, the
-    # element-wise ops on their own (three shares in all), narrow kernels
-    share = seconds / (3 * len(dtypes) + 1 + 2 + 5 + 5 + 3 + 3 + 3)
+    # element-wise ops on their own (three shares in all), narrow kernels, depthwise ones
+    share = seconds / (3 * len(dtypes) + 1 + 2 + 5 + 5 + 3 + 3 + 3 + 2)
     tiny = layers(device)
     tau = {c: statistics.median(dispatch(f, share / len(fns), device) for f in fns)
               for c, fns in tiny.items()}  # fmt: skip
     profiled = profiled_taus(tiny, share, device)
     rates = op_rates(device, 3 * share, tau[OpClass.ELEMENTWISE.value], seconds_per_call)
-    pi, half, narrow = _peaks(device, dtypes, share, tau, progress, rates)
+    grouped = depthwise(device, share, tau[OpClass.CONV.value])
+    pi, half, narrow = _peaks(device, dtypes, share, tau, progress, rates, grouped)
     beta = stream(device, share, SIZES[device]["stream"])
     progress(f"{'beta':<20}  {beta / 1e9:12,.1f} GB/s (a + b, three arrays)")
     size = cache_size(device)
@@ -149,12 +158,30 @@ def calibrate(device: str = "cpu", seconds: float = 20.0, progress: Progress = p
     views = (tau.pop(VIEW), profiled.pop(VIEW))
     return Hardware(
         device, device, pi, beta, tau, source, cached, size, half, profiled, narrow, *views,
-        rates,
+        rates, grouped,
     )  # fmt: skip
 
 
-def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress, rates):
-    """pi per class and dtype; narrow_half and half_work per class (fp32)."""
+def depthwise(device: str, budget: float, tau: float) -> list[float]:
+    """[MACs/s, half_work] of a depthwise 3x3 convolution (fp32), from a small and a large call,
+    each the median over INSTANCES sets of fresh tensors (one set can run 4x faster than the
+    next: where they land in memory)."""
+    points = []
+    for nb, c, side in DEPTHWISE[device]:
+        times = []
+        for _ in range(INSTANCES):
+            x = torch.randn(nb, c, side, side, device=device)
+            w, b = torch.randn(c, 1, 3, 3, device=device), torch.randn(c, device=device)
+            call = lambda x=x, w=w, b=b, c=c: F.conv2d(x, w, b, padding=1, groups=c)  # noqa: E731
+            times.append(seconds_per_call(call, budget / 2 / INSTANCES, device))
+        points.append((nb * c * side * side * 9, statistics.median(times)))
+    return list(half_work(points[0], points[1], tau))
+
+
+def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: Progress, rates,
+           grouped: list[float]):  # fmt: skip
+    """pi per class and dtype; narrow_half and half_work per class (fp32); the conv line shows
+    the depthwise rate `grouped` too."""
     pi: dict[str, dict[str, float]] = {c.value: {} for c in OpClass}
     fits: dict[str, tuple[float, float]] = {}
     for name in dtypes:
@@ -167,6 +194,8 @@ def _peaks(device: str, dtypes, share: float, tau: dict[str, float], progress: P
                 pi[c][name] = macs / max(t - tau[c], t / 2)
                 fits[c] = _shape_fit(device, op_class, share, tau[c], pi[c][name])
                 shown = f" (half of it on {fits[c][0]:,.1f} wide, at {fits[c][1]:,.0f} MACs)"
+                if op_class is OpClass.CONV:
+                    shown += f"; depthwise {grouped[0] / 1e9:,.2f}, half at {grouped[1]:,.0f}"
             if op_class is OpClass.ELEMENTWISE:
                 low, high = (f([r for r, _ in rates.values()]) / 1e9 for f in (min, max))
                 shown = f" ({len(rates)} ops on their own: {low:,.2f} to {high:,.1f})"

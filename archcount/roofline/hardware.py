@@ -57,6 +57,9 @@ class Hardware:
     tau_view_profiled: float = 0.0
     # element-wise aten ops measured on their own: 'aten.relu' -> [operations/s, half_work]
     op_rates: dict[str, list[float]] = field(default_factory=dict)
+    # a depthwise 3x3 convolution's [MACs/s, half_work] (fp32), for convolutions with groups > 1
+    # (empty: they run as a narrow convolution)
+    grouped: list[float] = field(default_factory=list)
 
     def bandwidth(self, nbytes: int) -> float:
         """Bytes/s of an op moving `nbytes`: the cache's when they fit in it, else beta."""
@@ -68,15 +71,24 @@ class Hardware:
         return rates.get(dtype) or rates["float32"]
 
     def compute_s(
-        self, op_class: OpClass, dtype: str, macs: int, op: str = "", narrow: int = 0
+        self,
+        op_class: OpClass,
+        dtype: str,
+        macs: int,
+        op: str = "",
+        narrow: int = 0,
+        grouped: bool = False,
     ) -> float:
         """Seconds of `macs`: (macs + half_work) / pi, pi scaled by narrow / (narrow +
         narrow_half) for a problem whose smallest dimension is `narrow`; an element-wise op at
-        its own rate when measured."""
+        its own rate when measured, a grouped convolution at the depthwise one's."""
         if not macs:
             return 0.0
         if op_class is OpClass.ELEMENTWISE and op in self.op_rates:
             rate, half = self.op_rates[op]
+            return (macs + half) / rate
+        if op_class is OpClass.CONV and grouped and self.grouped:
+            rate, half = self.grouped
             return (macs + half) / rate
         half = self.half_work.get(op_class.value, 0.0)
         d_half = self.narrow_half.get(op_class.value, 0.0)
@@ -111,6 +123,7 @@ class Hardware:
             "tau_view": self.tau_view,
             "tau_view_profiled": self.tau_view_profiled,
             "op_rates": self.op_rates,
+            "grouped": self.grouped,
         }
 
 
@@ -138,19 +151,24 @@ def from_dict(data: Any, where: str) -> Hardware:
     if not all(_per_class(v, k == "tau_profiled") for k, v in extra.items()):
         raise InputError(f"{where}: half_work, tau_profiled, narrow_half map op classes to numbers")
     rates = data.get("op_rates", {})
-    pairs = isinstance(rates, dict) and all(
-        isinstance(v, list) and len(v) == 2 and _positive(v[0]) and _nonnegative(v[1])
-        for v in rates.values()
-    )
+    pairs = isinstance(rates, dict) and all(map(_rate_pair, rates.values()))
     if not pairs:
         raise InputError(f"{where}: op_rates maps aten ops to [rate > 0, half_work >= 0]")
+    grouped = data.get("grouped", [])
+    if grouped != [] and not _rate_pair(grouped):
+        raise InputError(f"{where}: grouped is [rate > 0, half_work >= 0] or empty")
     views = {k: data.get(k, 0.0) for k in ("tau_view", "tau_view_profiled")}
     if not all(map(_nonnegative, views.values())):
         raise InputError(f"{where}: tau_view and tau_view_profiled must be numbers, 0 or more")
     return Hardware(
         data["name"], data["device"], pi, data["beta"], tau, data["source"], cache, size,
-        **extra, **views, op_rates=rates,
+        **extra, **views, op_rates=rates, grouped=grouped,
     )  # fmt: skip
+
+
+def _rate_pair(v: Any) -> bool:
+    """[rate > 0, half_work >= 0]."""
+    return isinstance(v, list) and len(v) == 2 and _positive(v[0]) and _nonnegative(v[1])
 
 
 def _per_class(x: Any, positive: bool) -> bool:

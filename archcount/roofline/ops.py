@@ -49,6 +49,7 @@ class OpCost:
     touched: int | None = None  # bytes the time model moves (None: read plus written)
     view: bool = False  # a view op: moves nothing, costs a view's tau
     narrow: int = 0  # a GEMM's, forward convolution's or attention's smallest dimension (0: none)
+    grouped: bool = False  # a forward convolution with groups > 1 (depthwise): its own rate
 
     @property
     def moved(self) -> int:
@@ -152,6 +153,12 @@ def narrowest(func, args) -> int:
     return 0
 
 
+def is_grouped(func, args) -> bool:
+    """Whether the op is a convolution with groups > 1 (a depthwise or grouped one)."""
+    name = func.overloadpacket.__name__
+    return name == "convolution" and len(args) == 9 and args[8] > 1
+
+
 def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool) -> OpCost:
     """The OpCost of one aten op call charged to `row`."""
     op_class, macs = classified(func, args, kwargs, out)
@@ -160,7 +167,8 @@ def op_cost(func, args, kwargs, out, row: str, owner: str | None, backward: bool
     name = f"aten.{func.overloadpacket.__name__}"
     moves = touched(func, args, kwargs, out)
     narrow = 0 if backward else narrowest(func, args)
+    grouped = not backward and is_grouped(func, args)
     return OpCost(
         row, owner, name, backward, op_class, dtype, macs, read, written, moves, func.is_view,
-        narrow,
+        narrow, grouped,
     )  # fmt: skip

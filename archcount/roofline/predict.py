@@ -96,7 +96,7 @@ def op_time(op: OpCost, hw: Hardware | None) -> Cost:
     """One op's Cost: the slower of compute and memory, plus tau."""
     if hw is None:
         return Cost(1, op.macs, op.bytes_read, op.bytes_written, None, None, None)
-    compute = hw.compute_s(op.op_class, op.dtype, op.macs, op.op, op.narrow)
+    compute = hw.compute_s(op.op_class, op.dtype, op.macs, op.op, op.narrow, op.grouped)
     memory = op.moved / hw.bandwidth(op.moved)  # bytes touched: a gather its rows, not its table
     c, m = (compute, 0.0) if compute >= memory else (0.0, memory)
     return Cost(
