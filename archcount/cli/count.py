@@ -243,18 +243,23 @@ def count_command(
         check_writable(output)
         with prints_to_stderr(json_out):
             counted = count_request(
-                request, check=check, training=cost, fit_bytes=fit_bytes, receptive=receptive_field
+                request,
+                check=check,
+                training=cost,
+                fit_bytes=fit_bytes,
+                receptive=receptive_field,
+                time=hardware if time else None,
             )
         shown = summary(counted.report, counted.module_types, depth, expand)
         data = _data(counted, shown, depth is not None)
         if plot:
             _plot(plot, fmt, counted.report, shown.drawn(), log)
         renderable = counted_renderable(counted, summary=shown)
-        if time:  # a second build, spied op by op (archcount.roofline)
+        if counted.time is not None:  # --time: its pass ran on the count's build
             from archcount.cli.timeview import timed
 
             asked = shown.depth if depth is not None else None  # JSON: as _data's modules
-            renderable = timed(request, hardware, cost is not None, data, renderable, shown, asked)
+            renderable = timed(counted.time, data, renderable, shown, asked)
         show(renderable, data, json_out, output)
 
 

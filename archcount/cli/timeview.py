@@ -1,19 +1,18 @@
-"""`count --time`: the time view computed, merged into the JSON and shown after the count."""
+"""`count --time`: the time view merged into the JSON and shown after the count."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def timed(request, hardware: str, training: bool, data: dict[str, Any], shown, summary, asked):
-    """The time view added to the JSON `data` (subtotals to the depth `asked` for, as the
+def timed(report, data: dict[str, Any], shown, summary, asked):
+    """The time `report` added to the JSON `data` (subtotals to the depth `asked` for, as the
     count's modules); the renderable `shown` with it after, to the count's depth (`summary`)."""
     from rich.console import Group
 
-    from archcount.front.timed import add_time, time_request
+    from archcount.front.timed import add_time
     from archcount.render.time import time_renderable
 
-    report = time_request(request, hardware, training)
     add_time(data, report, asked)
     return Group(shown, time_renderable(report, _depth(report, summary)))
 

@@ -22,6 +22,7 @@ from archcount.records import Report, call_label
 if TYPE_CHECKING:  # the passes a flag asks for are imported when asked (memory, start-up)
     from archcount.peers.crosscheck import CrossCheck
     from archcount.receptive.summary import ReceptiveFields
+    from archcount.roofline.report import TimeReport
     from archcount.training.cost import TrainingCost
     from archcount.training.fit import Fit
     from archcount.training.options import TrainingOptions
@@ -40,6 +41,7 @@ class Counted:
     training: TrainingCost | None = None  # --training: one step at its batch
     fit: Fit | None = None  # --fit: the largest batch that fits
     receptive: ReceptiveFields | None = None
+    time: TimeReport | None = None  # --time: bytes and predicted time per row
 
     def to_dict(self) -> dict[str, Any]:
         """Report.to_dict() plus `functional` (with `added`), `cross_check` and `formulas`."""
@@ -79,11 +81,12 @@ def count_request(
     training: TrainingOptions | None = None,
     fit_bytes: int | None = None,
     receptive: bool = False,
+    time: str | None = None,
 ) -> Counted:
     """Build once; one recorded forward gives the count and the functional ops; peers, declared.
 
     Functional ops are in the totals unless request.options.functional (or add_functional,
-    when given) is False.
+    when given) is False. `time`: the hardware --time predicts for (a preset, cpu, cuda, auto).
     """
     built = build(request)
     if add_functional is not None:
@@ -112,8 +115,13 @@ def count_request(
     fields = None
     if receptive:
         fields = recording.receptive()
+    timed = None
+    if time is not None:  # one more pass on the same build, spied op by op
+        from archcount.front.timed import time_of
+
+        timed = time_of(request, prepared, time, training is not None)
     return Counted(
-        report, functional, add_functional, peers, declared, types, cost, fit, receptive=fields
+        report, functional, add_functional, peers, declared, types, cost, fit, fields, timed
     )
 
 

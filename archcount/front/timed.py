@@ -1,23 +1,22 @@
-"""`count --time`: the request built again, one spied forward (and backward), merged into JSON."""
+"""`count --time`: one spied forward (and backward) of the count's build, merged into JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from archcount.front.request import CountRequest, build, prepare_built
+from archcount.engine.walk import Prepared
+from archcount.front.request import CountRequest
 from archcount.records import call_label
 from archcount.roofline.hardware import hardware_named
 from archcount.roofline.predict import Cost, TimeRow
 from archcount.roofline.report import TimeReport, time_report
 
 
-def time_request(request: CountRequest, hardware: str, training: bool) -> TimeReport:
-    """The TimeReport of the request's model and input; `hardware` a preset, cpu, cuda or auto
+def time_of(request: CountRequest, prepared: Prepared, hardware: str, training: bool) -> TimeReport:
+    """The TimeReport of the count's prepared run; `hardware` a preset, cpu, cuda or auto
     (the cached calibration of the device counted on: cuda for --device cuda, else cpu)."""
     asked = hardware if hardware != "auto" else ("cuda" if request.device == "cuda" else "cpu")
-    hw = hardware_named(asked)
-    prepared = prepare_built(build(request))
-    return time_report(prepared, request.target, hw, asked, training)
+    return time_report(prepared, request.target, hardware_named(asked), asked, training)
 
 
 def add_time(data: dict[str, Any], report: TimeReport, depth: int | None = None) -> None:
